@@ -1,0 +1,125 @@
+"""Help, the pool table, and the replies to admin commands."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from decimal import Decimal
+
+from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
+
+from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
+from bot.blocks.requests import impact_lines
+from bot.licensing.catalog import Catalog
+from bot.licensing.parsing import USAGE
+from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
+from bot.services.ledger import Impact
+from bot.store.assignments import Assignment
+
+_EVERYONE = ("help", "request", "requests", "cancel")
+_ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
+
+
+def help_message(is_admin: bool) -> Message:
+    lines = ["*licensebot* — contact-center seats from Slack", ""]
+    lines += [f"`{escape(USAGE[k], formatting=False)}`" for k in _EVERYONE]
+    lines.append("`/license request` with nothing after it opens a form.")
+    blocks: list[Block] = [section("\n".join(lines))]
+    if is_admin:
+        admin = ["*Admin commands*"] + [f"`{escape(USAGE[k], formatting=False)}`" for k in _ADMIN]
+        admin.append(
+            "Approve or deny on the request card, or reply `approve` / "
+            "`deny <reason>` in its thread."
+        )
+        blocks.append(section("\n".join(admin)))
+    return Message("licensebot help", blocks)
+
+
+def price_of(pool: PoolState, catalog: Catalog) -> tuple[Decimal | None, bool]:
+    """The pool's monthly price per seat, and whether it is the catalog's list price."""
+    if pool.price is not None:
+        return pool.price, False
+    return catalog.default_price(pool.edition, pool.item), True
+
+
+def pool_line(pool: PoolState, catalog: Catalog, policy: Policy, now: datetime, tz: tzinfo) -> str:
+    utilization = f"{pool.utilization:.1%}" if pool.utilization is not None else "—"
+    band = utilization_band(pool, policy).value
+    line = f"*{pool.edition} {pool.item}* `{pool.counts()}` · {utilization} · {band}"
+    if pool.overage:
+        line += f" · :warning: {pool.overage} over"
+        if pool.over_since:
+            ends = grace_ends_at(pool.over_since, policy)
+            state = "grace ends" if now < ends else "grace ended, approvals refused since"
+            line += f", {state} {day(ends, tz)}"
+    price, listed = price_of(pool, catalog)
+    if price is not None:
+        line += f" · ${price:,.2f}/seat{' (list)' if listed else ''}"
+    return line
+
+
+def pools_message(
+    pools: list[PoolState], catalog: Catalog, policy: Policy, now: datetime, tz: tzinfo
+) -> Message:
+    if not pools:
+        text = (
+            "No pools yet. Add one with `/license pool set <edition> <seat-type|module> <seats>`."
+        )
+        return Message(text, [section(text)])
+    blocks: list[Block] = [HeaderBlock(text="License pools")]
+    lines = [pool_line(p, catalog, policy, now, tz) for p in pools]
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and (size + len(line) > 2800 or len(chunk) == 25):
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+        if len(blocks) >= MAX_BLOCKS - 2:
+            break
+    if chunk and len(blocks) < MAX_BLOCKS - 1:
+        blocks.append(section("\n".join(chunk)))
+    shown = sum(b.text.text.count("\n") + 1 for b in blocks[1:])  # type: ignore[attr-defined]
+    if shown < len(lines):
+        blocks.append(context(f"and {len(lines) - shown} more — see `/license report status`"))
+    total = "\n".join(f"{p.edition} {p.item} {p.counts()}" for p in pools)
+    return Message(f"License pools\n{total}"[:3000], blocks)
+
+
+def pool_set_reply(
+    before: PoolState | None,
+    after: PoolState,
+    catalog: Catalog,
+    policy: Policy,
+    now: datetime,
+    tz: tzinfo,
+) -> Message:
+    was = f" (was {before.purchased})" if before else " (new pool)"
+    text = (
+        f":white_check_mark: {after.edition} {after.item} now has {after.purchased} seats"
+        f"{was}.\n{pool_line(after, catalog, policy, now, tz)}"
+    )
+    return Message(text, [section(text)])
+
+
+def assigned_reply(assignment: Assignment, impact: Impact, tz: tzinfo) -> Message:
+    lines = [
+        f":white_check_mark: {escape(assignment.name)} ({escape(assignment.email)}) now "
+        f"holds {assignment.seat}."
+    ]
+    if assignment.license_group:
+        lines.append(f"License group: `{assignment.license_group}`")
+    lines += impact_lines(impact, tz)
+    return Message(lines[0], [section("\n".join(lines))])
+
+
+def revoked_reply(assignment: Assignment) -> Message:
+    text = (
+        f":white_check_mark: Revoked {assignment.seat} from {escape(assignment.name)} "
+        f"({escape(assignment.email)})."
+    )
+    return Message(text, [section(text)])
+
+
+def divider() -> DividerBlock:
+    return DividerBlock()

@@ -1,0 +1,203 @@
+"""The approvals card, its decision reply and DM, and the requester's replies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks.base import Message, clip, context, day, escape, section, when
+from bot.licensing.policy import Outcome, SeatCheck
+from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.services.ledger import Impact
+
+APPROVE_ACTION = "approve_request"
+DENY_ACTION = "deny_request"
+
+_OUTCOME = {
+    RequestStatus.APPROVED: ":white_check_mark: Approved",
+    RequestStatus.DENIED: ":x: Denied",
+    RequestStatus.CANCELLED: ":heavy_multiplication_x: Cancelled",
+    RequestStatus.EXPIRED: ":hourglass: Expired",
+    RequestStatus.PENDING: ":hourglass_flowing_sand: Pending",
+}
+
+
+def seat_label(request: LicenseRequest) -> str:
+    modules = "".join(f" +{m}" for m in request.modules)
+    return f"{request.edition} {request.seat_type}{modules}"
+
+
+def new_hire(request: LicenseRequest) -> str:
+    who = f"{escape(request.name)} ({escape(request.email)})"
+    return f"<@{request.slack_user_id}> · {who}" if request.slack_user_id else who
+
+
+def check_line(check: SeatCheck, tz: tzinfo) -> str:
+    purchased = check.pool.purchased if check.pool else 0
+    used = check.pool.used if check.pool else 0
+    move = f"{check.label} {used}/{purchased} → {check.used_after}/{purchased}"
+    if check.outcome is Outcome.WITHIN:
+        return move
+    if check.outcome is Outcome.OVERAGE:
+        verb = "enters grace period" if check.grace_starts else "in grace period"
+        return (
+            f":warning: {move}: {check.overage_after} over, {verb} until "
+            f"{day(check.grace_ends_at, tz)}"
+        )
+    return f":no_entry: {check.label}: {check.reason}"
+
+
+def impact_lines(impact: Impact, tz: tzinfo) -> list[str]:
+    lines = [check_line(c, tz) for c in impact.checks]
+    for reason in (impact.holder_refusal, impact.trial_refusal):
+        if reason:
+            lines.append(f":no_entry: {reason}")
+    return lines
+
+
+def request_card(request: LicenseRequest, impact: Impact | None, tz: tzinfo) -> Message:
+    """The approvals-channel card: everything an admin needs to decide, and the buttons."""
+    department = "—"
+    if request.department:
+        department = f"{escape(request.department)} → `{request.license_group}`"
+    fields = [
+        f"*New hire*\n{new_hire(request)}",
+        f"*Seat*\n{request.seat_type.capitalize()} · {request.edition.capitalize()}",
+        f"*Modules*\n{' '.join('+' + m for m in request.modules) or '—'}",
+        f"*Department / license group*\n{department}",
+        f"*Requested by*\n<@{request.requester_id}>",
+        f"*Start date*\n{_date(request.start_date)}",
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Seat request #{request.id}"),
+        SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields]),
+    ]
+    if request.reason:
+        blocks.append(section(f"*Reason*\n{escape(request.reason)}"))
+    if request.status is RequestStatus.PENDING:
+        if impact is not None:
+            blocks.append(section("*Pool impact*\n" + "\n".join(impact_lines(impact, tz))))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"decide:{request.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=APPROVE_ACTION,
+                        value=str(request.id),
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Deny", action_id=DENY_ACTION, value=str(request.id), style="danger"
+                    ),
+                ],
+            )
+        )
+        blocks.append(
+            context(
+                f"Filed {when(request.created_at, tz)} · admins may reply `approve` or "
+                "`deny &lt;reason&gt;` in this thread"
+            )
+        )
+    else:
+        blocks.append(section(outcome_line(request, tz)))
+    text = f"Seat request #{request.id}: {seat_label(request)} for {escape(request.email)}"
+    return Message(f"{text} ({request.status.value})", blocks)
+
+
+def outcome_line(request: LicenseRequest, tz: tzinfo) -> str:
+    line = f"*{_OUTCOME[request.status]}*"
+    if request.decided_by and request.decided_by != "licensebot":
+        line += f" by <@{request.decided_by}>"
+    line += f" on {when(request.decided_at, tz)}"
+    if request.decision_reason:
+        line += f"\nReason: {escape(request.decision_reason)}"
+    return line
+
+
+def decision_reply(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+    """The thread reply that records a decision."""
+    lines = [outcome_line(request, tz)]
+    lines += _usage_lines(data)
+    if request.status is RequestStatus.EXPIRED:
+        lines.append("No admin decided within the expiry period; the requester was told.")
+    return Message(f"Request #{request.id} {request.status.value}", [section("\n".join(lines))])
+
+
+def decision_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+    """What the requester is told."""
+    status = request.status
+    subject = f"Your request #{request.id} for {seat_label(request)} for {escape(request.email)}"
+    if status is RequestStatus.APPROVED:
+        text = f"{subject} was approved by <@{request.decided_by}>."
+        if request.license_group:
+            text += f" Add them to `{request.license_group}`."
+    elif status is RequestStatus.DENIED:
+        text = f"{subject} was denied by <@{request.decided_by}>."
+        if request.decision_reason:
+            text += f"\nReason: {escape(request.decision_reason)}"
+    elif status is RequestStatus.EXPIRED:
+        text = f"{subject} expired without a decision. File it again if the seat is still needed."
+    else:
+        text = f"{subject} is {status.value}."
+    return Message(text, [section(text)])
+
+
+def _usage_lines(data: dict) -> list[str]:
+    lines = []
+    for usage in data.get("usage", []):
+        lines.append(f"{usage['pool']} now {usage['used']}/{usage['purchased']}")
+    for over in data.get("overage", []):
+        ends = (over.get("grace_ends_at") or "")[:10]
+        verb = "enters grace period" if over.get("grace_starts") else "grace period runs"
+        lines.append(f":warning: {over['pool']} is {over['overage']} over: {verb} until {ends}")
+    return lines
+
+
+def filed_reply(request: LicenseRequest, approvals_channel: str) -> Message:
+    text = (
+        f":inbox_tray: Filed request #{request.id}: {seat_label(request)} for "
+        f"{escape(request.name)} ({escape(request.email)}). Admins decide in "
+        f"<#{approvals_channel}>; you will get a DM."
+    )
+    return Message(text, [section(text)])
+
+
+def requests_list(requests: list[LicenseRequest], tz: tzinfo) -> Message:
+    if not requests:
+        return Message(
+            "You have no requests.",
+            [section("You have no requests. File one with `/license request`.")],
+        )
+    lines = [
+        f"#{r.id} · {seat_label(r)} for {escape(r.email)} · *{r.status.value}*"
+        f" · filed {day(r.created_at, tz)}"
+        for r in requests
+    ]
+    return Message("Your requests", [section("*Your requests*\n" + "\n".join(lines))])
+
+
+def refusal_reply(request: LicenseRequest, reasons: list[str]) -> Message:
+    text = (
+        f":no_entry: Request #{request.id} cannot be approved now:\n"
+        + "\n".join(f"• {r}" for r in reasons)
+        + "\nIt stays pending."
+    )
+    return Message(text, [section(text)])
+
+
+def already_decided(request: LicenseRequest, tz: tzinfo) -> Message:
+    text = f"Request #{request.id} was already decided: {outcome_line(request, tz)}"
+    return Message(text, [section(text)])
+
+
+def _date(value: date | datetime | None) -> str:
+    return value.isoformat() if value else "—"

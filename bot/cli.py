@@ -1,0 +1,127 @@
+"""The `licensebot` command line (SPEC 4). Wiring only: the work lives in the packages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("licensebot")
+
+# Sub-commands register here: name -> (add its arguments, run it). Returns the exit code.
+Runner = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Runner, str]] = {}
+PLUGINS = ("bot.jobs.cli", "bot.reports.cli")
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"licensebot: {message}", file=sys.stderr)
+    return code
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        raise SystemExit(fail(str(error))) from None
+
+
+# --- serve ------------------------------------------------------------------------------
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="serve HTTP (POST /slack/events, GET /healthz) instead of Socket Mode",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    parser.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = settings_or_exit()
+    if args.http and settings.slack_signing_secret is None:
+        return fail("setting SLACK_SIGNING_SECRET is missing: --http needs it to verify requests")
+    if not args.http and settings.slack_app_token is None:
+        return fail(
+            "setting SLACK_APP_TOKEN is missing: set it for Socket Mode, or serve HTTP with --http"
+        )
+    from bot.serve import serve  # heavy imports only when serving
+
+    return asyncio.run(serve(settings, http=args.http, host=args.host, port=args.port))
+
+
+# --- manifest ---------------------------------------------------------------------------
+
+
+def _manifest_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="public base URL (e.g. https://bot.example.com): HTTP "
+        "request URLs instead of Socket Mode",
+    )
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    from bot.manifest import manifest_json
+
+    print(manifest_json(args.url))
+    return 0
+
+
+COMMANDS["serve"] = (_serve_args, run_serve, "run the bot (Socket Mode, or --http)")
+COMMANDS["manifest"] = (_manifest_args, run_manifest, "print the Slack app manifest (JSON)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = argparse.ArgumentParser(
+        prog="licensebot", description="Contact-center license seats from Slack."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (configure, _, help_text) in COMMANDS.items():
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def _load_plugins() -> None:
+    # Command groups that live beside their subject (jobs, import, report) register
+    # themselves in COMMANDS when imported.
+    for module in PLUGINS:
+        try:
+            __import__(module)
+        except ModuleNotFoundError as error:
+            if not (error.name and module.startswith(error.name)):
+                raise  # a plugin that exists but is broken must say so
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.command:
+        parser.print_help()
+        return 2
+    _, run, _ = COMMANDS[args.command]
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)

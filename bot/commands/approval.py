@@ -1,0 +1,162 @@
+"""Admins decide: Approve / Deny buttons (Deny asks a reason in a modal), or `approve` /
+`deny <reason>` typed in the card's thread. Every path ends in the same services."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.blocks.base import Message, simple
+from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
+from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
+from bot.commands.common import notify
+from bot.context import Deps
+from bot.licensing.errors import LicenseError
+from bot.licensing.parsing import check_text
+from bot.licensing.requests import RequestStatus
+from bot.services.requests import Decision, approve_request, deny_request
+
+_APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
+_DENY = re.compile(r"^\s*(?:deny|denied)\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+Tell = Callable[[Message], Awaitable[None]]
+
+NOT_ADMIN = "Only license admins can decide requests: nothing was changed."
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(APPROVE_ACTION)
+    async def approve_clicked(ack: AsyncAck, body: dict) -> None:
+        async with deps.inflight.track():
+            await ack()
+            await on_approve_clicked(deps, body)
+
+    @app.action(DENY_ACTION)
+    async def deny_clicked(ack: AsyncAck, body: dict) -> None:
+        async with deps.inflight.track():
+            await ack()
+            await on_deny_clicked(deps, body)
+
+    @app.view(DENY_MODAL)
+    async def deny_submitted(ack: AsyncAck, body: dict) -> None:
+        async with deps.inflight.track():
+            await on_deny_submitted(deps, ack, body)
+
+    @app.event("message")
+    async def thread_reply(event: dict) -> None:
+        async with deps.inflight.track():
+            await on_thread_reply(deps, event)
+
+
+def _request_id(body: dict) -> int:
+    return int(body["actions"][0]["value"])
+
+
+async def on_approve_clicked(deps: Deps, body: dict) -> None:
+    user_id = body["user"]["id"]
+    if not await deps.admins.is_admin(user_id):
+        await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    try:
+        decision = await approve_request(
+            deps.db, deps.rules, _request_id(body), user_id, deps.clock.now()
+        )
+    except LicenseError as error:
+        await notify(deps, body, simple(f":warning: {error}"))
+        return
+    await _after(deps, decision, lambda message: notify(deps, body, message))
+
+
+async def on_deny_clicked(deps: Deps, body: dict) -> None:
+    user_id = body["user"]["id"]
+    if not await deps.admins.is_admin(user_id):
+        await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    request_id = _request_id(body)
+    async with deps.db.read() as tx:
+        request = await tx.requests.get(request_id)
+    if request is None or request.status is not RequestStatus.PENDING:
+        if request is not None:
+            await notify(deps, body, already_decided(request, deps.rules.tz))
+        return
+    await deps.client.views_open(trigger_id=body["trigger_id"], view=deny_modal(request_id))
+
+
+async def on_deny_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
+    values = body["view"]["state"]["values"]
+    reason = ((values.get("reason") or {}).get(FIELD) or {}).get("value") or ""
+    try:
+        check_text(reason)
+        if not reason.strip():
+            raise LicenseError("say why the request is denied")
+    except LicenseError as error:
+        await ack(response_action="errors", errors={"reason": str(error)})
+        return
+    await ack()
+    user_id = body["user"]["id"]
+    request_id = int(body["view"]["private_metadata"])
+    if not await deps.admins.is_admin(user_id):
+        await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    decision = await deny_request(deps.db, request_id, user_id, reason.strip(), deps.clock.now())
+    await _after(deps, decision, lambda message: _tell_on_card(deps, decision, user_id, message))
+
+
+async def on_thread_reply(deps: Deps, event: dict) -> None:
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or event.get("bot_id") or event.get("subtype") or thread_ts == event.get("ts"):
+        return
+    text = event.get("text") or ""
+    approve, deny = _APPROVE.match(text), _DENY.match(text)
+    if not approve and not deny:
+        return  # ordinary conversation in the thread
+    async with deps.db.read() as tx:
+        request = await tx.requests.by_card(event["channel"], thread_ts)
+    if request is None:
+        return
+    user_id = event["user"]
+
+    async def tell(message: Message) -> None:
+        await deps.client.chat_postEphemeral(
+            channel=event["channel"], user=user_id, thread_ts=thread_ts, **message.payload()
+        )
+
+    if not await deps.admins.is_admin(user_id):
+        await tell(simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    now = deps.clock.now()
+    if approve:
+        decision = await approve_request(deps.db, deps.rules, request.id, user_id, now)
+    else:
+        assert deny is not None
+        reason = deny.group(1).strip()
+        try:
+            check_text(reason)
+        except LicenseError as error:
+            await tell(simple(f":warning: {error}"))
+            return
+        if not reason:
+            await tell(simple(":warning: say why: `deny <reason>`"))
+            return
+        decision = await deny_request(deps.db, request.id, user_id, reason, now)
+    await _after(deps, decision, tell)
+
+
+async def _after(deps: Deps, decision: Decision, tell: Tell) -> None:
+    """Deliver what the decision queued, or tell the admin why nothing happened."""
+    if decision.won:
+        await deps.deliver()
+    elif decision.refused:
+        await tell(refusal_reply(decision.request, decision.refused))
+    else:
+        await tell(already_decided(decision.request, deps.rules.tz))
+
+
+async def _tell_on_card(deps: Deps, decision: Decision, user_id: str, message: Message) -> None:
+    request = decision.request
+    if request.card_channel:
+        await deps.client.chat_postEphemeral(
+            channel=request.card_channel, user=user_id, **message.payload()
+        )

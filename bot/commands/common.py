@@ -1,0 +1,66 @@
+"""What the listeners share: the command dispatch table and how to answer a person."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.base import Message, error_reply
+from bot.context import Deps
+from bot.licensing.parsing import Command
+
+log = logging.getLogger(__name__)
+
+# (deps, the parsed command, the slash command body, respond) -> None
+Handler = Callable[[Deps, Any, dict, AsyncRespond], Awaitable[None]]
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(command_type: type) -> Callable[[Handler], Handler]:
+    """Register the handler of one parsed `/license` command."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[command_type] = handler
+        return handler
+
+    return register
+
+
+def handler_for(command: Command) -> Handler | None:
+    return HANDLERS.get(type(command))
+
+
+async def reply(respond: AsyncRespond, message: Message) -> None:
+    """An ephemeral answer to a slash command, through its response_url."""
+    await respond(**message.payload(), response_type="ephemeral", replace_original=False)
+
+
+async def reply_error(respond: AsyncRespond, problem: str, usage: str | None = None) -> None:
+    await reply(respond, error_reply(problem, usage))
+
+
+async def dm(deps: Deps, user_id: str, message: Message) -> None:
+    opened = await deps.client.conversations_open(users=user_id)
+    await deps.client.chat_postMessage(channel=opened["channel"]["id"], **message.payload())
+
+
+async def notify(deps: Deps, body: dict, message: Message) -> None:
+    """Tell the person who clicked: ephemeral where they clicked, else by DM (App Home)."""
+    user_id = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+    container = body.get("container") or {}
+    try:
+        if channel:
+            thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+            kwargs = {"thread_ts": thread_ts} if thread_ts else {}
+            await deps.client.chat_postEphemeral(
+                channel=channel, user=user_id, **message.payload(), **kwargs
+            )
+        else:
+            await dm(deps, user_id, message)
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", user_id, error.response.get("error"))

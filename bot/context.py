@@ -1,0 +1,63 @@
+"""What listeners and jobs are given: settings, rules, store, Slack client, clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.jobs.outbox import Deliverer
+from bot.services.ledger import Rules
+from bot.settings import Settings
+from bot.slack import AdminDirectory
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Inflight:
+    """Counts listener work still running after its ack, so shutdown and tests can wait
+    for it deterministically instead of sleeping. An error escaping a listener is logged
+    here: Bolt would otherwise turn an error raised just after ack() into a 404."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        except Exception:
+            log.exception("listener failed after its ack")
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        while self._count:
+            await self._idle.wait()
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    rules: Rules
+    db: Database
+    client: AsyncWebClient
+    clock: Clock
+    admins: AdminDirectory
+    inflight: Inflight
+    deliverer: Deliverer
+
+    async def deliver(self) -> None:
+        await self.deliverer.flush()

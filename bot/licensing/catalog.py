@@ -1,0 +1,130 @@
+"""The licensing catalog: editions, seat types, add-on modules and prices, read from TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+
+from bot.licensing.errors import CatalogError, LicenseError
+
+EDITION_ORDER = ("premium", "standard", "partner")
+
+
+@dataclass(frozen=True)
+class Edition:
+    name: str
+    label: str
+    modules: frozenset[str]
+    prices: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    editions: dict[str, Edition]
+    seat_types: dict[str, str]  # name -> label
+    modules: dict[str, str]  # name -> label
+    module_prices: dict[str, Decimal]
+
+    def edition(self, name: str) -> Edition:
+        edition = self.editions.get(name.lower())
+        if edition is None:
+            raise LicenseError(f"unknown edition `{name}`: use {_one_of(self.editions)}")
+        return edition
+
+    def seat_type(self, name: str) -> str:
+        key = name.lower()
+        if key not in self.seat_types:
+            raise LicenseError(f"unknown seat type `{name}`: use {_one_of(self.seat_types)}")
+        return key
+
+    def module(self, name: str) -> str:
+        key = name.lower().lstrip("+")
+        if key not in self.modules:
+            shown = name.lstrip("+")
+            raise LicenseError(f"unknown module `+{shown}`: use {_one_of(self.modules, '+')}")
+        return key
+
+    def is_item(self, name: str) -> bool:
+        return name.lower() in self.seat_types or name.lower() in self.modules
+
+    def check_modules(self, edition_name: str, modules: tuple[str, ...]) -> None:
+        """Raise unless every module is available in the edition."""
+        edition = self.edition(edition_name)
+        for module in modules:
+            if module not in edition.modules:
+                having = [e for e in self.editions.values() if module in e.modules]
+                upgrade = " or ".join(e.name for e in having) or "an edition that has it"
+                raise LicenseError(
+                    f"+{module} is not included in the {edition.name} edition: "
+                    f"upgrade to {upgrade} or drop +{module}"
+                )
+
+    def default_price(self, edition: str, item: str) -> Decimal | None:
+        if item in self.modules:
+            return self.module_prices.get(item)
+        return self.editions[edition].prices.get(item)
+
+
+def _one_of(names: dict[str, object], prefix: str = "") -> str:
+    items = [f"{prefix}{n}" for n in names]
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate a catalog; `None` loads the one shipped in the package."""
+    try:
+        if path is None:
+            text = resources.files("bot.licensing").joinpath("catalog.toml").read_text("utf-8")
+        else:
+            text = Path(path).read_text("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise CatalogError(f"cannot read catalog {path or '(shipped)'}: {error}") from error
+    return parse_catalog(data)
+
+
+def parse_catalog(data: dict) -> Catalog:
+    try:
+        seat_types = {k: str(v.get("label", k.title())) for k, v in data["seat_types"].items()}
+        module_table = data["modules"]
+        modules = {k: str(v.get("label", k)) for k, v in module_table.items()}
+        module_prices = {k: _price(v["price"]) for k, v in module_table.items() if "price" in v}
+        editions: dict[str, Edition] = {}
+        for name, spec in data["editions"].items():
+            available = frozenset(spec.get("modules", []))
+            unknown = available - modules.keys()
+            if unknown:
+                raise CatalogError(f"edition {name} lists unknown modules: {sorted(unknown)}")
+            prices = {k: _price(v) for k, v in spec.get("prices", {}).items()}
+            if prices.keys() - seat_types.keys():
+                raise CatalogError(f"edition {name} prices unknown seat types")
+            editions[name] = Edition(name, str(spec.get("label", name.title())), available, prices)
+    except (KeyError, AttributeError, TypeError) as error:
+        raise CatalogError(f"catalog is missing or has a malformed entry: {error}") from error
+    for names in (seat_types, modules, editions):
+        for name in names:
+            if not name.isalnum() or name != name.lower():
+                raise CatalogError(f"catalog name {name!r} must be lower-case letters and digits")
+    if not editions or not seat_types:
+        raise CatalogError("catalog needs at least one edition and one seat type")
+    if seat_types.keys() & modules.keys():
+        raise CatalogError("a name cannot be both a seat type and a module")
+    ordered = dict(sorted(editions.items(), key=lambda kv: _edition_rank(kv[0])))
+    return Catalog(ordered, seat_types, modules, module_prices)
+
+
+def _edition_rank(name: str) -> tuple[int, str]:
+    return (EDITION_ORDER.index(name) if name in EDITION_ORDER else len(EDITION_ORDER), name)
+
+
+def _price(value: object) -> Decimal:
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation as error:
+        raise CatalogError(f"price {value!r} is not a number") from error
+    if price < 0:
+        raise CatalogError(f"price {value!r} is negative")
+    return price

@@ -1,0 +1,412 @@
+"""The `/license` grammar (SPEC 2): text in, a command or a LicenseError with the usage out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from bot.licensing.catalog import Catalog
+from bot.licensing.errors import LicenseError
+from bot.licensing.requests import Person, SeatRequest, normalize_department
+
+MAX_TEXT = 2999
+MAX_SEATS = 1_000_000
+REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+
+USAGE: dict[str, str] = {
+    "help": "/license help",
+    "request": "/license request <@person|email> <seat-type> <edition> [+module ...] "
+    "[dept:<Department>] [start:<YYYY-MM-DD>] [reason ...]",
+    "requests": "/license requests",
+    "cancel": "/license cancel <request-id>",
+    "pool": "/license pool",
+    "pool set": "/license pool set <edition> <seat-type|module> <seats> [price:<amount>]",
+    "assign": "/license assign <@person|email> <seat-type> <edition> [+module ...] "
+    "[dept:<Department>]",
+    "revoke": "/license revoke <@person|email>",
+    "users": "/license users [inactive|<edition>|<seat-type>]",
+    "check": "/license check <@person|email>",
+    "audit": "/license audit [<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
+    "report": "/license report <status|assignments|modules|grace|billing|audit> "
+    "[<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
+    "trial": "/license trial start <YYYY-MM-DD> | convert | status",
+}
+ADMIN_ONLY = frozenset(
+    {"pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial"}
+)
+
+_TOKEN = re.compile(r"<[^>]*>|\S+")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_REQUEST_ID = re.compile(r"^#?(\d{1,12})$")
+
+
+@dataclass(frozen=True)
+class Help:
+    name: str = "help"
+
+
+@dataclass(frozen=True)
+class OpenRequestModal:
+    name: str = "request"
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    request: SeatRequest
+    name: str = "request"
+
+
+@dataclass(frozen=True)
+class ListRequests:
+    name: str = "requests"
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    request_id: int
+    name: str = "cancel"
+
+
+@dataclass(frozen=True)
+class ShowPools:
+    name: str = "pool"
+
+
+@dataclass(frozen=True)
+class SetPool:
+    edition: str
+    item: str
+    seats: int
+    price: Decimal | None = None
+    name: str = "pool set"
+
+
+@dataclass(frozen=True)
+class Assign:
+    request: SeatRequest
+    name: str = "assign"
+
+
+@dataclass(frozen=True)
+class Revoke:
+    person: Person
+    name: str = "revoke"
+
+
+@dataclass(frozen=True)
+class ListUsers:
+    filter: str | None = None  # "inactive", an edition or a seat type
+    name: str = "users"
+
+
+@dataclass(frozen=True)
+class Check:
+    person: Person
+    name: str = "check"
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    person: Person | None = None
+    since: date | None = None
+    until: date | None = None
+    name: str = "audit"
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: str
+    person: Person | None = None
+    since: date | None = None
+    until: date | None = None
+    name: str = "report"
+
+
+@dataclass(frozen=True)
+class Trial:
+    action: str  # start | convert | status
+    start: date | None = None
+    name: str = "trial"
+
+
+Command = (
+    Help
+    | OpenRequestModal
+    | FileRequest
+    | ListRequests
+    | CancelRequest
+    | ShowPools
+    | SetPool
+    | Assign
+    | Revoke
+    | ListUsers
+    | Check
+    | ShowAudit
+    | Report
+    | Trial
+)
+
+
+def check_text(text: str) -> None:
+    """Reject what no command may contain, before any parsing."""
+    if len(text) > MAX_TEXT:
+        raise LicenseError(f"that is {len(text):,} characters; a command must stay under 3,000")
+    for char in text:
+        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cf") and char != "\u200d":
+            raise LicenseError("control characters are not allowed in a command")
+
+
+def parse_command(text: str, catalog: Catalog) -> Command:
+    """Parse the text after `/license`. Raises LicenseError with the usage to show."""
+    check_text(text)
+    spans = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
+    words = [w for w, _ in spans]
+    if not words or words[0].lower() == "help":
+        return Help()
+    head = words[0].lower()
+    args = spans[1:]
+    parser = _PARSERS.get(head)
+    if parser is None:
+        raise LicenseError(
+            f"unknown command `{words[0]}`; try one of: request, requests, cancel, pool, "
+            "assign, revoke, users, check, audit, report, trial, help",
+            usage=USAGE["help"],
+        )
+    return parser(text, args, catalog)
+
+
+Spans = list[tuple[str, int]]
+
+
+def _request(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args:
+        return OpenRequestModal()
+    return FileRequest(_seat_request(text, args, catalog, "request", allow_reason=True))
+
+
+def _assign(text: str, args: Spans, catalog: Catalog) -> Command:
+    return Assign(_seat_request(text, args, catalog, "assign", allow_reason=False))
+
+
+def _seat_request(
+    text: str, args: Spans, catalog: Catalog, usage_key: str, *, allow_reason: bool
+) -> SeatRequest:
+    usage = USAGE[usage_key]
+    if len(args) < 3:
+        raise LicenseError("a person, a seat type and an edition are needed", usage)
+    try:
+        person = parse_person(args[0][0])
+        seat_type, edition = _seat_and_edition(args[1][0], args[2][0], catalog)
+        modules: list[str] = []
+        department: str | None = None
+        start: date | None = None
+        reason = ""
+        for index, (word, offset) in enumerate(args[3:], start=3):
+            lower = word.lower()
+            if word.startswith("+"):
+                module = catalog.module(word[1:])
+                if module not in modules:
+                    modules.append(module)
+            elif lower.startswith("dept:"):
+                department = normalize_department(word[5:])
+            elif lower.startswith("start:"):
+                start = parse_date(word[6:], "start")
+            elif allow_reason:
+                reason = text[offset:].strip()
+                break
+            else:
+                raise LicenseError(f"unexpected `{word}` (argument {index + 1})")
+        catalog.check_modules(edition, tuple(modules))
+    except LicenseError as error:
+        raise LicenseError(str(error), usage) from None
+    return SeatRequest(person, seat_type, edition, tuple(modules), department, start, reason)
+
+
+def _seat_and_edition(first: str, second: str, catalog: Catalog) -> tuple[str, str]:
+    # Either order reads naturally ("agent premium", "premium agent"): accept both.
+    if first.lower() in catalog.editions and second.lower() in catalog.seat_types:
+        first, second = second, first
+    return catalog.seat_type(first), catalog.edition(second).name
+
+
+def parse_person(word: str) -> Person:
+    mention = _MENTION.match(word)
+    if mention:
+        return Person(slack_user_id=mention.group(1), name=mention.group(2) or None)
+    mailto = _MAILTO.match(word)
+    email = mailto.group(1) if mailto else word
+    if _EMAIL.match(email):
+        return Person(email=email.lower())
+    raise LicenseError(f"`{word}` is not a person: mention them (@name) or give an email address")
+
+
+def parse_date(value: str, label: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise LicenseError(f"{label} date `{value}` is not a date: use YYYY-MM-DD") from None
+
+
+def parse_request_id(word: str) -> int:
+    match = _REQUEST_ID.match(word)
+    if not match:
+        raise LicenseError(f"`{word}` is not a request id: use the number shown, e.g. 12 or #12")
+    return int(match.group(1))
+
+
+def _requests(text: str, args: Spans, catalog: Catalog) -> Command:
+    if args:
+        raise LicenseError("`requests` takes no arguments", USAGE["requests"])
+    return ListRequests()
+
+
+def _cancel(text: str, args: Spans, catalog: Catalog) -> Command:
+    if len(args) != 1:
+        raise LicenseError("give exactly one request id", USAGE["cancel"])
+    try:
+        return CancelRequest(parse_request_id(args[0][0]))
+    except LicenseError as error:
+        raise LicenseError(str(error), USAGE["cancel"]) from None
+
+
+def _pool(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args:
+        return ShowPools()
+    if args[0][0].lower() != "set":
+        raise LicenseError(f"unexpected `{args[0][0]}` after `pool`", USAGE["pool set"])
+    usage = USAGE["pool set"]
+    words = [w for w, _ in args[1:]]
+    if len(words) not in (3, 4):
+        raise LicenseError("an edition, a seat type or module, and a seat count are needed", usage)
+    try:
+        edition = catalog.edition(words[0]).name
+        item_word = words[1].lstrip("+")
+        if item_word.lower() in catalog.modules:
+            item = catalog.module(item_word)
+            catalog.check_modules(edition, (item,))
+        else:
+            item = catalog.seat_type(item_word)
+        seats = parse_seats(words[2])
+        price = None
+        if len(words) == 4:
+            if not words[3].lower().startswith("price:"):
+                raise LicenseError(f"unexpected `{words[3]}`: the price is written price:<amount>")
+            price = parse_price(words[3][6:])
+    except LicenseError as error:
+        raise LicenseError(str(error), usage) from None
+    return SetPool(edition, item, seats, price)
+
+
+def parse_seats(word: str) -> int:
+    if not re.fullmatch(r"\d{1,7}", word.replace(",", "")):
+        raise LicenseError(f"seats `{word}` must be a whole number from 0 to {MAX_SEATS:,}")
+    seats = int(word.replace(",", ""))
+    if seats > MAX_SEATS:
+        raise LicenseError(f"seats `{word}` must be a whole number from 0 to {MAX_SEATS:,}")
+    return seats
+
+
+def parse_price(word: str) -> Decimal:
+    cleaned = word.lstrip("$")
+    try:
+        price = Decimal(cleaned)
+    except InvalidOperation:
+        price = Decimal(-1)
+    if not price.is_finite() or price < 0 or price > 1_000_000 or price.as_tuple().exponent < -2:
+        raise LicenseError(f"price `{word}` must be an amount like 150 or 149.99")
+    return price
+
+
+def _revoke(text: str, args: Spans, catalog: Catalog) -> Command:
+    return Revoke(_one_person(args, "revoke"))
+
+
+def _check(text: str, args: Spans, catalog: Catalog) -> Command:
+    return Check(_one_person(args, "check"))
+
+
+def _one_person(args: Spans, key: str) -> Person:
+    if len(args) != 1:
+        raise LicenseError("give exactly one person", USAGE[key])
+    try:
+        return parse_person(args[0][0])
+    except LicenseError as error:
+        raise LicenseError(str(error), USAGE[key]) from None
+
+
+def _users(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args:
+        return ListUsers()
+    word = args[0][0].lower()
+    if len(args) > 1 or not (
+        word == "inactive" or word in catalog.editions or word in catalog.seat_types
+    ):
+        raise LicenseError(f"unknown filter `{args[0][0]}`", USAGE["users"])
+    return ListUsers(word)
+
+
+def _filters(args: Spans, key: str) -> tuple[Person | None, date | None, date | None]:
+    person = since = until = None
+    try:
+        for word, _ in args:
+            lower = word.lower()
+            if lower.startswith("from:"):
+                since = parse_date(word[5:], "from")
+            elif lower.startswith("to:"):
+                until = parse_date(word[3:], "to")
+            elif person is None:
+                person = parse_person(word)
+            else:
+                raise LicenseError(f"unexpected `{word}`")
+    except LicenseError as error:
+        raise LicenseError(str(error), USAGE[key]) from None
+    return person, since, until
+
+
+def _audit(text: str, args: Spans, catalog: Catalog) -> Command:
+    return ShowAudit(*_filters(args, "audit"))
+
+
+def _report(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args or args[0][0].lower() not in REPORT_KINDS:
+        what = f"unknown report `{args[0][0]}`" if args else "which report?"
+        raise LicenseError(what, USAGE["report"])
+    return Report(args[0][0].lower(), *_filters(args[1:], "report"))
+
+
+def _trial(text: str, args: Spans, catalog: Catalog) -> Command:
+    usage = USAGE["trial"]
+    words = [w.lower() for w, _ in args]
+    if words == ["convert"] or words == ["status"]:
+        return Trial(words[0])
+    if len(words) == 2 and words[0] == "start":
+        try:
+            return Trial("start", parse_date(words[1], "trial start"))
+        except LicenseError as error:
+            raise LicenseError(str(error), usage) from None
+    raise LicenseError("say `trial start <YYYY-MM-DD>`, `trial convert` or `trial status`", usage)
+
+
+_PARSERS = {
+    "request": _request,
+    "requests": _requests,
+    "cancel": _cancel,
+    "pool": _pool,
+    "pools": _pool,
+    "assign": _assign,
+    "revoke": _revoke,
+    "users": _users,
+    "check": _check,
+    "audit": _audit,
+    "report": _report,
+    "trial": _trial,
+}
+
+
+def usage_key(command: Command) -> str:
+    return command.name

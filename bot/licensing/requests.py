@@ -1,0 +1,114 @@
+"""The seat request: its states, the only transitions allowed, and license group names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.licensing.errors import LicenseError
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.PENDING: frozenset(
+        {
+            RequestStatus.APPROVED,
+            RequestStatus.DENIED,
+            RequestStatus.CANCELLED,
+            RequestStatus.EXPIRED,
+        }
+    ),
+}
+
+
+def can_transition(current: RequestStatus, target: RequestStatus) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a seat is for: a Slack user, an email address, or both once resolved."""
+
+    email: str | None = None
+    slack_user_id: str | None = None
+    name: str | None = None
+
+    def describe(self) -> str:
+        if self.slack_user_id:
+            return f"<@{self.slack_user_id}>"
+        return self.email or "?"
+
+
+@dataclass(frozen=True)
+class SeatRequest:
+    """What was asked for, validated against the catalog."""
+
+    person: Person
+    seat_type: str
+    edition: str
+    modules: tuple[str, ...] = ()
+    department: str | None = None
+    start_date: date | None = None
+    reason: str = ""
+
+
+@dataclass
+class LicenseRequest:
+    """A stored request."""
+
+    id: int
+    requester_id: str
+    email: str
+    name: str
+    slack_user_id: str | None
+    seat_type: str
+    edition: str
+    modules: tuple[str, ...]
+    department: str | None
+    start_date: date | None
+    reason: str
+    status: RequestStatus
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    card_channel: str | None = None
+    card_ts: str | None = None
+    nudged_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def license_group(self) -> str | None:
+        return license_group(self.department, self.seat_type) if self.department else None
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.id}"
+
+
+DEPARTMENT_RE = re.compile(r"^[A-Za-z0-9]{1,40}$")
+NAMING_HELP = (
+    "department names are letters and digits only, e.g. `dept:Support` "
+    "gives `Support_Agent_LicenseGroup`"
+)
+
+
+def normalize_department(value: str) -> str:
+    """Validate a department and capitalise it for the group name."""
+    if not DEPARTMENT_RE.match(value):
+        raise LicenseError(f"department `{value}` breaks the naming convention: {NAMING_HELP}")
+    return value[0].upper() + value[1:]
+
+
+def license_group(department: str, seat_type: str) -> str:
+    """`<Department>_<Role>_LicenseGroup`, e.g. `Support_Agent_LicenseGroup`."""
+    return f"{normalize_department(department)}_{seat_type.capitalize()}_LicenseGroup"

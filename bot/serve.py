@@ -1,0 +1,60 @@
+"""`licensebot serve`: the app over Socket Mode or HTTP, the outbox, the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.app import build_service
+from bot.cli import install_signal_handlers
+from bot.settings import Settings
+
+log = logging.getLogger("licensebot")
+
+
+async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
+    service = await build_service(settings)
+    deps = service.deps
+    # Whatever a previous run queued and could not send goes out first.
+    await deps.deliver()
+    scheduler = _start_scheduler(service)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    runner: web.AppRunner | None = None
+    socket_handler = None
+    try:
+        if http:
+            runner = web.AppRunner(service.web_app(), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, host, port).start()
+            log.info("licensebot serving http://%s:%s/slack/events", host, port)
+        else:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            socket_handler = AsyncSocketModeHandler(
+                service.app, settings.slack_app_token.get_secret_value()
+            )
+            await socket_handler.connect_async()
+            log.info("licensebot connected over Socket Mode")
+        await stop.wait()
+    finally:
+        log.info("licensebot stopping")
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await service.close()
+    return 0
+
+
+def _start_scheduler(service: object) -> object | None:
+    try:
+        from bot.jobs.scheduler import start_scheduler
+    except ModuleNotFoundError:
+        return None
+    return start_scheduler(service)  # type: ignore[arg-type]

@@ -1,0 +1,101 @@
+"""The one Slack Web API client, with slack_sdk's retry handlers, and who the admins are."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.licensing.requests import Person
+
+log = logging.getLogger(__name__)
+
+ADMIN_GROUP_TTL_SECONDS = 60
+
+
+def make_client(token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+    # 429 + Retry-After, 500/503, and dropped connections are retried by slack_sdk itself.
+    client.retry_handlers = [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
+
+
+class AdminDirectory:
+    """Admins are the configured user ids plus the members of the admin user group."""
+
+    def __init__(
+        self, client: AsyncWebClient, clock: Clock, user_ids: frozenset[str], group_id: str | None
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._user_ids = user_ids
+        self._group_id = group_id
+        self._group: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+
+    async def is_admin(self, user_id: str) -> bool:
+        if user_id in self._user_ids:
+            return True
+        if not self._group_id:
+            return False
+        return user_id in await self._group_members()
+
+    async def _group_members(self) -> frozenset[str]:
+        now = self._clock.now().timestamp()
+        if self._fetched_at is not None and now - self._fetched_at < ADMIN_GROUP_TTL_SECONDS:
+            return self._group
+        try:
+            response = await self._client.usergroups_users_list(usergroup=self._group_id)
+            self._group = frozenset(response.get("users") or [])
+            self._fetched_at = now
+        except SlackApiError as error:
+            # Keep the last known members: a Slack hiccup must not make admins vanish.
+            log.warning("usergroups.users.list failed: %s", error.response.get("error"))
+        return self._group
+
+
+class PersonNotFound(Exception):
+    pass
+
+
+async def resolve_person(client: AsyncWebClient, person: Person) -> Person:
+    """Fill in email and name (and the Slack id, when the email belongs to a Slack user)."""
+    if person.slack_user_id:
+        try:
+            response = await client.users_info(user=person.slack_user_id)
+        except SlackApiError as error:
+            raise PersonNotFound(
+                f"could not look up <@{person.slack_user_id}> "
+                f"({error.response.get('error')}): give their email address instead"
+            ) from None
+        user = response["user"]
+        profile = user.get("profile") or {}
+        email = profile.get("email")
+        if not email:
+            raise PersonNotFound(
+                f"<@{person.slack_user_id}> has no email visible to licensebot: "
+                "give their email address instead"
+            )
+        name = profile.get("real_name") or user.get("real_name") or user.get("name") or email
+        return Person(email=email.lower(), slack_user_id=person.slack_user_id, name=name)
+    assert person.email
+    try:
+        response = await client.users_lookupByEmail(email=person.email)
+        user = response["user"]
+        profile = user.get("profile") or {}
+        name = person.name or profile.get("real_name") or user.get("name") or person.email
+        return Person(email=person.email, slack_user_id=user["id"], name=name)
+    except SlackApiError:
+        # A new hire is often not in Slack yet: the email alone is the identity.
+        return Person(email=person.email, name=person.name or person.email.split("@")[0])

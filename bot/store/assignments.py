@@ -1,0 +1,174 @@
+"""Assignments: who holds which seat, with which modules, since when, last active when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiosqlite import Row
+
+from bot.store.base import Repository
+from bot.store.codec import from_db, to_db
+
+_SELECT = (
+    "SELECT a.*, (SELECT group_concat(m.module, ',') FROM "
+    "(SELECT module FROM assignment_modules WHERE assignment_id = a.id ORDER BY module) m) "
+    "AS modules FROM assignments a"
+)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    email: str
+    name: str
+    slack_user_id: str | None
+    edition: str
+    seat_type: str
+    modules: tuple[str, ...]
+    department: str | None
+    license_group: str | None
+    status: str
+    assigned_at: datetime
+    revoked_at: datetime | None
+    last_active_at: datetime | None
+    snoozed_until: datetime | None
+    request_id: int | None
+
+    @property
+    def seat(self) -> str:
+        extras = "".join(f" +{m}" for m in self.modules)
+        return f"{self.edition} {self.seat_type}{extras}"
+
+    def snapshot(self) -> dict:
+        """What the audit log records about a seat."""
+        return {
+            "email": self.email,
+            "edition": self.edition,
+            "seat_type": self.seat_type,
+            "modules": list(self.modules),
+            "department": self.department,
+            "license_group": self.license_group,
+            "status": self.status,
+        }
+
+
+class AssignmentRepository(Repository):
+    async def add(
+        self,
+        *,
+        email: str,
+        name: str,
+        slack_user_id: str | None,
+        edition: str,
+        seat_type: str,
+        modules: tuple[str, ...],
+        department: str | None,
+        license_group: str | None,
+        assigned_at: datetime,
+        request_id: int | None,
+        last_active_at: datetime | None = None,
+    ) -> Assignment:
+        _, new_id = await self._run(
+            "INSERT INTO assignments (email, name, slack_user_id, edition, seat_type, department, "
+            "license_group, status, assigned_at, last_active_at, request_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+            (
+                email,
+                name,
+                slack_user_id,
+                edition,
+                seat_type,
+                department,
+                license_group,
+                to_db(assigned_at),
+                to_db(last_active_at),
+                request_id,
+            ),
+        )
+        await self._many(
+            "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
+            [(new_id, m) for m in modules],
+        )
+        created = await self.get(int(new_id or 0))
+        assert created is not None
+        return created
+
+    async def get(self, assignment_id: int) -> Assignment | None:
+        row = await self._one(f"{_SELECT} WHERE a.id = ?", (assignment_id,))
+        return _assignment(row) if row else None
+
+    async def active_for_email(self, email: str) -> Assignment | None:
+        row = await self._one(
+            f"{_SELECT} WHERE a.email = ? AND a.status = 'active'", (email.lower(),)
+        )
+        return _assignment(row) if row else None
+
+    async def active_for_slack_user(self, user_id: str) -> Assignment | None:
+        row = await self._one(
+            f"{_SELECT} WHERE a.slack_user_id = ? AND a.status = 'active' LIMIT 1", (user_id,)
+        )
+        return _assignment(row) if row else None
+
+    async def revoke(self, assignment_id: int, at: datetime) -> bool:
+        """Compare-and-set: only an active seat can be revoked, once."""
+        changed, _ = await self._run(
+            "UPDATE assignments SET status = 'revoked', revoked_at = ? "
+            "WHERE id = ? AND status = 'active'",
+            (to_db(at), assignment_id),
+        )
+        return changed == 1
+
+    async def count_active(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM assignments WHERE status = 'active'"))
+
+    async def list_active(
+        self,
+        *,
+        edition: str | None = None,
+        seat_type: str | None = None,
+        inactive_before: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Assignment]:
+        """Active seats, oldest activity first when filtering for inactivity."""
+        where, params = ["a.status = 'active'"], []
+        if edition:
+            where.append("a.edition = ?")
+            params.append(edition)
+        if seat_type:
+            where.append("a.seat_type = ?")
+            params.append(seat_type)
+        order = "a.email"
+        if inactive_before is not None:
+            where.append("COALESCE(a.last_active_at, a.assigned_at) < ?")
+            params.append(to_db(inactive_before))
+            order = "COALESCE(a.last_active_at, a.assigned_at), a.email"
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return [_assignment(r) for r in await self._all(sql, params)]
+
+    async def history_for_email(self, email: str) -> list[Assignment]:
+        rows = await self._all(f"{_SELECT} WHERE a.email = ? ORDER BY a.id DESC", (email.lower(),))
+        return [_assignment(r) for r in rows]
+
+
+def _assignment(row: Row) -> Assignment:
+    return Assignment(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        slack_user_id=row["slack_user_id"],
+        edition=row["edition"],
+        seat_type=row["seat_type"],
+        modules=tuple(m for m in (row["modules"] or "").split(",") if m),
+        department=row["department"],
+        license_group=row["license_group"],
+        status=row["status"],
+        assigned_at=from_db(row["assigned_at"]),  # type: ignore[arg-type]
+        revoked_at=from_db(row["revoked_at"]),
+        last_active_at=from_db(row["last_active_at"]),
+        snoozed_until=from_db(row["snoozed_until"]),
+        request_id=row["request_id"],
+    )

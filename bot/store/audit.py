@@ -1,0 +1,78 @@
+"""The append-only audit log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.store.base import Repository
+from bot.store.codec import dumps, from_db, to_db
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    before: Any
+    after: Any
+
+
+class AuditRepository(Repository):
+    async def add(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        await self._run(
+            "INSERT INTO audit (at, actor, action, subject, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (to_db(at), actor, action, subject, dumps(before), dumps(after)),
+        )
+
+    async def recent(
+        self,
+        *,
+        subjects: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[AuditEntry]:
+        """Newest first; `subjects` keeps entries about any of them."""
+        where, params = ["1 = 1"], []
+        if subjects:
+            where.append(f"subject IN ({','.join('?' * len(subjects))})")
+            params += subjects
+        if since:
+            where.append("at >= ?")
+            params.append(to_db(since))
+        if until:
+            where.append("at < ?")
+            params.append(to_db(until))
+        sql = f"SELECT * FROM audit WHERE {' AND '.join(where)} ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self._all(sql, params)
+        return [
+            AuditEntry(
+                r["id"],
+                from_db(r["at"]),
+                r["actor"],
+                r["action"],
+                r["subject"],  # type: ignore[arg-type]
+                json.loads(r["before"]) if r["before"] else None,
+                json.loads(r["after"]) if r["after"] else None,
+            )
+            for r in rows
+        ]
+
+    async def count(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM audit"))

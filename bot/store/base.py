@@ -1,0 +1,33 @@
+"""A repository's access to the unit of work's connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+
+class Repository:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self._one(sql, params)
+        return None if row is None else row[0]
+
+    async def _run(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int | None]:
+        """Execute; returns (rows changed, last row id)."""
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.rowcount, cursor.lastrowid
+
+    async def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)

@@ -1,0 +1,23 @@
+"""The repositories of one unit of work, sharing its connection and transaction."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from bot.store.assignments import AssignmentRepository
+from bot.store.audit import AuditRepository
+from bot.store.outbox import OutboxRepository
+from bot.store.pools import PoolRepository
+from bot.store.requests import RequestRepository
+from bot.store.trial import TrialRepository
+
+
+class Store:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self.pools = PoolRepository(connection)
+        self.assignments = AssignmentRepository(connection)
+        self.requests = RequestRepository(connection)
+        self.audit = AuditRepository(connection)
+        self.outbox = OutboxRepository(connection)
+        self.trial = TrialRepository(connection)
