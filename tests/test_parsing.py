@@ -455,11 +455,19 @@ def test_trial_bad_date_says_so():
     assert "trial start date `2026-12-32` is not a date" in str(error_of("trial start 2026-12-32"))
 
 
-def test_text_of_3000_characters_is_refused_with_usage():
+def test_text_of_3000_characters_is_refused():
     text = "request a@b.co agent premium " + "x" * 3000
     error = error_of(text)
     assert f"that is {len(text):,} characters" in str(error)
     assert "under 3,000" in str(error)
+
+
+def test_text_of_exactly_3000_characters_is_refused():
+    assert "under 3,000" in str(error_of("x" * 3000))
+
+
+def test_text_of_3000_characters_shows_the_usage_of_its_command():
+    error = error_of("request a@b.co agent premium " + "x" * 3000)
     assert error.usage == USAGE["request"]
 
 
@@ -471,9 +479,13 @@ def test_text_just_under_the_limit_is_fine():
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\u202e"])
-def test_control_characters_are_refused_with_usage(char):
+def test_control_characters_are_refused(char):
     error = error_of(f"request a@b.co agent premium Hello{char}there")
     assert "control characters are not allowed" in str(error)
+
+
+def test_control_characters_show_the_usage_of_their_command():
+    error = error_of("request a@b.co agent premium Hello\x1bthere")
     assert error.usage == USAGE["request"]
 
 

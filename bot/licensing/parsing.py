@@ -163,7 +163,11 @@ def check_text(text: str) -> None:
 
 def parse_command(text: str, catalog: Catalog) -> Command:
     """Parse the text after `/license`. Raises LicenseError with the usage to show."""
-    check_text(text)
+    try:
+        check_text(text)
+    except LicenseError as error:
+        head = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
+        raise LicenseError(str(error), USAGE.get(head, USAGE["help"])) from None
     spans = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
     words = [w for w, _ in spans]
     if not words or words[0].lower() == "help":
