@@ -67,6 +67,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        # A blank line left in a .env template is as missing as no line at all.
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty: set the bot token (xoxb-...)")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

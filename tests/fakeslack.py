@@ -169,8 +169,8 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Serve on 127.0.0.1 on a free port."""
+    async def start(self, port: int = 0) -> None:
+        """Serve on 127.0.0.1 on `port` (default: a free one)."""
         self._cond = asyncio.Condition()
         self._stopping = asyncio.Event()
         app = web.Application(client_max_size=50 * 1024 * 1024)
@@ -179,7 +179,7 @@ class FakeSlack:
         app.router.add_route("POST", "/upload/{file_id}", self._handle_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._base = f"http://{host}:{port}"

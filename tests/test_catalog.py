@@ -128,11 +128,7 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize("section", ["seat_types", "modules", "editions"])
 def test_missing_section(tmp_path, section):
-    kept = [
-        block
-        for block in CUSTOM.split("\n\n")
-        if not block.strip().startswith(f"[{section}.")
-    ]
+    kept = [block for block in CUSTOM.split("\n\n") if not block.strip().startswith(f"[{section}.")]
     with pytest.raises(CatalogError) as caught:
         load_catalog(write(tmp_path, "\n\n".join(kept)))
     assert "missing" in str(caught.value)

@@ -490,5 +490,14 @@ def test_control_characters_show_the_usage_of_their_command():
 
 
 def test_control_character_in_an_unknown_command_still_says_so():
-    error = error_of("\x1b[31m")
+    assert "control characters are not allowed" in str(error_of("\x1b[31m"))
+
+
+def test_control_characters_in_pool_set_show_the_pool_set_usage():
+    error = error_of("pool set premium agent 5 price:1\x00")
     assert "control characters are not allowed" in str(error)
+    assert error.usage == USAGE["pool set"]
+
+
+def test_control_characters_in_unknown_text_show_the_help_usage():
+    assert error_of("\x1b[31m").usage == USAGE["help"]

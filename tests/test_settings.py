@@ -62,9 +62,7 @@ def test_complete_settings_load(monkeypatch):
 
 
 def test_defaults_match_the_spec_table(monkeypatch):
-    settings = load(
-        monkeypatch, {**BASE, "SLACK_SIGNING_SECRET": None, "SLACK_APP_TOKEN": None}
-    )
+    settings = load(monkeypatch, {**BASE, "SLACK_SIGNING_SECRET": None, "SLACK_APP_TOKEN": None})
     assert settings.slack_signing_secret is None
     assert settings.slack_app_token is None
     assert settings.slack_api_url == "https://slack.com/api/"

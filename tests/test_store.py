@@ -69,9 +69,12 @@ async def test_migrations_are_applied_once(tmp_path):
     assert await first.migrate() == []
     await first.close()
     second = await Database.open(path)
-    async with second.read() as tx, tx.connection.execute(
-        "SELECT version, name FROM schema_migrations ORDER BY version"
-    ) as cursor:
+    async with (
+        second.read() as tx,
+        tx.connection.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ) as cursor,
+    ):
         rows = [tuple(r) for r in await cursor.fetchall()]
     await second.close()
     assert rows == [(1, "001_initial.sql")]
@@ -208,9 +211,7 @@ async def test_two_databases_on_one_file_have_one_winner(tmp_path):
                 await asyncio.sleep(0)  # hold the transaction across a loop turn
                 return won
 
-        results = await asyncio.gather(
-            *(attempt(one if n % 2 else two, n) for n in range(10))
-        )
+        results = await asyncio.gather(*(attempt(one if n % 2 else two, n) for n in range(10)))
         assert results.count(True) == 1
         async with two.read() as tx:
             request = await tx.requests.get(request_id)
@@ -331,12 +332,20 @@ async def test_buying_seats_ends_the_overage(db):
 async def test_enqueue_with_a_key_is_idempotent(db):
     async with db.transaction() as tx:
         first = await tx.outbox.enqueue(
-            "channel", "alert.limits", T0, data={"pool": "premium agent"}, channel="C0ALERTS",
+            "channel",
+            "alert.limits",
+            T0,
+            data={"pool": "premium agent"},
+            channel="C0ALERTS",
             key="limits:premium/agent:2026-11-30",
         )
         second = await tx.outbox.enqueue(
-            "channel", "alert.limits", T0 + timedelta(hours=1), data={"pool": "other"},
-            channel="C0ALERTS", key="limits:premium/agent:2026-11-30",
+            "channel",
+            "alert.limits",
+            T0 + timedelta(hours=1),
+            data={"pool": "other"},
+            channel="C0ALERTS",
+            key="limits:premium/agent:2026-11-30",
         )
         messages = await tx.outbox.messages()
     assert isinstance(first, int)

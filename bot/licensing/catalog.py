@@ -55,8 +55,9 @@ class Catalog:
         edition = self.edition(edition_name)
         for module in modules:
             if module not in edition.modules:
-                having = [e for e in self.editions.values() if module in e.modules]
-                upgrade = " or ".join(e.name for e in having) or "an edition that has it"
+                # Editions are ordered richest first: name the first one that has it.
+                having = [e.name for e in self.editions.values() if module in e.modules]
+                upgrade = having[0] if having else "an edition that has it"
                 raise LicenseError(
                     f"+{module} is not included in the {edition.name} edition: "
                     f"upgrade to {upgrade} or drop +{module}"

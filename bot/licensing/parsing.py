@@ -166,7 +166,8 @@ def parse_command(text: str, catalog: Catalog) -> Command:
     try:
         check_text(text)
     except LicenseError as error:
-        head = text.split(maxsplit=1)[0].lower() if text.strip() else "help"
+        words = text.lower().split(maxsplit=2)
+        head = " ".join(words[:2]) if words[:2] == ["pool", "set"] else (words or ["help"])[0]
         raise LicenseError(str(error), USAGE.get(head, USAGE["help"])) from None
     spans = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
     words = [w for w, _ in spans]
@@ -233,7 +234,7 @@ def _seat_request(
 
 def _seat_and_edition(first: str, second: str, catalog: Catalog) -> tuple[str, str]:
     # Either order reads naturally ("agent premium", "premium agent"): accept both.
-    if first.lower() in catalog.editions and second.lower() in catalog.seat_types:
+    if first.lower() in catalog.editions and second.lower() not in catalog.editions:
         first, second = second, first
     return catalog.seat_type(first), catalog.edition(second).name
 

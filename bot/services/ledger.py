@@ -8,6 +8,8 @@ from datetime import datetime, tzinfo
 
 from bot.licensing.catalog import Catalog
 from bot.licensing.policy import Outcome, Policy, SeatCheck, check_add, check_trial_cap
+from bot.licensing.requests import license_group
+from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 
@@ -88,3 +90,36 @@ async def refresh_pools(
     """After seats change: open or close the overage periods of the pools touched."""
     for item in (seat_type, *modules):
         await tx.pools.refresh_overage(edition, item, now)
+
+
+async def grant_seat(
+    tx: Store,
+    *,
+    email: str,
+    name: str,
+    slack_user_id: str | None,
+    edition: str,
+    seat_type: str,
+    modules: tuple[str, ...],
+    department: str | None,
+    actor: str,
+    now: datetime,
+    request_id: int | None = None,
+) -> Assignment:
+    """Create the assignment, move the pools' overage state, and audit it: one step of an
+    approval or a direct assignment, inside the caller's transaction."""
+    assignment = await tx.assignments.add(
+        email=email,
+        name=name,
+        slack_user_id=slack_user_id,
+        edition=edition,
+        seat_type=seat_type,
+        modules=modules,
+        department=department,
+        license_group=license_group(department, seat_type) if department else None,
+        assigned_at=now,
+        request_id=request_id,
+    )
+    await refresh_pools(tx, edition, seat_type, modules, now)
+    await tx.audit.add(now, actor, "assignment.created", email, None, assignment.snapshot())
+    return assignment

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.licensing.errors import LicenseError
-from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest, license_group
-from bot.services.ledger import Impact, Rules, evaluate_seat, refresh_pools
+from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest
+from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat
 from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.unit import Store
@@ -93,7 +93,8 @@ async def approve_request(
             return Decision(request, won=False, impact=impact)
         if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
             return Decision(await _get(tx, request_id), won=False)
-        assignment = await tx.assignments.add(
+        assignment = await grant_seat(
+            tx,
             email=request.email,
             name=request.name,
             slack_user_id=request.slack_user_id,
@@ -101,13 +102,10 @@ async def approve_request(
             seat_type=request.seat_type,
             modules=request.modules,
             department=request.department,
-            license_group=license_group(request.department, request.seat_type)
-            if request.department
-            else None,
-            assigned_at=now,
+            actor=admin_id,
+            now=now,
             request_id=request.id,
         )
-        await refresh_pools(tx, request.edition, request.seat_type, request.modules, now)
         decided = await _get(tx, request_id)
         await tx.audit.add(
             now,
@@ -116,9 +114,6 @@ async def approve_request(
             f"request:{request_id}",
             _snapshot(request),
             _snapshot(decided),
-        )
-        await tx.audit.add(
-            now, admin_id, "assignment.created", request.email, None, assignment.snapshot()
         )
         overage = [
             {

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState
-from bot.licensing.requests import SeatRequest, license_group
-from bot.services.ledger import Impact, Rules, evaluate_seat, refresh_pools
+from bot.licensing.requests import SeatRequest
+from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.store.assignments import Assignment
 from bot.store.db import Database
 
@@ -45,7 +45,8 @@ async def assign_seat(
         )
         if not impact.allowed:
             raise LicenseError("; ".join(impact.reasons))
-        assignment = await tx.assignments.add(
+        assignment = await grant_seat(
+            tx,
             email=email,
             name=name,
             slack_user_id=slack_user_id,
@@ -53,14 +54,9 @@ async def assign_seat(
             seat_type=seat.seat_type,
             modules=seat.modules,
             department=seat.department,
-            license_group=license_group(seat.department, seat.seat_type)
-            if seat.department
-            else None,
-            assigned_at=now,
-            request_id=None,
+            actor=admin_id,
+            now=now,
         )
-        await refresh_pools(tx, seat.edition, seat.seat_type, seat.modules, now)
-        await tx.audit.add(now, admin_id, "assignment.created", email, None, assignment.snapshot())
     return Assigned(assignment, impact)
 
 

@@ -74,7 +74,7 @@ class AssignmentRepository(Repository):
             "license_group, status, assigned_at, last_active_at, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
             (
-                email,
+                email.lower(),
                 name,
                 slack_user_id,
                 edition,

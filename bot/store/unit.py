@@ -8,6 +8,7 @@ from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
+from bot.store.reports import ReportRepository
 from bot.store.requests import RequestRepository
 from bot.store.trial import TrialRepository
 
@@ -21,3 +22,4 @@ class Store:
         self.audit = AuditRepository(connection)
         self.outbox = OutboxRepository(connection)
         self.trial = TrialRepository(connection)
+        self.reports = ReportRepository(connection)

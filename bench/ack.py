@@ -1,0 +1,279 @@
+"""Ack latency of `licensebot serve --http` against a bare Bolt app (SPEC 7).
+
+    python bench/ack.py [--requests 1000] [--concurrency 50] [--seed 7]
+
+Starts, as real processes on 127.0.0.1: the fake Slack (tests/fakeslack.py), licensebot on
+its own temporary database, and bench/bare_app.py (a Bolt app that only acks). Fires the
+same signed mix at each — help, pool, requests, request filing, approve clicks on cards
+filed beforehand — with `--concurrency` requests in flight, and measures the time from
+sending a request to its HTTP response (the ack). The bare app runs first, then
+licensebot (both from a cold start); afterwards licensebot must have finished the work it started after each ack.
+Last line: `ack_p99_ms=<x> bare_p99_ms=<y> ack_p99_ratio=<x/y> errors=<n>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _procs import (
+    ADMIN,
+    ADMIN2,
+    APPROVALS,
+    MANAGER,
+    SECRET,
+    TESTS,
+    Child,
+    free_port,
+    percentile,
+    spawn,
+    start_fake_slack,
+    start_licensebot,
+    wait_http,
+)
+
+sys.path.insert(0, str(TESTS))
+from signing import Response, SlackClient  # noqa: E402 - tests/ is not a package
+
+from bot.licensing.requests import RequestStatus  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+
+KINDS = ("help", "pool", "requests", "file", "approve")
+REQUEST_TIMEOUT_S = 10.0
+SETTLE_TIMEOUT_S = 120.0
+
+
+class TimedClient(SlackClient):
+    """tests/signing.py's client (signed exactly as Slack signs), timing each POST."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, SECRET)
+        self.latencies_ms: list[float] = []
+        self.errors: list[str] = []
+
+    async def post_raw(self, body: bytes, headers: dict[str, str]) -> Response:
+        started = time.perf_counter()
+        response = await super().post_raw(body, headers)
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            self.errors.append(f"HTTP {response.status}: {response.text[:100]}")
+        return response
+
+
+Shot = Callable[[SlackClient], Awaitable[object]]
+
+
+@dataclass
+class Mix:
+    shots: list[Shot] = field(default_factory=list)
+    approvals: int = 0
+
+
+def build_mix(count: int, seed: int, slack_base: str, request_ids: list[int], tag: str) -> Mix:
+    rng = random.Random(seed)
+    kinds = [KINDS[i % len(KINDS)] for i in range(count)]
+    rng.shuffle(kinds)
+    mix = Mix()
+    ids = iter(request_ids)
+    for i, kind in enumerate(kinds):
+        url = f"{slack_base}/response/{tag}{i}"
+        if kind == "approve":
+            request_id = next(ids)
+            admin = ADMIN if i % 2 else ADMIN2
+            message = {"ts": f"1700000000.{request_id:06d}", "channel": APPROVALS}
+            mix.shots.append(_click(admin, request_id, message))
+            mix.approvals += 1
+        else:
+            text = {
+                "help": "help",
+                "pool": "pool",
+                "requests": "requests",
+                "file": f"request {tag}{i}@example.com agent premium dept:Support bench hire",
+            }[kind]
+            mix.shots.append(_slash(text, ADMIN if kind == "pool" else MANAGER, url))
+    return mix
+
+
+def _slash(text: str, user: str, url: str) -> Shot:
+    return lambda client: client.slash(text, user, response_url=url)
+
+
+def _click(user: str, request_id: int, message: dict) -> Shot:
+    return lambda client: client.block_action(
+        user, "approve_request", str(request_id), message=message
+    )
+
+
+async def fire(url: str, shots: list[Shot], concurrency: int) -> TimedClient:
+    client = TimedClient(url)
+    queue: asyncio.Queue[Shot] = asyncio.Queue()
+    for shot in shots:
+        queue.put_nowait(shot)
+
+    async def worker() -> None:
+        while not queue.empty():
+            shot = queue.get_nowait()
+            try:
+                async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                    await shot(client)
+            except (TimeoutError, OSError) as error:
+                client.errors.append(f"{type(error).__name__}: {error}")
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await client.close()
+    return client
+
+
+async def prefile(url: str, slack_base: str, count: int, database: Path) -> list[int]:
+    """File `count` requests (untimed) and wait until their cards are posted."""
+    client = SlackClient(url, SECRET)
+    try:
+        await client.slash("pool set premium agent 100000", ADMIN,
+                           response_url=f"{slack_base}/response/setup")
+        sem = asyncio.Semaphore(10)
+
+        async def one(i: int) -> None:
+            async with sem:
+                await client.slash(f"request card{i}@example.com agent premium dept:Support",
+                                   MANAGER, response_url=f"{slack_base}/response/setup{i}")
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    finally:
+        await client.close()
+    db = await Database.open(database)
+    try:
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        while time.monotonic() < deadline:
+            async with db.read() as tx:
+                pending = await tx.requests.pending()
+            if len(pending) >= count and all(r.card_ts for r in pending):
+                return [r.id for r in pending][:count]
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"only {len(pending)} of {count} cards were filed and posted")
+    finally:
+        await db.close()
+
+
+async def settle(database: Path, expected: int) -> tuple[int, int, float]:
+    """Wait for licensebot's post-ack work: the approvals decided and the outbox drained."""
+    started = time.monotonic()
+    db = await Database.open(database)
+    try:
+        while True:
+            async with db.read() as tx:
+                approved = len([r for r in await tx.requests.for_requester(MANAGER, limit=10**6)
+                                if r.status is RequestStatus.APPROVED])
+                waiting = await tx.outbox.pending_count()
+            elapsed = time.monotonic() - started
+            if (approved >= expected and waiting == 0) or elapsed > SETTLE_TIMEOUT_S:
+                return approved, waiting, elapsed
+            await asyncio.sleep(0.2)
+    finally:
+        await db.close()
+
+
+def report(name: str, client: TimedClient) -> float:
+    values = client.latencies_ms
+    p50, p99 = percentile(values, 50), percentile(values, 99)
+    print(f"{name:<10} n={len(values)} p50={p50:.1f}ms p99={p99:.1f}ms "
+          f"max={max(values, default=float('nan')):.1f}ms errors={len(client.errors)}")
+    for error in client.errors[:5]:
+        print(f"  {name} error: {error}")
+    return p99
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> int:
+    children: list[Child] = []
+    try:
+        fake, slack_url = start_fake_slack(workdir)
+        children.append(fake)
+        slack_base = slack_url.removesuffix("/api/")
+        database = workdir / "licensebot.db"
+        # Cards to click are filed by a first licensebot process; the one measured starts
+        # afresh on that database, so both apps are measured from a cold start (Bolt's
+        # first-request work included) under the same conditions.
+        filer, filer_url = start_licensebot(workdir, slack_url, database)
+        children.append(filer)
+        approvals = sum(1 for i in range(args.requests) if KINDS[i % len(KINDS)] == "approve")
+        ids = await prefile(filer_url, slack_base, approvals, database)
+        filer.stop()
+        bot, bot_url = start_licensebot(workdir, slack_url, database)
+        children.append(bot)
+        port = free_port()
+        bare = spawn("bare", [sys.executable, str(Path(__file__).parent / "bare_app.py"),
+                              "--port", str(port), "--slack-url", slack_url], {}, workdir)
+        children.append(bare)
+        wait_http(bare, f"http://127.0.0.1:{port}/healthz")
+        bare_url = f"http://127.0.0.1:{port}/slack/events"
+
+        mix = build_mix(args.requests, args.seed, slack_base, ids, "bench")
+
+        bare_client = await fire(bare_url, mix.shots, args.concurrency)
+        bot_client = await fire(bot_url, mix.shots, args.concurrency)
+        approved, waiting, took = await settle(database, mix.approvals)
+        integrity = await _integrity(database)
+        if bot.process.poll() is not None:
+            print(f"licensebot died:\n{bot.tail()}")
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+    print(f"machine: {_machine()}")
+    print(f"mix: {args.requests} requests ({', '.join(KINDS)}), concurrency {args.concurrency}")
+    bare_p99 = report("bare", bare_client)
+    bot_p99 = report("licensebot", bot_client)
+    print(f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
+          f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}")
+    errors = len(bare_client.errors) + len(bot_client.errors) + (mix.approvals - approved)
+    errors += 0 if integrity == "ok" else 1
+    print(f"ack_p99_ms={bot_p99:.1f} bare_p99_ms={bare_p99:.1f} "
+          f"ack_p99_ratio={bot_p99 / bare_p99:.2f} errors={errors}")
+    return 0
+
+
+async def _integrity(database: Path) -> str:
+    db = await Database.open(database)
+    try:
+        return await db.integrity_check()
+    finally:
+        await db.close()
+
+
+def _machine() -> str:
+    import os
+
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs, {model}, load {os.getloadavg()[0]:.2f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per app")
+    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
+    parser.add_argument("--seed", type=int, default=7, help="shuffles the mix")
+    args = parser.parse_args()
+    if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 1000:
+        parser.error("--requests must be 1..100000 and --concurrency 1..1000")
+    with tempfile.TemporaryDirectory(prefix="licensebot-ack-") as tmp:
+        return asyncio.run(run(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Read queries for reports, insight commands, the App Home and the forecast.
+
+Nothing here changes state: these are the set-based reads that the report builders
+(bot/reports), `/license users|audit|check` and the App Home page through.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiosqlite import Row
+
+from bot.store.audit import AuditEntry
+from bot.store.base import Repository
+from bot.store.codec import from_db, to_db
+from bot.store.outbox import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Seats taken from and given back to one pool in a window."""
+
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Entries about a person (their email, their requests) or done by them, in a range."""
+
+    email: str | None = None
+    slack_user_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
+_FLOWS = """
+    SELECT a.edition AS edition, a.seat_type AS item,
+           SUM(a.assigned_at >= :since AND a.assigned_at < :until) AS added,
+           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since
+               AND a.revoked_at < :until) AS removed
+    FROM assignments a
+    WHERE (a.assigned_at >= :since AND a.assigned_at < :until)
+       OR (a.revoked_at >= :since AND a.revoked_at < :until)
+    GROUP BY a.edition, a.seat_type
+    UNION ALL
+    SELECT a.edition, m.module,
+           SUM(a.assigned_at >= :since AND a.assigned_at < :until),
+           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since AND a.revoked_at < :until)
+    FROM assignments a JOIN assignment_modules m ON m.assignment_id = a.id
+    WHERE (a.assigned_at >= :since AND a.assigned_at < :until)
+       OR (a.revoked_at >= :since AND a.revoked_at < :until)
+    GROUP BY a.edition, m.module
+"""
+
+
+class ReportRepository(Repository):
+    async def pool_flows(self, since: datetime, until: datetime) -> dict[tuple[str, str], Flow]:
+        """(edition, seat type or module) -> seats assigned and revoked in [since, until)."""
+        rows = await self._all(_FLOWS, {"since": to_db(since), "until": to_db(until)})
+        return {(r[0], r[1]): Flow(int(r[2] or 0), int(r[3] or 0)) for r in rows}
+
+    async def active_by_edition(self) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT edition, COUNT(*) FROM assignments WHERE status = 'active' GROUP BY edition"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def module_holders(self) -> dict[tuple[str, str], int]:
+        """(edition, module) -> active seats holding the module."""
+        rows = await self._all(
+            "SELECT a.edition, m.module, COUNT(*) FROM assignment_modules m "
+            "JOIN assignments a ON a.id = m.assignment_id WHERE a.status = 'active' "
+            "GROUP BY a.edition, m.module"
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    async def count_active(
+        self,
+        *,
+        edition: str | None = None,
+        seat_type: str | None = None,
+        inactive_before: datetime | None = None,
+    ) -> int:
+        """The count behind AssignmentRepository.list_active with the same filters."""
+        where, params = ["status = 'active'"], []
+        if edition:
+            where.append("edition = ?")
+            params.append(edition)
+        if seat_type:
+            where.append("seat_type = ?")
+            params.append(seat_type)
+        if inactive_before is not None:
+            where.append("COALESCE(last_active_at, assigned_at) < ?")
+            params.append(to_db(inactive_before))
+        sql = f"SELECT COUNT(*) FROM assignments WHERE {' AND '.join(where)}"
+        return int(await self._scalar(sql, params))
+
+    async def pending_count(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM requests WHERE status = 'pending'"))
+
+    async def audit(
+        self, where: AuditFilter, *, limit: int | None = None, offset: int = 0
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        clause, params = _audit_where(where)
+        sql = f"SELECT * FROM audit WHERE {clause} ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return [_entry(r) for r in await self._all(sql, params)]
+
+    async def audit_count(self, where: AuditFilter) -> int:
+        clause, params = _audit_where(where)
+        return int(await self._scalar(f"SELECT COUNT(*) FROM audit WHERE {clause}", params))
+
+    async def open_alerts(self, limit: int = 10) -> tuple[list[OutboxMessage], int]:
+        """Channel alerts whose situation has not cleared, newest first, and their count.
+
+        An alert is resolved when its row says so (a `resolved_at` column, added by the
+        alert jobs' migration); before that column exists every channel alert is open.
+        """
+        columns = {r[1] for r in await self._all("PRAGMA table_info(outbox)")}
+        where = "target = 'channel' AND status != 'failed'"
+        if "resolved_at" in columns:
+            where += " AND resolved_at IS NULL"
+        rows = await self._all(
+            f"SELECT * FROM outbox WHERE {where} ORDER BY id DESC LIMIT ?", (int(limit),)
+        )
+        total = int(await self._scalar(f"SELECT COUNT(*) FROM outbox WHERE {where}"))
+        return [_message(r) for r in rows], total
+
+
+def _audit_where(where: AuditFilter) -> tuple[str, list[Any]]:
+    clauses, params = ["1 = 1"], []
+    about = []
+    if where.email:
+        about.append("subject = ?")
+        params.append(where.email.lower())
+        about.append("subject IN (SELECT 'request:' || id FROM requests WHERE email = ?)")
+        params.append(where.email.lower())
+    if where.slack_user_id:
+        about.append("actor = ?")
+        params.append(where.slack_user_id)
+        about.append(
+            "subject IN (SELECT 'request:' || id FROM requests WHERE slack_user_id = ?)"
+        )
+        params.append(where.slack_user_id)
+    if about:
+        clauses.append(f"({' OR '.join(about)})")
+    if where.since is not None:
+        clauses.append("at >= ?")
+        params.append(to_db(where.since))
+    if where.until is not None:
+        clauses.append("at < ?")
+        params.append(to_db(where.until))
+    return " AND ".join(clauses), params
+
+
+def _entry(row: Row) -> AuditEntry:
+    return AuditEntry(
+        row["id"],
+        from_db(row["at"]),  # type: ignore[arg-type]
+        row["actor"],
+        row["action"],
+        row["subject"],
+        json.loads(row["before"]) if row["before"] else None,
+        json.loads(row["after"]) if row["after"] else None,
+    )
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        key=row["key"],
+        target=row["target"],
+        template=row["template"],
+        data=json.loads(row["data"] or "{}"),
+        request_id=row["request_id"],
+        channel=row["channel"],
+        user_id=row["user_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        delivered_channel=row["delivered_channel"],
+        delivered_ts=row["delivered_ts"],
+        created_at=from_db(row["created_at"]),
+    )
