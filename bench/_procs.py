@@ -43,9 +43,11 @@ class Child:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def stop(self, sig: int = signal.SIGTERM, wait: float = 10.0) -> None:
+    def stop(self, sig: int = signal.SIGTERM, wait: float = 30.0) -> None:
         if self.process.poll() is not None:
             return
+        if sig == signal.SIGTERM and self.process.args[0] != sys.executable:
+            sig = signal.SIGINT  # a wrapper (a profiler) stops and writes its output on SIGINT
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(sig)
         try:
@@ -53,6 +55,14 @@ class Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def tail(self, lines: int = 20) -> str:
         try:
@@ -114,12 +124,16 @@ def bot_env(slack_url: str, database: Path) -> dict[str, str]:
     }
 
 
-def start_licensebot(workdir: Path, slack_url: str, database: Path) -> tuple[Child, str]:
+def start_licensebot(
+    workdir: Path, slack_url: str, database: Path, *, wrap_ok: bool = False
+) -> tuple[Child, str]:
     """`licensebot serve --http` as a real process; returns it and its request URL."""
     port = free_port()
+    # Profiling: BENCH_WRAP="py-spy record -f raw -o prof.txt --" runs licensebot under it.
+    wrap = os.environ.get("BENCH_WRAP", "").split() if wrap_ok else []
     child = spawn(
         "licensebot",
-        [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
+        [*wrap, sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
          "--port", str(port)],
         bot_env(slack_url, database),
         workdir,

@@ -7,7 +7,8 @@ its own temporary database, and bench/bare_app.py (a Bolt app that only acks). F
 same signed mix at each — help, pool, requests, request filing, approve clicks on cards
 filed beforehand — with `--concurrency` requests in flight, and measures the time from
 sending a request to its HTTP response (the ack). The bare app runs first, then
-licensebot (both from a cold start); afterwards licensebot must have finished the work it started after each ack.
+licensebot, both from a cold start; afterwards licensebot must finish the work it started
+after each ack (every approval decided, the outbox drained).
 Last line: `ack_p99_ms=<x> bare_p99_ms=<y> ack_p99_ratio=<x/y> errors=<n>`.
 """
 
@@ -67,7 +68,7 @@ class TimedClient(SlackClient):
         return response
 
 
-Shot = Callable[[SlackClient], Awaitable[object]]
+Shot = tuple[str, Callable[[SlackClient], Awaitable[object]]]
 
 
 @dataclass
@@ -88,7 +89,7 @@ def build_mix(count: int, seed: int, slack_base: str, request_ids: list[int], ta
             request_id = next(ids)
             admin = ADMIN if i % 2 else ADMIN2
             message = {"ts": f"1700000000.{request_id:06d}", "channel": APPROVALS}
-            mix.shots.append(_click(admin, request_id, message))
+            mix.shots.append((kind, _click(admin, request_id, message)))
             mix.approvals += 1
         else:
             text = {
@@ -97,40 +98,57 @@ def build_mix(count: int, seed: int, slack_base: str, request_ids: list[int], ta
                 "requests": "requests",
                 "file": f"request {tag}{i}@example.com agent premium dept:Support bench hire",
             }[kind]
-            mix.shots.append(_slash(text, ADMIN if kind == "pool" else MANAGER, url))
+            mix.shots.append((kind, _slash(text, ADMIN if kind == "pool" else MANAGER, url)))
     return mix
 
 
-def _slash(text: str, user: str, url: str) -> Shot:
+def _slash(text: str, user: str, url: str) -> Callable[[SlackClient], Awaitable[object]]:
     return lambda client: client.slash(text, user, response_url=url)
 
 
-def _click(user: str, request_id: int, message: dict) -> Shot:
+def _click(user: str, request_id: int, message: dict) -> Callable[[SlackClient], Awaitable[object]]:
     return lambda client: client.block_action(
         user, "approve_request", str(request_id), message=message
     )
 
 
-async def fire(url: str, shots: list[Shot], concurrency: int) -> TimedClient:
-    client = TimedClient(url)
-    queue: asyncio.Queue[Shot] = asyncio.Queue()
-    for shot in shots:
-        queue.put_nowait(shot)
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    warm_ms: list[float] = field(default_factory=list)  # after the first 2 x concurrency
+    errors: list[str] = field(default_factory=list)
+
+
+async def fire(url: str, shots: list[Shot], concurrency: int) -> Results:
+    """Send every shot, `concurrency` at a time (one keep-alive connection per worker)."""
+    results = Results()
+    queue: asyncio.Queue[tuple[int, Shot]] = asyncio.Queue()
+    for index, shot in enumerate(shots):
+        queue.put_nowait((index, shot))
 
     async def worker() -> None:
-        while not queue.empty():
-            shot = queue.get_nowait()
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    await shot(client)
-            except (TimeoutError, OSError) as error:
-                client.errors.append(f"{type(error).__name__}: {error}")
+        client = TimedClient(url)
+        try:
+            while not queue.empty():
+                index, (kind, send) = queue.get_nowait()
+                sent = len(client.latencies_ms)
+                try:
+                    async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                        await send(client)
+                except (TimeoutError, OSError) as error:
+                    client.errors.append(f"{type(error).__name__}: {error}")
+                if len(client.latencies_ms) > sent:
+                    results.by_kind.setdefault(kind, []).append(client.latencies_ms[-1])
+                    if index >= 2 * concurrency:
+                        results.warm_ms.append(client.latencies_ms[-1])
+        finally:
+            await client.close()
+        results.latencies_ms += client.latencies_ms
+        results.errors += client.errors
 
-    try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    finally:
-        await client.close()
-    return client
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
 
 
 async def prefile(url: str, slack_base: str, count: int, database: Path) -> list[int]:
@@ -181,12 +199,19 @@ async def settle(database: Path, expected: int) -> tuple[int, int, float]:
         await db.close()
 
 
-def report(name: str, client: TimedClient) -> float:
-    values = client.latencies_ms
+def report(name: str, results: Results) -> float:
+    values = results.latencies_ms
     p50, p99 = percentile(values, 50), percentile(values, 99)
-    print(f"{name:<10} n={len(values)} p50={p50:.1f}ms p99={p99:.1f}ms "
-          f"max={max(values, default=float('nan')):.1f}ms errors={len(client.errors)}")
-    for error in client.errors[:5]:
+    print(f"{name:<10} n={len(values)} p50={p50:.1f}ms p90={percentile(values, 90):.1f}ms "
+          f"p99={p99:.1f}ms max={max(values, default=float('nan')):.1f}ms "
+          f"errors={len(results.errors)}")
+    kinds = "  ".join(f"{kind} {percentile(v, 50):.0f}/{percentile(v, 99):.0f}"
+                      for kind, v in sorted(results.by_kind.items()))
+    print(f"{'':<10} p50/p99 ms by kind: {kinds}")
+    print(f"{'':<10} warm (after the first {len(values) - len(results.warm_ms)} requests): "
+          f"p50={percentile(results.warm_ms, 50):.1f}ms "
+          f"p99={percentile(results.warm_ms, 99):.1f}ms")
+    for error in results.errors[:5]:
         print(f"  {name} error: {error}")
     return p99
 
@@ -206,7 +231,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         approvals = sum(1 for i in range(args.requests) if KINDS[i % len(KINDS)] == "approve")
         ids = await prefile(filer_url, slack_base, approvals, database)
         filer.stop()
-        bot, bot_url = start_licensebot(workdir, slack_url, database)
+        bot, bot_url = start_licensebot(workdir, slack_url, database, wrap_ok=True)
         children.append(bot)
         port = free_port()
         bare = spawn("bare", [sys.executable, str(Path(__file__).parent / "bare_app.py"),
@@ -217,9 +242,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
         mix = build_mix(args.requests, args.seed, slack_base, ids, "bench")
 
-        bare_client = await fire(bare_url, mix.shots, args.concurrency)
-        bot_client = await fire(bot_url, mix.shots, args.concurrency)
+        cpu = {c.name: c.cpu_seconds() for c in children}
+        bare_results = await fire(bare_url, mix.shots, args.concurrency)
+        bare_cpu = {c.name: c.cpu_seconds() for c in children}
+        bot_results = await fire(bot_url, mix.shots, args.concurrency)
+        bot_cpu = {c.name: c.cpu_seconds() for c in children}
         approved, waiting, took = await settle(database, mix.approvals)
+        settled_cpu = {c.name: c.cpu_seconds() for c in children}
         integrity = await _integrity(database)
         if bot.process.poll() is not None:
             print(f"licensebot died:\n{bot.tail()}")
@@ -229,15 +258,24 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
     print(f"machine: {_machine()}")
     print(f"mix: {args.requests} requests ({', '.join(KINDS)}), concurrency {args.concurrency}")
-    bare_p99 = report("bare", bare_client)
-    bot_p99 = report("licensebot", bot_client)
+    bare_p99 = report("bare", bare_results)
+    bot_p99 = report("licensebot", bot_results)
+    n = args.requests
+    print(f"CPU ms per request during each burst: bare {_ms(cpu, bare_cpu, 'bare', n)}, "
+          f"fake Slack {_ms(cpu, bare_cpu, 'fakeslack', n)} | licensebot "
+          f"{_ms(bare_cpu, bot_cpu, 'licensebot', n)} (+{_ms(bot_cpu, settled_cpu, 'licensebot', n)}"
+          f" after), fake Slack {_ms(bare_cpu, bot_cpu, 'fakeslack', n)}")
     print(f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
           f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}")
-    errors = len(bare_client.errors) + len(bot_client.errors) + (mix.approvals - approved)
+    errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)
     errors += 0 if integrity == "ok" else 1
     print(f"ack_p99_ms={bot_p99:.1f} bare_p99_ms={bare_p99:.1f} "
           f"ack_p99_ratio={bot_p99 / bare_p99:.2f} errors={errors}")
     return 0
+
+
+def _ms(before: dict[str, float], after: dict[str, float], name: str, requests: int) -> str:
+    return f"{(after[name] - before[name]) * 1000 / requests:.2f}"
 
 
 async def _integrity(database: Path) -> str:

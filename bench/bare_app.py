@@ -11,11 +11,10 @@ import asyncio
 import re
 import signal
 
+from _procs import SECRET, TOKEN
 from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-
-from _procs import SECRET, TOKEN
 
 
 def build(slack_url: str) -> AsyncApp:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
-from bot.commands import admin, approval, request, router  # noqa: F401 - handlers register
+from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
 from bot.context import Deps, Inflight
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
 from bot.settings import Settings
-from bot.slack import AdminDirectory, make_client
+from bot.slack import AdminDirectory, BotAuthorization, make_client
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,17 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
 
 
-def build_app(deps: Deps) -> AsyncApp:
+def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
     secret = deps.settings.slack_signing_secret
+    authorization = authorization or BotAuthorization(deps.client)
+    # Bolt takes a client without a token together with `authorize`: the token comes from
+    # the authorization, whose auth.test is taken once at start instead of on the first
+    # request's ack path (Bolt's single-team default). Same session and retry handlers.
+    bolt_client = copy.copy(deps.client)
+    bolt_client.token = None
     app = AsyncApp(
-        client=deps.client,
+        client=bolt_client,
+        authorize=authorization.bolt_authorize(),
         signing_secret=secret.get_secret_value() if secret else "",
         # Slack's own retries of events find decided requests decided (compare-and-set).
         process_before_response=False,
@@ -45,6 +54,9 @@ def build_app(deps: Deps) -> AsyncApp:
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
+    alerts.register(app, deps)
+    home.register(app, deps)
+    insight.register(app, deps)
     return app
 
 
@@ -54,6 +66,8 @@ class Service:
 
     deps: Deps
     app: AsyncApp
+    authorization: BotAuthorization | None = None
+    session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     def web_app(self) -> web.Application:
         """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open)."""
@@ -65,11 +79,24 @@ class Service:
         ok = await self.deps.db.ping()
         return web.json_response({"ok": ok}, status=200 if ok else 503)
 
+    async def warm(self) -> None:
+        """Take Bolt's auth.test now, not inside the first request's ack."""
+        if self.authorization is not None:
+            await self.authorization.warm()
+
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
         await self.deps.db.close()
+        if self.session is not None:
+            await self.session.close()
 
 
 async def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     deps = await build_deps(settings, clock)
-    return Service(deps, build_app(deps))
+    # One keep-alive session for every Web API call of the service: slack_sdk otherwise
+    # opens a new session, and a new connection, per call, which costs the event loop
+    # (and so every ack waiting on it) more than the call itself.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=deps.client.timeout))
+    deps.client.session = session
+    authorization = BotAuthorization(deps.client)
+    return Service(deps, build_app(deps, authorization), authorization, session)

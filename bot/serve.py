@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 
 from bot.app import build_service
 from bot.cli import install_signal_handlers
@@ -17,6 +19,11 @@ log = logging.getLogger("licensebot")
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     service = await build_service(settings)
     deps = service.deps
+    try:
+        await service.warm()
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        # Not fatal: the first request takes it instead, as Bolt would.
+        log.warning("auth.test at start failed: %s", error)
     # Whatever a previous run queued and could not send goes out first.
     await deps.deliver()
     scheduler = _start_scheduler(service)

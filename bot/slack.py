@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -11,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.clock import Clock
 from bot.licensing.requests import Person
@@ -29,6 +33,48 @@ def make_client(token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
     ]
     return client
+
+
+class BotAuthorization:
+    """Bolt's authorization, with one auth.test per process taken at start (`warm`).
+
+    Bolt's built-in single-team authorization calls auth.test lazily inside the first
+    request's ack path (and every request that arrives before it answers makes its own
+    call); here `licensebot serve` takes it before listening, and concurrent first requests
+    share one call when it was not taken yet (tests, or a Slack hiccup at start).
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._result: AsyncSlackResponse | None = None
+        self._lock = asyncio.Lock()
+
+    async def warm(self) -> None:
+        async with self._lock:
+            if self._result is None:
+                self._result = await self._client.auth_test()
+
+    def bolt_authorize(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """The `authorize` function for AsyncApp (Bolt passes arguments by their names)."""
+
+        async def authorize(
+            enterprise_id: str | None, team_id: str | None, user_id: str | None
+        ) -> AuthorizeResult:
+            if self._result is None:
+                await self.warm()
+            auth = self._result
+            assert auth is not None
+            return AuthorizeResult(
+                enterprise_id=auth.get("enterprise_id") or enterprise_id,
+                team_id=auth.get("team_id") or team_id,
+                bot_id=auth.get("bot_id"),
+                bot_user_id=auth.get("user_id"),
+                bot_token=self._client.token,
+                user_id=user_id,
+                bot_scopes=auth.headers.get("x-oauth-scopes"),
+            )
+
+        return authorize
 
 
 class AdminDirectory:

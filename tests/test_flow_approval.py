@@ -27,14 +27,26 @@ async def test_happy_path_card_update_thread_dm_and_pool_count(bot: Bot) -> None
     await set_pool(bot, "premium agent 400")
     await set_pool(bot, "premium wfo 50")
     request_id = await file_request(
-        bot, "<@U07NINA|nina> agent premium +wfo dept:Support start:2026-12-07 Starting Monday")
+        bot, "<@U07NINA|nina> agent premium +wfo dept:Support start:2026-12-07 Starting Monday"
+    )
 
     posted = card(bot.slack, request_id)
     shown = text_of(posted)
-    for expected in (f"#{request_id}", "Nina Novak", "nina@example.com", f"<@{NINA}>", "Agent",
-                     "Premium", "+wfo", "Support_Agent_LicenseGroup", f"<@{MANAGER}>",
-                     "2026-12-07", "Starting Monday", "premium agent 0/400 → 1/400",
-                     "premium wfo 0/50 → 1/50"):
+    for expected in (
+        f"#{request_id}",
+        "Nina Novak",
+        "nina@example.com",
+        f"<@{NINA}>",
+        "Agent",
+        "Premium",
+        "+wfo",
+        "Support_Agent_LicenseGroup",
+        f"<@{MANAGER}>",
+        "2026-12-07",
+        "Starting Monday",
+        "premium agent 0/400 → 1/400",
+        "premium wfo 0/50 → 1/50",
+    ):
         assert expected in shown, expected
     assert has_buttons(posted)
 
@@ -69,13 +81,17 @@ async def test_deny_by_button_asks_a_reason_in_a_modal(bot: Bot) -> None:
     assert view["callback_id"] == "deny_reason" and view["private_metadata"] == str(request_id)
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
 
-    response = await bot.submit(ADMIN, "deny_reason",
-                                {"reason": {"value": {"type": "plain_text_input",
-                                                      "value": "Budget freeze until Q1"}}},
-                                private_metadata=str(request_id))
+    response = await bot.submit(
+        ADMIN,
+        "deny_reason",
+        {"reason": {"value": {"type": "plain_text_input", "value": "Budget freeze until Q1"}}},
+        private_metadata=str(request_id),
+    )
     assert response.status == 200
     stored = await request_row(bot, request_id)
-    assert stored.status is RequestStatus.DENIED and stored.decision_reason == "Budget freeze until Q1"
+    assert (
+        stored.status is RequestStatus.DENIED and stored.decision_reason == "Budget freeze until Q1"
+    )
     updated = bot.slack.updates(APPROVALS)
     assert "Denied" in text_of(updated[-1]) and "Budget freeze until Q1" in text_of(updated[-1])
     assert not has_buttons(updated[-1])
@@ -87,9 +103,12 @@ async def test_deny_by_button_asks_a_reason_in_a_modal(bot: Bot) -> None:
 async def test_deny_modal_without_reason_shows_field_error(bot: Bot) -> None:
     await set_pool(bot, "standard agent 10")
     request_id = await file_request(bot, "<@U07NINA|nina> agent standard")
-    response = await bot.submit(ADMIN, "deny_reason",
-                                {"reason": {"value": {"type": "plain_text_input", "value": "  "}}},
-                                private_metadata=str(request_id))
+    response = await bot.submit(
+        ADMIN,
+        "deny_reason",
+        {"reason": {"value": {"type": "plain_text_input", "value": "  "}}},
+        private_metadata=str(request_id),
+    )
     assert response.json()["response_action"] == "errors"
     assert "reason" in response.json()["errors"]
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
@@ -101,11 +120,26 @@ async def test_approve_and_deny_by_thread_reply(bot: Bot) -> None:
     second = await file_request(bot, "sam@example.com agent standard")
     first_card, second_card = card(bot.slack, first), card(bot.slack, second)
 
-    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN, "text": "approve",
-                     "ts": "1800000000.000001", "thread_ts": first_card["ts"]})
-    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN2,
-                     "text": "deny duplicate of #12", "ts": "1800000000.000002",
-                     "thread_ts": second_card["ts"]})
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN,
+            "text": "approve",
+            "ts": "1800000000.000001",
+            "thread_ts": first_card["ts"],
+        }
+    )
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN2,
+            "text": "deny duplicate of #12",
+            "ts": "1800000000.000002",
+            "thread_ts": second_card["ts"],
+        }
+    )
 
     assert (await request_row(bot, first)).status is RequestStatus.APPROVED
     denied = await request_row(bot, second)
@@ -119,11 +153,26 @@ async def test_thread_chatter_and_non_admin_replies_change_nothing(bot: Bot) -> 
     await set_pool(bot, "standard agent 10")
     request_id = await file_request(bot, "<@U07NINA|nina> agent standard")
     posted = card(bot.slack, request_id)
-    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN,
-                     "text": "approve after I check the budget?", "ts": "1800000000.1",
-                     "thread_ts": posted["ts"]})
-    await bot.event({"type": "message", "channel": APPROVALS, "user": OUTSIDER, "text": "approve",
-                     "ts": "1800000000.2", "thread_ts": posted["ts"]})
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN,
+            "text": "approve after I check the budget?",
+            "ts": "1800000000.1",
+            "thread_ts": posted["ts"],
+        }
+    )
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": OUTSIDER,
+            "text": "approve",
+            "ts": "1800000000.2",
+            "thread_ts": posted["ts"],
+        }
+    )
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
     refused = ephemerals(bot.slack, OUTSIDER)
     assert len(refused) == 1 and "Only license admins" in refused[0]["text"]
@@ -148,10 +197,12 @@ async def test_four_concurrent_approvals_by_two_admins_decide_once(bot: Bot) -> 
     await set_pool(bot, "premium agent 5")
     request_id = await file_request(bot, "<@U07NINA|nina> agent premium")
     posted = card(bot.slack, request_id)
-    responses = await asyncio.gather(*[
-        bot.client.block_action(admin, "approve_request", str(request_id), message=posted)
-        for admin in (ADMIN, ADMIN2, ADMIN, ADMIN2)
-    ])
+    responses = await asyncio.gather(
+        *[
+            bot.client.block_action(admin, "approve_request", str(request_id), message=posted)
+            for admin in (ADMIN, ADMIN2, ADMIN, ADMIN2)
+        ]
+    )
     await bot.settle()
     assert [r.status for r in responses] == [200] * 4
 
@@ -159,8 +210,11 @@ async def test_four_concurrent_approvals_by_two_admins_decide_once(bot: Bot) -> 
     assert stored.status is RequestStatus.APPROVED
     assert (await pool(bot, "premium", "agent")).used == 1
     async with bot.db.read() as tx:
-        approvals = [e for e in await tx.audit.recent(subjects=[f"request:{request_id}"])
-                     if e.action == "request.approved"]
+        approvals = [
+            e
+            for e in await tx.audit.recent(subjects=[f"request:{request_id}"])
+            if e.action == "request.approved"
+        ]
     assert len(approvals) == 1
     assert len(dms(bot.slack, MANAGER)) == 1
     assert len(thread(bot.slack, posted)) == 1
@@ -226,8 +280,10 @@ async def test_module_the_edition_lacks_is_refused_with_the_fix(bot: Bot) -> Non
     await set_pool(bot, "standard agent 10")
     reply = await bot.command("request <@U07NINA|nina> agent standard +wfo")
     assert reply.status == 200
-    assert "+wfo is not included in the standard edition: upgrade to premium or drop +wfo" \
+    assert (
+        "+wfo is not included in the standard edition: upgrade to premium or drop +wfo"
         in reply.text
+    )
     assert cards(bot.slack) == []
     async with bot.db.read() as tx:
         assert await tx.requests.pending() == []
@@ -273,8 +329,10 @@ async def test_slack_down_delays_the_card_but_never_loses_it(bot: Bot) -> None:
 async def test_escaping_user_text_cannot_ping_or_link(bot: Bot) -> None:
     await set_pool(bot, "premium agent 3")
     request_id = await file_request(
-        bot, "<@U07NINA|nina> agent premium <!channel> @here <!subteam^S123> "
-             "<https://evil.example|click> *bold*")
+        bot,
+        "<@U07NINA|nina> agent premium <!channel> @here <!subteam^S123> "
+        "<https://evil.example|click> *bold*",
+    )
     shown = text_of(card(bot.slack, request_id))
     for forbidden in ("<!channel>", "<!subteam", "<https://evil", "@here"):
         assert forbidden not in shown

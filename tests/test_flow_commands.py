@@ -42,12 +42,17 @@ async def test_admin_group_members_are_admins(make_bot, slack) -> None:  # noqa:
     assert len(slack.calls_to("usergroups.users.list")) == 1  # cached briefly
 
 
-@pytest.mark.parametrize("text", [
-    "pool set premium agent 10", "assign nina@example.com agent premium",
-    "revoke nina@example.com", "pool", "trial start 2026-12-01",
-])
-async def test_non_admin_admin_commands_are_refused_and_change_nothing(bot: Bot,
-                                                                       text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pool set premium agent 10",
+        "assign nina@example.com agent premium",
+        "revoke nina@example.com",
+        "pool",
+        "trial start 2026-12-01",
+    ],
+)
+async def test_non_admin_admin_commands_are_refused_and_change_nothing(bot: Bot, text: str) -> None:
     before = await store_counts(bot)
     reply = await bot.command(text, user=OUTSIDER)
     assert reply.status == 200 and "only license admins" in reply.text
@@ -66,9 +71,11 @@ async def test_request_modal_opens_and_files_a_request(bot: Bot) -> None:
 
     values = {
         "hire_user": {"value": {"type": "users_select", "selected_user": NINA}},
-        "seat_type": pick("agent"), "edition": pick("premium"),
-        "modules": {"value": {"type": "multi_static_select",
-                              "selected_options": [{"value": "wfo"}]}},
+        "seat_type": pick("agent"),
+        "edition": pick("premium"),
+        "modules": {
+            "value": {"type": "multi_static_select", "selected_options": [{"value": "wfo"}]}
+        },
         "department": {"value": {"type": "plain_text_input", "value": "Support"}},
         "start_date": {"value": {"type": "datepicker", "selected_date": "2026-12-07"}},
         "reason": {"value": {"type": "plain_text_input", "value": "Backfill for Sam"}},
@@ -87,8 +94,9 @@ async def test_request_modal_errors_are_shown_on_the_fields(bot: Bot) -> None:
         "hire_email": {"value": {"type": "plain_text_input", "value": "not-an-email"}},
         "edition": {"value": {"type": "static_select", "selected_option": {"value": "standard"}}},
         "seat_type": {"value": {"type": "static_select", "selected_option": {"value": "agent"}}},
-        "modules": {"value": {"type": "multi_static_select",
-                              "selected_options": [{"value": "wfo"}]}},
+        "modules": {
+            "value": {"type": "multi_static_select", "selected_options": [{"value": "wfo"}]}
+        },
         "department": {"value": {"type": "plain_text_input", "value": "Cust Care"}},
     }
     response = await bot.submit(MANAGER, "license_request", values)
@@ -104,7 +112,9 @@ async def test_requests_lists_the_callers_requests_and_cancel(bot: Bot) -> None:
     mine = await file_request(bot, "a1@example.com agent standard")
     theirs = await file_request(bot, "a2@example.com agent standard", user=OUTSIDER)
     listed = await bot.command("requests", user=MANAGER)
-    assert f"#{mine}" in listed.text and f"#{theirs}" not in listed.text and "pending" in listed.text
+    assert (
+        f"#{mine}" in listed.text and f"#{theirs}" not in listed.text and "pending" in listed.text
+    )
 
     refused = await bot.command(f"cancel {theirs}", user=MANAGER)
     assert "only its requester can cancel" in refused.text
@@ -133,8 +143,7 @@ async def test_duplicate_requests_and_holders_are_refused(bot: Bot) -> None:
 
 async def test_assign_and_revoke(bot: Bot) -> None:
     await set_pool(bot, "premium supervisor 2")
-    assigned = await bot.command("assign <@U07NINA|nina> supervisor premium dept:Sales",
-                                 user=ADMIN)
+    assigned = await bot.command("assign <@U07NINA|nina> supervisor premium dept:Sales", user=ADMIN)
     assert "now holds premium supervisor" in assigned.text
     assert "Sales_Supervisor_LicenseGroup" in assigned.text
     assert (await pool(bot, "premium", "supervisor")).used == 1
@@ -168,8 +177,9 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("text", "expected"), BAD_INPUT)
-async def test_bad_input_gets_a_clear_answer_and_changes_nothing(bot: Bot, text: str,
-                                                                 expected: str) -> None:
+async def test_bad_input_gets_a_clear_answer_and_changes_nothing(
+    bot: Bot, text: str, expected: str
+) -> None:
     await set_pool(bot, "premium agent 5")
     before = await store_counts(bot)
     started = time.monotonic()
@@ -193,14 +203,23 @@ async def test_unknown_request_id_on_a_click(bot: Bot) -> None:
 def _slash_body(text: str = "pool") -> bytes:
     from urllib.parse import urlencode
 
-    return urlencode({"command": "/license", "text": text, "user_id": ADMIN, "team_id": "T0TEAM",
-                      "channel_id": APPROVALS, "response_url": "http://127.0.0.1:9/r",
-                      "trigger_id": "t"}).encode()
+    return urlencode(
+        {
+            "command": "/license",
+            "text": text,
+            "user_id": ADMIN,
+            "team_id": "T0TEAM",
+            "channel_id": APPROVALS,
+            "response_url": "http://127.0.0.1:9/r",
+            "trigger_id": "t",
+        }
+    ).encode()
 
 
 @pytest.mark.parametrize("case", ["forged", "unsigned", "stale"])
-async def test_forged_unsigned_and_stale_requests_get_401_and_no_effect(bot: Bot,
-                                                                        case: str) -> None:
+async def test_forged_unsigned_and_stale_requests_get_401_and_no_effect(
+    bot: Bot, case: str
+) -> None:
     body = _slash_body("pool set premium agent 99")
     now = int(time.time())
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -218,8 +237,9 @@ async def test_forged_unsigned_and_stale_requests_get_401_and_no_effect(bot: Bot
 
 async def test_a_signed_request_with_a_tampered_body_is_refused(bot: Bot) -> None:
     body = _slash_body("pool")
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} | sign(SECRET, body,
-                                                                          int(time.time()))
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} | sign(
+        SECRET, body, int(time.time())
+    )
     response = await bot.client.post_raw(body.replace(b"pool", b"help"), headers)
     assert response.status == 401 and bot.slack.calls == []
 

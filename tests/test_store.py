@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import aiosqlite
 import pytest
 
+import bot.store
 from bot.licensing.requests import Person, RequestStatus, SeatRequest
 from bot.store.db import Database
 
@@ -77,7 +79,10 @@ async def test_migrations_are_applied_once(tmp_path):
     ):
         rows = [tuple(r) for r in await cursor.fetchall()]
     await second.close()
-    assert rows == [(1, "001_initial.sql")]
+    # Every numbered file once, in order (other issues add their own migrations).
+    files = sorted(f.name for f in (Path(bot.store.__file__).parent / "migrations").glob("*.sql"))
+    assert rows == [(int(name[:3]), name) for name in files]
+    assert rows[0] == (1, "001_initial.sql")
 
 
 async def test_fresh_database_records_the_migrations_it_applied(tmp_path):

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
 from bot.licensing.catalog import Catalog
+from bot.licensing.forecast import Forecast
 from bot.licensing.parsing import USAGE
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
 from bot.services.ledger import Impact
@@ -41,7 +42,14 @@ def price_of(pool: PoolState, catalog: Catalog) -> tuple[Decimal | None, bool]:
     return catalog.default_price(pool.edition, pool.item), True
 
 
-def pool_line(pool: PoolState, catalog: Catalog, policy: Policy, now: datetime, tz: tzinfo) -> str:
+def pool_line(
+    pool: PoolState,
+    catalog: Catalog,
+    policy: Policy,
+    now: datetime,
+    tz: tzinfo,
+    forecast: Forecast | None = None,
+) -> str:
     utilization = f"{pool.utilization:.1%}" if pool.utilization is not None else "—"
     band = utilization_band(pool, policy).value
     line = f"*{pool.edition} {pool.item}* `{pool.counts()}` · {utilization} · {band}"
@@ -54,11 +62,18 @@ def pool_line(pool: PoolState, catalog: Catalog, policy: Policy, now: datetime, 
     price, listed = price_of(pool, catalog)
     if price is not None:
         line += f" · ${price:,.2f}/seat{' (list)' if listed else ''}"
+    if forecast is not None:
+        line += f"\n      forecast: {forecast.describe()}"
     return line
 
 
 def pools_message(
-    pools: list[PoolState], catalog: Catalog, policy: Policy, now: datetime, tz: tzinfo
+    pools: list[PoolState],
+    catalog: Catalog,
+    policy: Policy,
+    now: datetime,
+    tz: tzinfo,
+    forecasts: dict[tuple[str, str], Forecast] | None = None,
 ) -> Message:
     if not pools:
         text = (
@@ -66,20 +81,24 @@ def pools_message(
         )
         return Message(text, [section(text)])
     blocks: list[Block] = [HeaderBlock(text="License pools")]
-    lines = [pool_line(p, catalog, policy, now, tz) for p in pools]
+    forecasts = forecasts or {}
+    lines = [
+        pool_line(p, catalog, policy, now, tz, forecasts.get((p.edition, p.item))) for p in pools
+    ]
     chunk: list[str] = []
-    size = 0
+    size = shown = 0
     for line in lines:
         if chunk and (size + len(line) > 2800 or len(chunk) == 25):
             blocks.append(section("\n".join(chunk)))
+            shown += len(chunk)
             chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
         if len(blocks) >= MAX_BLOCKS - 2:
             break
+        chunk.append(line)
+        size += len(line) + 1
     if chunk and len(blocks) < MAX_BLOCKS - 1:
         blocks.append(section("\n".join(chunk)))
-    shown = sum(b.text.text.count("\n") + 1 for b in blocks[1:])  # type: ignore[attr-defined]
+        shown += len(chunk)
     if shown < len(lines):
         blocks.append(context(f"and {len(lines) - shown} more — see `/license report status`"))
     total = "\n".join(f"{p.edition} {p.item} {p.counts()}" for p in pools)

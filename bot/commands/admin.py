@@ -8,18 +8,21 @@ from bot.blocks.admin import assigned_reply, pool_set_reply, pools_message, revo
 from bot.commands.common import handles, reply, reply_error
 from bot.context import Deps
 from bot.licensing.parsing import Assign, Revoke, SetPool, ShowPools
+from bot.services.insight import pool_forecasts
 from bot.services.seats import assign_seat, revoke_seat, set_pool
 from bot.slack import PersonNotFound, resolve_person
 
 
 @handles(ShowPools)
 async def show_pools(deps: Deps, command: ShowPools, body: dict, respond: AsyncRespond) -> None:
+    now = deps.clock.now()
     async with deps.db.read() as tx:
         pools = await tx.pools.all_states()
+        forecasts = await pool_forecasts(tx, pools, now, deps.rules.tz)
     await reply(
         respond,
         pools_message(
-            pools, deps.rules.catalog, deps.rules.policy, deps.clock.now(), deps.rules.tz
+            pools, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz, forecasts
         ),
     )
 

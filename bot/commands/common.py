@@ -7,7 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.base import Message, error_reply
 from bot.context import Deps
@@ -32,6 +35,32 @@ def handles(command_type: type) -> Callable[[Handler], Handler]:
 
 def handler_for(command: Command) -> Handler | None:
     return HANDLERS.get(type(command))
+
+
+class KeepAliveRespond(AsyncRespond):
+    """Bolt's `respond` over the service's keep-alive session. Bolt's own opens a new
+    session (an SSL context and a connection) per reply, which costs the event loop, and so
+    every ack waiting on it, more than the reply itself."""
+
+    def __init__(self, response_url: str, session: Any) -> None:
+        super().__init__(response_url=response_url)
+        self._session = session
+
+    async def __call__(  # type: ignore[override]
+        self, text: str | dict = "", **fields: Any
+    ) -> WebhookResponse:
+        assert self.response_url is not None
+        client = AsyncWebhookClient(url=self.response_url, session=self._session)
+        if isinstance(text, dict):
+            return await client.send_dict(_build_message(**text))
+        return await client.send_dict(_build_message(text=text, **fields))
+
+
+def keep_alive(respond: AsyncRespond, deps: Deps) -> AsyncRespond:
+    session = deps.client.session
+    if session is None or session.closed or not respond.response_url:
+        return respond
+    return KeepAliveRespond(respond.response_url, session)
 
 
 async def reply(respond: AsyncRespond, message: Message) -> None:

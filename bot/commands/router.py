@@ -9,7 +9,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.admin import help_message
 from bot.blocks.base import error_reply
-from bot.commands.common import handler_for, handles, reply, reply_error
+from bot.commands.common import handler_for, handles, keep_alive, reply, reply_error
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import ADMIN_ONLY, USAGE, Help, parse_command
@@ -33,6 +33,7 @@ async def handle_license(deps: Deps, ack: AsyncAck, body: dict, respond: AsyncRe
         await ack(**error_reply(str(error), error.usage).payload())
         return
     await ack()
+    respond = keep_alive(respond, deps)
     user_id = body["user_id"]
     try:
         if command.name in ADMIN_ONLY and not await deps.admins.is_admin(user_id):

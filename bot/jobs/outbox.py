@@ -14,6 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks import alerts as _alerts  # noqa: F401 - registers the alert templates
 from bot.blocks.base import Message
 from bot.blocks.requests import request_card
 from bot.blocks.templates import render
@@ -97,6 +98,8 @@ class Deliverer:
     async def _send(self, message: OutboxMessage) -> tuple[str | None, str | None]:
         if message.target == "card":
             return await self._send_card(message)
+        if message.target == "update":
+            return await self._send_update(message)
         request = None
         if message.request_id is not None:
             async with self._db.read() as tx:
@@ -142,6 +145,25 @@ class Deliverer:
             )
             return request.card_channel, request.card_ts
         return await self._post(message.channel or self._approvals_channel, card)
+
+    async def _send_update(self, message: OutboxMessage) -> tuple[str | None, str | None]:
+        """Re-render a posted message from its current data (resolved, a line acted on)
+        and update it in place: chat.update on the ts it was posted with."""
+        async with self._db.read() as tx:
+            original = await tx.outbox.by_key(message.data["of"])
+            request = None
+            if original is not None and original.request_id is not None:
+                request = await tx.requests.get(original.request_id)
+        if original is None or original.status == "failed":
+            raise LookupError(f"nothing to update: {message.data['of']!r} was never posted")
+        if original.status != "delivered" or not original.delivered_ts:
+            raise NotReady("waiting for the message it updates")
+        rendered = render(original.template, request, original.data, self._rules.tz)
+        assert original.delivered_channel
+        await self._client.chat_update(
+            channel=original.delivered_channel, ts=original.delivered_ts, **rendered.payload()
+        )
+        return original.delivered_channel, original.delivered_ts
 
     async def _post(
         self, channel: str, message: Message, thread_ts: str | None = None

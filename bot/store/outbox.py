@@ -101,6 +101,23 @@ class OutboxRepository(Repository):
         row = await self._one("SELECT * FROM outbox WHERE key = ?", (key,))
         return _message(row) if row else None
 
+    async def by_delivery(self, channel: str, ts: str) -> OutboxMessage | None:
+        """The delivered message at (channel, ts): what a button in it was rendered from."""
+        row = await self._one(
+            "SELECT * FROM outbox WHERE delivered_channel = ? AND delivered_ts = ? "
+            "ORDER BY id LIMIT 1",
+            (channel, ts),
+        )
+        return _message(row) if row else None
+
+    async def set_data(self, message_id: int, data: dict[str, Any]) -> None:
+        """Change what a message renders from (an alert resolved, a line acted on); an
+        `update` message queued after it re-renders the posted message in place."""
+        await self._run(
+            "UPDATE outbox SET data = ? WHERE id = ?",
+            (json.dumps(data, sort_keys=True, default=str), message_id),
+        )
+
     async def pending_count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))
 

@@ -16,7 +16,6 @@ from aiosqlite import Row
 from bot.store.audit import AuditEntry
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
-from bot.store.outbox import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,14 @@ class Flow:
 
     added: int = 0
     removed: int = 0
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    summary: str
+    opened_at: datetime | None
+    channel: str | None  # where its message was posted, once delivered
+    ts: str | None
 
 
 @dataclass(frozen=True)
@@ -40,27 +47,27 @@ class AuditFilter:
 # Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
 _FLOWS = """
     SELECT a.edition AS edition, a.seat_type AS item,
-           SUM(a.assigned_at >= :since AND a.assigned_at < :until) AS added,
+           SUM(a.assigned_at >= :since AND a.assigned_at <= :until) AS added,
            SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since
-               AND a.revoked_at < :until) AS removed
+               AND a.revoked_at <= :until) AS removed
     FROM assignments a
-    WHERE (a.assigned_at >= :since AND a.assigned_at < :until)
-       OR (a.revoked_at >= :since AND a.revoked_at < :until)
+    WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
+       OR (a.revoked_at >= :since AND a.revoked_at <= :until)
     GROUP BY a.edition, a.seat_type
     UNION ALL
     SELECT a.edition, m.module,
-           SUM(a.assigned_at >= :since AND a.assigned_at < :until),
-           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since AND a.revoked_at < :until)
+           SUM(a.assigned_at >= :since AND a.assigned_at <= :until),
+           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since AND a.revoked_at <= :until)
     FROM assignments a JOIN assignment_modules m ON m.assignment_id = a.id
-    WHERE (a.assigned_at >= :since AND a.assigned_at < :until)
-       OR (a.revoked_at >= :since AND a.revoked_at < :until)
+    WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
+       OR (a.revoked_at >= :since AND a.revoked_at <= :until)
     GROUP BY a.edition, m.module
 """
 
 
 class ReportRepository(Repository):
     async def pool_flows(self, since: datetime, until: datetime) -> dict[tuple[str, str], Flow]:
-        """(edition, seat type or module) -> seats assigned and revoked in [since, until)."""
+        """(edition, seat type or module) -> seats assigned and revoked in [since, until]."""
         rows = await self._all(_FLOWS, {"since": to_db(since), "until": to_db(until)})
         return {(r[0], r[1]): Flow(int(r[2] or 0), int(r[3] or 0)) for r in rows}
 
@@ -117,21 +124,32 @@ class ReportRepository(Repository):
         clause, params = _audit_where(where)
         return int(await self._scalar(f"SELECT COUNT(*) FROM audit WHERE {clause}", params))
 
-    async def open_alerts(self, limit: int = 10) -> tuple[list[OutboxMessage], int]:
+    async def open_alerts(self, limit: int = 10) -> tuple[list[OpenAlert], int]:
         """Channel alerts whose situation has not cleared, newest first, and their count.
 
-        An alert is resolved when its row says so (a `resolved_at` column, added by the
-        alert jobs' migration); before that column exists every channel alert is open.
+        The alert jobs keep one `alerts` row per alert (open until `resolved_at`); on a
+        database without that table every channel message in the outbox counts as open.
         """
-        columns = {r[1] for r in await self._all("PRAGMA table_info(outbox)")}
-        where = "target = 'channel' AND status != 'failed'"
-        if "resolved_at" in columns:
-            where += " AND resolved_at IS NULL"
-        rows = await self._all(
-            f"SELECT * FROM outbox WHERE {where} ORDER BY id DESC LIMIT ?", (int(limit),)
-        )
-        total = int(await self._scalar(f"SELECT COUNT(*) FROM outbox WHERE {where}"))
-        return [_message(r) for r in rows], total
+        tables = {r[0] for r in await self._all("SELECT name FROM sqlite_master")}
+        if "alerts" in tables:
+            where = "al.resolved_at IS NULL"
+            rows = await self._all(
+                "SELECT al.summary, al.opened_at, o.delivered_channel, o.delivered_ts "
+                f"FROM alerts al LEFT JOIN outbox o ON o.key = al.key WHERE {where} "
+                "ORDER BY al.opened_at DESC, al.key LIMIT ?",
+                (int(limit),),
+            )
+            total = await self._scalar(f"SELECT COUNT(*) FROM alerts al WHERE {where}")
+        else:
+            where = "target = 'channel' AND status != 'failed'"
+            rows = await self._all(
+                "SELECT template, created_at, delivered_channel, delivered_ts FROM outbox "
+                f"WHERE {where} ORDER BY id DESC LIMIT ?",
+                (int(limit),),
+            )
+            total = await self._scalar(f"SELECT COUNT(*) FROM outbox WHERE {where}")
+        alerts = [OpenAlert(r[0], from_db(r[1]), r[2], r[3]) for r in rows]
+        return alerts, int(total or 0)
 
 
 def _audit_where(where: AuditFilter) -> tuple[str, list[Any]]:
@@ -169,22 +187,4 @@ def _entry(row: Row) -> AuditEntry:
         row["subject"],
         json.loads(row["before"]) if row["before"] else None,
         json.loads(row["after"]) if row["after"] else None,
-    )
-
-
-def _message(row: Row) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"],
-        key=row["key"],
-        target=row["target"],
-        template=row["template"],
-        data=json.loads(row["data"] or "{}"),
-        request_id=row["request_id"],
-        channel=row["channel"],
-        user_id=row["user_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        delivered_channel=row["delivered_channel"],
-        delivered_ts=row["delivered_ts"],
-        created_at=from_db(row["created_at"]),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from bot.store.activity import ActivityRepository
+from bot.store.alerts import AlertRepository, JobRunRepository
 from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
 from bot.store.outbox import OutboxRepository
@@ -22,4 +24,7 @@ class Store:
         self.audit = AuditRepository(connection)
         self.outbox = OutboxRepository(connection)
         self.trial = TrialRepository(connection)
+        self.alerts = AlertRepository(connection)
+        self.job_runs = JobRunRepository(connection)
+        self.activity = ActivityRepository(connection)
         self.reports = ReportRepository(connection)

@@ -1,0 +1,174 @@
+"""App Home: the admin's dashboard (pools, forecast, pending requests with the card's
+buttons, open alerts) and everyone's own requests with a "New request" button."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.base import clip, context, day, escape, section, when
+from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, new_hire, seat_label
+from bot.licensing.forecast import Forecast
+from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
+from bot.licensing.requests import LicenseRequest
+from bot.store.reports import OpenAlert
+
+NEW_REQUEST_ACTION = "home_new_request"
+MAX_VIEW_BLOCKS = 100
+MAX_POOLS = 30  # one section each
+MAX_PENDING = 15  # two blocks each (the request, its buttons)
+MAX_ALERTS = 10  # one line each, in one section
+MAX_OWN_REQUESTS = 20
+BAR_WIDTH = 10
+
+
+def utilization_bar(pool: PoolState, width: int = BAR_WIDTH) -> str:
+    """`██████████░░` style: filled for used seats, `+` past purchased."""
+    if pool.purchased == 0:
+        return "░" * width + (" +" if pool.used else "")
+    filled = min(width, round(width * pool.used / pool.purchased))
+    bar = "█" * filled + "░" * (width - filled)
+    return bar + (" +" if pool.used > pool.purchased else "")
+
+
+def grace_status(pool: PoolState, policy: Policy, now: datetime, tz: tzinfo) -> str:
+    if not pool.overage:
+        return "no overage"
+    if pool.over_since is None:
+        return f"{pool.overage} over"
+    ends = grace_ends_at(pool.over_since, policy)
+    if now < ends:
+        return f":warning: {pool.overage} over, grace ends {day(ends, tz)}"
+    return f":no_entry: {pool.overage} over, grace ended {day(ends, tz)}: approvals refused"
+
+
+def pool_block(
+    pool: PoolState, forecast: Forecast | None, policy: Policy, now: datetime, tz: tzinfo
+) -> Block:
+    utilization = f"{pool.utilization:.0%}" if pool.utilization is not None else "—"
+    lines = [
+        f"*{pool.edition} {pool.item}*  `{utilization_bar(pool)}`  {pool.counts()} · "
+        f"{utilization} · {utilization_band(pool, policy).value}",
+        grace_status(pool, policy, now, tz),
+    ]
+    if forecast is not None:
+        lines.append(f"Forecast: {forecast.describe()}")
+    return section("\n".join(lines))
+
+
+def pending_blocks(request: LicenseRequest, tz: tzinfo) -> list[Block]:
+    text = (
+        f"*#{request.id}* {seat_label(request)} for {new_hire(request)} · requested by "
+        f"<@{request.requester_id}> · filed {when(request.created_at, tz)}"
+    )
+    if request.reason:
+        text += f"\n{clip(escape(request.reason), 300)}"
+    return [
+        section(text),
+        ActionsBlock(
+            block_id=f"home_decide:{request.id}",
+            elements=[
+                ButtonElement(
+                    text="Approve",
+                    action_id=APPROVE_ACTION,
+                    value=str(request.id),
+                    style="primary",
+                ),
+                ButtonElement(
+                    text="Deny", action_id=DENY_ACTION, value=str(request.id), style="danger"
+                ),
+            ],
+        ),
+    ]
+
+
+def alert_line(alert: OpenAlert, tz: tzinfo) -> str:
+    where = f" in <#{alert.channel}>" if alert.channel else ""
+    return clip(f"• {alert.summary} · since {day(alert.opened_at, tz)}{where}", 280)
+
+
+def _new_request_button() -> ActionsBlock:
+    return ActionsBlock(
+        block_id="home_new",
+        elements=[
+            ButtonElement(
+                text="New request", action_id=NEW_REQUEST_ACTION, value="new", style="primary"
+            )
+        ],
+    )
+
+
+def admin_home(
+    pools: list[PoolState],
+    forecasts: dict[tuple[str, str], Forecast],
+    pending: list[LicenseRequest],
+    pending_total: int,
+    alerts: list[OpenAlert],
+    alerts_total: int,
+    policy: Policy,
+    now: datetime,
+    tz: tzinfo,
+) -> View:
+    blocks: list[Block] = [HeaderBlock(text="License pools"), _new_request_button()]
+    if not pools:
+        blocks.append(section("No pools yet: `/license pool set <edition> <item> <seats>`."))
+    for pool in pools[:MAX_POOLS]:
+        blocks.append(pool_block(pool, forecasts.get((pool.edition, pool.item)), policy, now, tz))
+    if len(pools) > MAX_POOLS:
+        blocks.append(
+            context(f"and {len(pools) - MAX_POOLS} more — see `/license report status`")
+        )
+    blocks += [DividerBlock(), HeaderBlock(text=f"Pending requests ({pending_total})")]
+    if not pending:
+        blocks.append(section("No pending requests."))
+    for request in pending[:MAX_PENDING]:
+        blocks += pending_blocks(request, tz)
+    if pending_total > len(pending[:MAX_PENDING]):
+        more = pending_total - len(pending[:MAX_PENDING])
+        blocks.append(context(f"and {more} more — decide them on their cards"))
+    blocks += [DividerBlock(), HeaderBlock(text=f"Open alerts ({alerts_total})")]
+    if alerts:
+        blocks.append(section("\n".join(alert_line(a, tz) for a in alerts[:MAX_ALERTS])))
+        if alerts_total > len(alerts[:MAX_ALERTS]):
+            blocks.append(context(f"and {alerts_total - MAX_ALERTS} more in the alerts channel"))
+    else:
+        blocks.append(section("No open alerts."))
+    blocks.append(context(f"Updated {when(now, tz)}"))
+    return _view(blocks)
+
+
+def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) -> View:
+    blocks: list[Block] = [
+        HeaderBlock(text="Your seat requests"),
+        section("Ask for a seat for a new hire; license admins decide and you get a DM."),
+        _new_request_button(),
+        DividerBlock(),
+    ]
+    if not requests:
+        blocks.append(section("You have no requests yet."))
+    for request in requests[:MAX_OWN_REQUESTS]:
+        line = (
+            f"*#{request.id}* {seat_label(request)} for {escape(request.email)} · "
+            f"*{request.status.value}* · filed {day(request.created_at, tz)}"
+        )
+        if request.decided_at:
+            line += f" · decided {day(request.decided_at, tz)}"
+        if request.decision_reason:
+            line += f"\nReason: {clip(escape(request.decision_reason), 300)}"
+        blocks.append(section(line))
+    blocks.append(context(f"Updated {when(now, tz)} · `/license requests` lists them too"))
+    return _view(blocks)
+
+
+def _view(blocks: list[Block]) -> View:
+    if len(blocks) > MAX_VIEW_BLOCKS:  # the caps above keep this from happening
+        blocks = blocks[: MAX_VIEW_BLOCKS - 1] + [context("(truncated)")]
+    return View(type="home", blocks=blocks)

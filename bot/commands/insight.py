@@ -1,0 +1,203 @@
+"""Admin insight: `/license report`, `users`, `audit`, `check`, and the page buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import date, datetime
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.blocks.base import Message, simple
+from bot.blocks.insight import (
+    PAGE_ACTION,
+    PAGE_SIZE,
+    Page,
+    audit_page,
+    check_reply,
+    report_comment,
+    report_sent,
+    users_page,
+)
+from bot.commands.common import handles, notify, reply, reply_error
+from bot.context import Deps
+from bot.licensing.errors import LicenseError
+from bot.licensing.parsing import USAGE, Check, ListUsers, Report, ShowAudit
+from bot.licensing.policy import inactive_since_cutoff
+from bot.licensing.requests import Person
+from bot.reports.build import build_report
+from bot.services.insight import day_range, diagnose_person
+from bot.slack import PersonNotFound, resolve_person
+from bot.store.db import Database
+from bot.store.reports import AuditFilter
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(PAGE_ACTION)
+    async def page_clicked(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
+        async with deps.inflight.track():
+            await ack()
+            await on_page(deps, body, respond)
+
+
+async def _person_filter(deps: Deps, person: Person | None) -> tuple[str | None, str | None]:
+    """(email, Slack id) for a person filter; a mention Slack cannot resolve keeps its id."""
+    if person is None:
+        return None, None
+    try:
+        found = await resolve_person(deps.client, person)
+        return found.email, found.slack_user_id
+    except PersonNotFound:
+        return person.email, person.slack_user_id
+
+
+async def _audit_filter(
+    deps: Deps, person: Person | None, since: date | None, until: date | None
+) -> AuditFilter:
+    email, slack_user_id = await _person_filter(deps, person)
+    start, end = day_range(since, until, deps.rules.tz)
+    return AuditFilter(email, slack_user_id, start, end)
+
+
+@handles(Report)
+async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond) -> None:
+    if command.kind != "audit" and (command.person or command.since or command.until):
+        raise LicenseError(
+            "a person, `from:` and `to:` filter the audit report only: nothing was uploaded",
+            USAGE["report"],
+        )
+    now = deps.clock.now()
+    where = await _audit_filter(deps, command.person, command.since, command.until)
+    # A report over a large ledger reads for seconds: on a connection of its own (WAL
+    # lets it read beside writers), so approvals on the bot's connection never wait.
+    reader = await Database.open(deps.db.path)
+    try:
+        async with reader.read() as tx:
+            table = await build_report(tx, deps.rules, command.kind, now, where)
+    finally:
+        await reader.close()
+    content = await asyncio.to_thread(table.csv_bytes)
+    try:
+        opened = await deps.client.conversations_open(users=body["user_id"])
+        await deps.client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            filename=table.filename(now.astimezone(deps.rules.tz).date()),
+            content=content,
+            title=f"licensebot {command.kind} report",
+            initial_comment=report_comment(command.kind, table.summary, now, deps.rules.tz),
+        )
+    except (SlackApiError, SlackRequestError) as error:
+        detail = error.response.get("error") if isinstance(error, SlackApiError) else error
+        log.warning("report upload failed: %s", detail)
+        await reply_error(
+            respond,
+            f"the {command.kind} report could not be uploaded ({detail}): try again in a "
+            f"minute, or run `licensebot report {command.kind}` on the server",
+        )
+        return
+    await reply(respond, report_sent(command.kind, table.summary))
+
+
+async def _users_message(deps: Deps, filter_word: str | None, offset: int) -> Message:
+    now = deps.clock.now()
+    catalog = deps.rules.catalog
+    edition = filter_word if filter_word in catalog.editions else None
+    seat_type = filter_word if filter_word in catalog.seat_types else None
+    cutoff = inactive_since_cutoff(now, deps.rules.policy) if filter_word == "inactive" else None
+    async with deps.db.read() as tx:
+        total = await tx.reports.count_active(
+            edition=edition, seat_type=seat_type, inactive_before=cutoff
+        )
+        seats = await tx.assignments.list_active(
+            edition=edition, seat_type=seat_type, inactive_before=cutoff,
+            limit=PAGE_SIZE, offset=offset,
+        )
+    label = {None: "all active seats", "inactive": "inactive seats"}.get(
+        filter_word, f"{filter_word} seats"
+    )
+    page = Page("users", {"f": filter_word}, offset, total)
+    return users_page(seats, page, label, now, deps.rules.policy, deps.rules.tz)
+
+
+@handles(ListUsers)
+async def users(deps: Deps, command: ListUsers, body: dict, respond: AsyncRespond) -> None:
+    await reply(respond, await _users_message(deps, command.filter, 0))
+
+
+async def _audit_message(deps: Deps, where: AuditFilter, label: str, offset: int) -> Message:
+    async with deps.db.read() as tx:
+        total = await tx.reports.audit_count(where)
+        entries = await tx.reports.audit(where, limit=PAGE_SIZE, offset=offset)
+    state = {
+        "e": where.email,
+        "u": where.slack_user_id,
+        "s": where.since.isoformat() if where.since else None,
+        "t": where.until.isoformat() if where.until else None,
+        "l": label,
+    }
+    return audit_page(entries, Page("audit", state, offset, total), label, deps.rules.tz)
+
+
+@handles(ShowAudit)
+async def audit(deps: Deps, command: ShowAudit, body: dict, respond: AsyncRespond) -> None:
+    where = await _audit_filter(deps, command.person, command.since, command.until)
+    parts = []
+    if command.person is not None:
+        parts.append(f"for {command.person.describe()}")
+    if command.since:
+        parts.append(f"from {command.since.isoformat()}")
+    if command.until:
+        parts.append(f"to {command.until.isoformat()}")
+    label = (" " + " ".join(parts)) if parts else ""
+    await reply(respond, await _audit_message(deps, where, label, 0))
+
+
+@handles(Check)
+async def check(deps: Deps, command: Check, body: dict, respond: AsyncRespond) -> None:
+    try:
+        person = await resolve_person(deps.client, command.person)
+    except PersonNotFound as error:
+        await reply_error(respond, str(error))
+        return
+    assert person.email
+    async with deps.db.read() as tx:
+        diagnosis = await diagnose_person(
+            tx, deps.rules, person.email, person.slack_user_id, deps.clock.now()
+        )
+    await reply(respond, check_reply(diagnosis, deps.rules.tz))
+
+
+async def on_page(deps: Deps, body: dict, respond: AsyncRespond) -> None:
+    """Previous / Next on a paged answer: the same page builder, in place."""
+    if not await deps.admins.is_admin(body["user"]["id"]):
+        await notify(deps, body, simple(":no_entry: Only license admins can page this list."))
+        return
+    try:
+        state = json.loads(body["actions"][0]["value"])
+        offset = max(0, int(state["o"]))
+        if state["k"] == "users":
+            message = await _users_message(deps, state.get("f"), offset)
+        else:
+            where = AuditFilter(
+                state.get("e"),
+                state.get("u"),
+                _instant(state.get("s")),
+                _instant(state.get("t")),
+            )
+            message = await _audit_message(deps, where, state.get("l") or "", offset)
+    except (KeyError, TypeError, ValueError):
+        log.warning("malformed page button value: %r", body["actions"][0].get("value"))
+        return
+    if body.get("response_url"):
+        await respond(**message.payload(), replace_original=True)
+    else:
+        await notify(deps, body, message)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

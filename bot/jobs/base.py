@@ -1,0 +1,155 @@
+"""What every job is given (JobContext) and what it returns (the messages it sends).
+
+A job is `async def job(ctx: JobContext) -> list[Outgoing]`: it reads the store as of
+`ctx.clock.now()`, writes its alerts to the outbox (keys make that idempotent), and
+returns what it queued. With `ctx.dry_run` it writes nothing and returns what it would
+have queued, rendered the same way: `jobs run --dry-run` shows exactly what a run posts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from bot.clock import Clock
+from bot.licensing.policy import Policy
+from bot.licensing.requests import LicenseRequest
+from bot.services.alerts import AlertSpec, raise_alert, resolve_alert, resolved_data
+from bot.services.ledger import Rules
+from bot.settings import Settings
+from bot.store.alerts import Alert
+from bot.store.db import Database
+from bot.store.unit import Store
+
+if TYPE_CHECKING:
+    from bot.context import Deps
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message a job sends (or, in a dry run, would send)."""
+
+    job: str
+    target: str  # channel | dm | thread | card | update
+    template: str
+    data: dict[str, Any]
+    key: str | None = None
+    channel: str | None = None
+    user_id: str | None = None
+    request_id: int | None = None
+    # The request as the message shows it (decided, in a dry run): not stored.
+    request: LicenseRequest | None = field(default=None, compare=False)
+
+
+@dataclass
+class JobContext:
+    db: Database
+    rules: Rules
+    settings: Settings
+    clock: Clock
+    dry_run: bool = False
+
+    @classmethod
+    def from_deps(cls, deps: Deps, *, dry_run: bool = False) -> JobContext:
+        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run)
+
+    @property
+    def policy(self) -> Policy:
+        return self.rules.policy
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.rules.tz
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.rules.tz).date()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Store]:
+        """A write transaction (one job run at a time per database), or in a dry run a
+        read: the same code path either way."""
+        if self.dry_run:
+            async with self.db.read() as tx:
+                yield tx
+        else:
+            async with self.db.transaction() as tx:
+                yield tx
+
+    async def alert(
+        self, tx: Store, spec: AlertSpec, template: str, data: dict[str, Any]
+    ) -> Outgoing | None:
+        """Raise an alert into the alerts channel, once per key."""
+        channel = self.settings.alerts_channel
+        if self.dry_run:
+            if await tx.alerts.get(spec.key) is not None:
+                return None
+        elif not await raise_alert(
+            tx, spec, template=template, data=data, channel=channel, now=self.clock.now()
+        ):
+            return None
+        return Outgoing(spec.job, "channel", template, data, key=spec.key, channel=channel)
+
+    async def resolve(self, tx: Store, alert: Alert, text: str) -> Outgoing | None:
+        """Resolve an open alert: its posted message is updated in place."""
+        now = self.clock.now()
+        if self.dry_run:
+            message = await tx.outbox.by_key(alert.key)
+            if message is None:
+                return None
+            data = resolved_data(message.data, text, now)
+        else:
+            resolved = await resolve_alert(tx, alert, text, now)
+            if resolved is None:
+                return None
+            message, data = resolved
+        return Outgoing(
+            alert.job,
+            "update",
+            message.template,
+            data,
+            key=f"{alert.key}:resolved",
+            channel=alert.channel or message.channel,
+        )
+
+    async def queue(self, tx: Store, message: Outgoing) -> Outgoing | None:
+        """Queue a keyed message (a DM, a thread nudge) once."""
+        if self.dry_run:
+            if message.key and await tx.outbox.by_key(message.key) is not None:
+                return None
+            return message
+        queued = await tx.outbox.enqueue(
+            message.target,
+            message.template,
+            self.clock.now(),
+            data=message.data,
+            request_id=message.request_id,
+            channel=message.channel,
+            user_id=message.user_id,
+            key=message.key,
+        )
+        return message if queued is not None else None
+
+
+def money(value: Decimal | None) -> str | None:
+    """Money in message data: exact decimal text (JSON has no decimals)."""
+    return None if value is None else str(value.quantize(Decimal("0.01")))
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def price_of(
+    rules: Rules, prices: dict[tuple[str, str], Decimal | None], edition: str, item: str
+) -> Decimal | None:
+    """A seat's monthly price: the pool's own, else the catalog's list price."""
+    own = prices.get((edition, item))
+    if own is not None:
+        return own
+    if edition not in rules.catalog.editions:
+        return None
+    return rules.catalog.default_price(edition, item)

@@ -1,0 +1,68 @@
+"""`digest` (monthly, the 1st at 09:00): utilization per pool against the target band,
+over-provisioned pools and their idle monthly cost, the inactive share, module adoption."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.jobs.base import JobContext, Outgoing, money, price_of
+from bot.licensing.policy import Band, inactive_since_cutoff, utilization_band
+from bot.services.alerts import AlertSpec
+
+JOB = "digest"
+TEMPLATE = "digest"
+
+
+async def digest_job(ctx: JobContext) -> list[Outgoing]:
+    now, policy, catalog = ctx.clock.now(), ctx.policy, ctx.rules.catalog
+    month = now.astimezone(ctx.tz).strftime("%Y-%m")
+    async with ctx.unit() as tx:
+        pools = await tx.pools.all_states()
+        prices = await tx.activity.prices()
+        inactive = await tx.activity.inactive_summary(
+            inactive_since_cutoff(now, policy), now, limit=0
+        )
+        by_edition = await tx.activity.active_by_edition()
+        holders = await tx.activity.module_holders()
+        rows, idle_cost = [], Decimal(0)
+        for pool in pools:
+            band = utilization_band(pool, policy)
+            price = price_of(ctx.rules, prices, pool.edition, pool.item)
+            row: dict[str, Any] = {
+                "pool": pool.label,
+                "used": pool.used,
+                "purchased": pool.purchased,
+                "utilization": pool.utilization,
+                "band": band.value,
+            }
+            if band is Band.OVER_PROVISIONED:
+                row["idle"] = pool.available
+                if price is not None:
+                    row["idle_cost"] = money(price * pool.available)
+                    idle_cost += price * pool.available
+            rows.append(row)
+        active = sum(by_edition.values())
+        modules = []
+        for module in catalog.modules:
+            offering = [e for e in catalog.editions.values() if module in e.modules]
+            eligible = sum(by_edition.get(e.name, 0) for e in offering)
+            held = sum(holders.get((e.name, module), 0) for e in offering)
+            modules.append({"module": module, "holders": held, "eligible": eligible})
+        data = {
+            "month": month,
+            "as_of": now.isoformat(),
+            "low": policy.utilization_low,
+            "high": policy.utilization_high,
+            "pools": rows,
+            "idle_cost": money(idle_cost),
+            "active": active,
+            "inactive": inactive.total,
+            "modules": modules,
+        }
+        spec = AlertSpec(JOB, "monthly", "org", month, f"license digest for {month}")
+        out = await ctx.alert(tx, spec, TEMPLATE, data)
+        if out is not None and not ctx.dry_run:
+            # A digest informs; it is never "open" for anyone to act on.
+            await tx.alerts.resolve(spec.key, now, "informational")
+    return [out] if out is not None else []

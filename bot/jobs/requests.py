@@ -1,0 +1,80 @@
+"""`requests` (hourly): one nudge in the thread of a request pending past `reminder_hours`;
+expiry of one pending for `request_expire_days` (card updated, thread reply, requester DM,
+all queued by expire_request)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from bot.jobs.base import JobContext, Outgoing
+from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.services.requests import expire_request
+
+JOB = "requests"
+NUDGE = "request_nudge"
+
+
+async def requests_job(ctx: JobContext) -> list[Outgoing]:
+    now, policy = ctx.clock.now(), ctx.policy
+    nudge_age = timedelta(hours=policy.reminder_hours)
+    expire_age = timedelta(days=policy.request_expire_days)
+    async with ctx.db.read() as tx:
+        # Pending requests are few (they expire): this list stays short.
+        stale = await tx.requests.pending(created_before=now - nudge_age + timedelta(seconds=1))
+    sent: list[Outgoing] = []
+    for request in stale:
+        if now - request.created_at >= expire_age:
+            sent += await _expire(ctx, request, now)
+        elif request.nudged_at is None:
+            sent += await _nudge(ctx, request, now)
+    return sent
+
+
+async def _expire(ctx: JobContext, request: LicenseRequest, now: datetime) -> list[Outgoing]:
+    if ctx.dry_run:
+        expired = dataclasses.replace(
+            request, status=RequestStatus.EXPIRED, decided_at=now, decided_by="licensebot"
+        )
+    else:
+        decision = await expire_request(ctx.db, request.id, now)
+        if not decision.won:
+            return []  # decided meanwhile (or by another run)
+        expired = decision.request
+    data = {"status": RequestStatus.EXPIRED.value}
+
+    def out(target: str, template: str, **where: str | None) -> Outgoing:
+        return Outgoing(
+            JOB, target, template, data, request_id=request.id, request=expired, **where
+        )
+
+    return [
+        out("card", "request_card", channel=request.card_channel),
+        out("thread", "decision_reply", channel=request.card_channel),
+        out("dm", "decision_dm", user_id=request.requester_id),
+    ]
+
+
+async def _nudge(ctx: JobContext, request: LicenseRequest, now: datetime) -> list[Outgoing]:
+    settings = ctx.settings
+    mentions = (
+        [f"<!subteam^{settings.admin_group}>"]
+        if settings.admin_group
+        else [f"<@{admin}>" for admin in sorted(settings.admin_ids)[:10]]
+    )
+    hours = int((now - request.created_at).total_seconds() // 3600)
+    message = Outgoing(
+        JOB,
+        "thread",
+        NUDGE,
+        {"hours": hours, "mentions": mentions},
+        key=f"{JOB}:nudge:request:{request.id}",
+        request_id=request.id,
+        request=request,
+        channel=request.card_channel,
+    )
+    async with ctx.unit() as tx:
+        if not ctx.dry_run and not await tx.requests.mark_nudged(request.id, now):
+            return []  # nudged by another run, or decided meanwhile
+        queued = await ctx.queue(tx, message)
+    return [queued] if queued is not None else []

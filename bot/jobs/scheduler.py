@@ -1,0 +1,136 @@
+"""APScheduler 3 inside `licensebot serve`: the jobs on their SPEC 3 schedules in
+LICENSEBOT_TIMEZONE, and outbox delivery every DELIVER_SECONDS.
+
+Missed periods: while running, APScheduler's `coalesce` + `misfire_grace_time=None` turn
+any number of late fire times into one run. Across restarts the in-memory scheduler
+remembers nothing, so the last run of each job is kept in the store (job_runs): at start,
+a job whose scheduled time passed since its last run is made due now, once. Alert keys
+make a run that repeats a period harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.jobs.runner import JOBS, JobSpec, execute
+
+if TYPE_CHECKING:
+    from bot.app import Service
+    from bot.context import Deps
+
+log = logging.getLogger(__name__)
+
+DELIVER_SECONDS = 30
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+
+
+def trigger_for(spec: JobSpec, tz: object, start: datetime | None = None) -> CronTrigger:
+    return CronTrigger(timezone=tz, start_date=start, **spec.cron)
+
+
+def next_run(spec: JobSpec, tz: object, after: datetime) -> datetime | None:
+    """The first scheduled time strictly after `after`."""
+    trigger = trigger_for(spec, tz, start=after + timedelta(seconds=1))
+    return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+
+
+def missed(spec: JobSpec, tz: object, since: datetime | None, now: datetime) -> bool:
+    """A scheduled time fell after `since` (the last run, or when the job was first
+    seen) and is already past."""
+    if since is None:
+        return False
+    due = next_run(spec, tz, since)
+    return due is not None and due <= now
+
+
+async def run_scheduled(deps: Deps, name: str) -> None:
+    """What the scheduler runs: one job, then delivery. Never raises (logged instead)."""
+    try:
+        result = await execute(deps, [name])
+    except Exception:
+        log.exception("scheduled job %s failed", name)
+        return
+    delivery = result.delivery
+    log.info(
+        "job %s: %d messages%s%s",
+        name,
+        len(result.messages),
+        f", {delivery.failed} not delivered yet" if delivery and delivery.failed else "",
+        f", failed: {result.failed[name]}" if name in result.failed else "",
+    )
+
+
+async def deliver(deps: Deps) -> None:
+    try:
+        await deps.deliverer.flush()
+    except Exception:
+        log.exception("outbox delivery failed")
+
+
+@dataclass
+class JobScheduler:
+    """The running scheduler; `shutdown(wait=False)` stops it (serve does)."""
+
+    deps: Deps
+    scheduler: AsyncIOScheduler
+    caught_up: list[str] = field(default_factory=list)
+    catch_up: asyncio.Task[list[str]] | None = None
+    # Names of the scheduled runs that finished, in order: tests wait on it, no sleeping.
+    finished: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+    async def run(self, name: str) -> None:
+        try:
+            await run_scheduled(self.deps, name)
+        finally:
+            self.finished.put_nowait(name)
+
+    def shutdown(self, wait: bool = False) -> None:
+        if self.catch_up is not None and not self.catch_up.done():
+            self.catch_up.cancel()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+    async def _catch_up(self) -> list[str]:
+        """Make every job whose period was missed while the bot was down due now."""
+        deps, tz = self.deps, self.deps.rules.tz
+        now = deps.clock.now()
+        async with deps.db.transaction() as tx:
+            for name in JOBS:
+                await tx.job_runs.seen(name, now)
+            runs = await tx.job_runs.all()
+        for name, spec in JOBS.items():
+            run = runs.get(name)
+            since = (run.last_run_at or run.first_seen_at) if run else None
+            if missed(spec, tz, since, now):
+                log.info("job %s missed a run since %s: running it now", name, since)
+                self.scheduler.modify_job(name, next_run_time=now)
+                self.caught_up.append(name)
+        return self.caught_up
+
+
+def start_scheduler(service: Service) -> JobScheduler:
+    """Start the jobs and delivery inside the running event loop (`licensebot serve`)."""
+    deps = service.deps
+    tz = deps.rules.tz
+    scheduler = AsyncIOScheduler(timezone=tz, job_defaults=JOB_DEFAULTS)
+    handle = JobScheduler(deps, scheduler)
+    for name, spec in JOBS.items():
+        scheduler.add_job(handle.run, trigger_for(spec, tz), args=(name,), id=name, name=name)
+    scheduler.add_job(
+        deliver,
+        "interval",
+        seconds=DELIVER_SECONDS,
+        args=(deps,),
+        id="deliver",
+        name="deliver",
+    )
+    scheduler.start()
+    handle.catch_up = asyncio.get_running_loop().create_task(handle._catch_up())
+    return handle

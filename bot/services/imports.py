@@ -1,0 +1,257 @@
+"""CSV imports: activity (`email,last_active`) and assignments. The whole file is checked
+first; a file with any bad row changes nothing, and every bad row is named by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, tzinfo
+from typing import Any
+
+from bot.licensing.errors import LicenseError
+from bot.licensing.requests import license_group, normalize_department
+from bot.services.ledger import Rules
+from bot.store.db import Database
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MODULE_SPLIT = re.compile(r"[\s;|+,]+")
+SHOWN_PROBLEMS = 20
+ACTIVITY_COLUMNS = ("email", "last_active")
+ASSIGNMENT_COLUMNS = (
+    "email",
+    "name",
+    "edition",
+    "seat_type",
+    "modules",
+    "department",
+    "assigned_at",
+)
+
+
+class ImportRejected(Exception):
+    """The file has bad rows: nothing was imported."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        count = len(problems)
+        super().__init__(
+            f"{source}: {count} bad row{'s' if count != 1 else ''}, nothing was imported"
+        )
+        self.problems = problems
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    changed: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The normalised header and (line number, row) pairs; blank lines are skipped."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        if header is None:
+            header = [re.sub(r"[\s-]+", "_", c.strip().lower()) for c in record]
+            continue
+        values = dict(zip(header, (c.strip() for c in record), strict=False))
+        if len(record) > len(header):
+            values["__extra__"] = ",".join(record[len(header) :])
+        rows.append((reader.line_num, values))
+    return header or [], rows
+
+
+def _need(header: list[str], required: tuple[str, ...], shape: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ImportRejected(
+            "header",
+            [f"line 1: missing column {', '.join(missing)}: the header must be {','.join(shape)}"],
+        )
+
+
+def parse_instant(value: str, label: str, tz: tzinfo, now: datetime) -> datetime:
+    """An ISO date (midnight in the bot's time zone) or date-time (naive: that zone)."""
+    try:
+        if len(value) == 10:
+            at = datetime.combine(date.fromisoformat(value), time(), tzinfo=tz)
+        else:
+            at = datetime.fromisoformat(value)
+            at = at.replace(tzinfo=tz) if at.tzinfo is None else at
+    except ValueError:
+        raise LicenseError(f"{label} `{value}` is not an ISO date (YYYY-MM-DD)") from None
+    if at > now:
+        raise LicenseError(f"{label} `{value}` is in the future")
+    return at
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise LicenseError(f"`{value}` is not an email address" if value else "email is empty")
+    return value.lower()
+
+
+async def import_activity(
+    db: Database, rules: Rules, text: str, *, source: str, actor: str, now: datetime
+) -> ImportResult:
+    header, rows = read_rows(text)
+    _need(header, ACTIVITY_COLUMNS, ACTIVITY_COLUMNS)
+    latest: dict[str, datetime] = {}
+    problems: list[str] = []
+    for line, row in rows:
+        try:
+            if "__extra__" in row:
+                raise LicenseError("has more cells than the header")
+            email = _email(row.get("email", ""))
+            at = parse_instant(row.get("last_active", ""), "last_active", rules.tz, now)
+        except LicenseError as error:
+            problems.append(f"line {line}: {error}")
+            continue
+        latest[email] = max(at, latest.get(email, at))
+    if problems:
+        raise ImportRejected(source, problems)
+    if not rows:
+        raise ImportRejected(source, ["line 2: the file has no rows"])
+    result = ImportResult(rows=len(rows))
+    async with db.transaction() as tx:
+        seats = await tx.activity.for_emails(latest)
+        for email, at in latest.items():
+            seat = seats.get(email)
+            if seat is None:
+                result.skipped.append(f"{email}: holds no active seat")
+                continue
+            if await tx.activity.set_last_active(seat.assignment_id, at):
+                result.changed += 1
+                await tx.audit.add(
+                    now,
+                    actor,
+                    "assignment.activity",
+                    email,
+                    {"last_active_at": _iso(seat.last_active_at)},
+                    {"last_active_at": at.isoformat()},
+                )
+        await tx.audit.add(
+            now, actor, "import.activity", f"import:{source}", None, _summary(result)
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class _Seat:
+    line: int
+    email: str
+    name: str
+    edition: str
+    seat_type: str
+    modules: tuple[str, ...]
+    department: str | None
+    assigned_at: datetime
+    slack_user_id: str | None
+
+
+def _seat(line: int, row: dict[str, str], rules: Rules, now: datetime) -> _Seat:
+    if "__extra__" in row:
+        raise LicenseError("has more cells than the header")
+    catalog = rules.catalog
+    email = _email(row.get("email", ""))
+    if not row.get("edition") or not row.get("seat_type"):
+        raise LicenseError("edition and seat_type must not be empty")
+    edition = catalog.edition(row["edition"]).name
+    seat_type = catalog.seat_type(row["seat_type"])
+    words = [w for w in _MODULE_SPLIT.split(row.get("modules", "")) if w]
+    modules = tuple(sorted({catalog.module(w) for w in words}))
+    catalog.check_modules(edition, modules)
+    department = row.get("department") or None
+    if department:
+        department = normalize_department(department)
+    assigned = row.get("assigned_at", "")
+    at = parse_instant(assigned, "assigned_at", rules.tz, now) if assigned else now
+    slack_id = row.get("slack_user_id") or None
+    if slack_id and not _SLACK_ID.match(slack_id):
+        raise LicenseError(f"slack_user_id `{slack_id}` is not a Slack user id like U0123ABCD")
+    name = row.get("name") or email.split("@")[0]
+    return _Seat(line, email, name, edition, seat_type, modules, department, at, slack_id)
+
+
+async def import_assignments(
+    db: Database, rules: Rules, text: str, *, source: str, actor: str, now: datetime
+) -> ImportResult:
+    header, rows = read_rows(text)
+    _need(header, ("email", "edition", "seat_type"), ASSIGNMENT_COLUMNS)
+    seats: list[_Seat] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        try:
+            seat = _seat(line, row, rules, now)
+            if seat.email in first_line:
+                raise LicenseError(f"{seat.email} is also on line {first_line[seat.email]}")
+        except LicenseError as error:
+            problems.append(f"line {line}: {error}")
+            continue
+        first_line[seat.email] = line
+        seats.append(seat)
+    if not rows:
+        problems.append("line 2: the file has no rows")
+    result = ImportResult(rows=len(rows))
+    async with db.transaction() as tx:
+        fresh: list[_Seat] = []
+        for seat in seats:
+            held = await tx.assignments.active_for_email(seat.email)
+            if held is None:
+                fresh.append(seat)
+            elif (held.edition, held.seat_type, held.modules) == (
+                seat.edition,
+                seat.seat_type,
+                seat.modules,
+            ):
+                result.skipped.append(f"line {seat.line}: {seat.email} already holds it")
+            else:
+                problems.append(
+                    f"line {seat.line}: {seat.email} already holds a {held.seat} "
+                    f"seat: revoke it first (`/license revoke {seat.email}`)"
+                )
+        if problems:
+            problems.sort(key=lambda p: int(p.split()[1].rstrip(":")))
+            raise ImportRejected(source, problems)  # rolls the transaction back
+        touched: set[tuple[str, str]] = set()
+        for seat in fresh:
+            added = await tx.assignments.add(
+                email=seat.email,
+                name=seat.name,
+                slack_user_id=seat.slack_user_id,
+                edition=seat.edition,
+                seat_type=seat.seat_type,
+                modules=seat.modules,
+                department=seat.department,
+                license_group=license_group(seat.department, seat.seat_type)
+                if seat.department
+                else None,
+                assigned_at=seat.assigned_at,
+                request_id=None,
+            )
+            await tx.audit.add(
+                now, actor, "assignment.imported", seat.email, None, added.snapshot()
+            )
+            touched |= {(seat.edition, item) for item in (seat.seat_type, *seat.modules)}
+            result.changed += 1
+        for edition, item in sorted(touched):
+            await tx.pools.refresh_overage(edition, item, now)
+        await tx.audit.add(
+            now, actor, "import.assignments", f"import:{source}", None, _summary(result)
+        )
+    return result
+
+
+def _summary(result: ImportResult) -> dict[str, Any]:
+    return {"rows": result.rows, "changed": result.changed, "skipped": len(result.skipped)}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None

@@ -1,0 +1,118 @@
+"""Acting on inactive seats: Keep (snooze), Reclaim / Release (revoke), and showing the
+outcome on the alert line and the holder's DM. Each change writes its audit row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.licensing.errors import LicenseError
+from bot.services.alerts import rerender
+from bot.services.seats import revoke_seat
+from bot.store.assignments import Assignment
+from bot.store.db import Database
+from bot.store.outbox import OutboxMessage
+from bot.store.unit import Store
+
+SNOOZE_DAYS = 30
+SUMMARY_TEMPLATE = "inactive_summary"
+DM_TEMPLATE = "inactive_dm"
+
+
+async def holder(db: Database, assignment_id: int) -> Assignment | None:
+    async with db.read() as tx:
+        return await tx.assignments.get(assignment_id)
+
+
+async def snooze(db: Database, assignment_id: int, actor: str, now: datetime) -> datetime:
+    """Keep: the holder is not listed or asked again for SNOOZE_DAYS. Returns the end."""
+    until = now + timedelta(days=SNOOZE_DAYS)
+    async with db.transaction() as tx:
+        held = await tx.assignments.get(assignment_id)
+        if held is None or not await tx.activity.snooze(assignment_id, until):
+            raise LicenseError(_gone(held))
+        await tx.audit.add(
+            now,
+            actor,
+            "assignment.snoozed",
+            held.email,
+            {"snoozed_until": held.snoozed_until.isoformat() if held.snoozed_until else None},
+            {"snoozed_until": until.isoformat()},
+        )
+    return until
+
+
+async def reclaim(db: Database, assignment_id: int, actor: str, now: datetime) -> Assignment:
+    """Reclaim (admin) or Release (holder): revoke the seat, audited by revoke_seat."""
+    held = await holder(db, assignment_id)
+    if held is None or held.status != "active":
+        raise LicenseError(_gone(held))
+    return await revoke_seat(db, assignment_id=assignment_id, actor=actor, now=now)
+
+
+async def note_on_summary(
+    db: Database,
+    assignment_id: int,
+    done: dict[str, Any],
+    now: datetime,
+    *,
+    channel: str | None = None,
+    ts: str | None = None,
+) -> bool:
+    """Show what happened on the holder's line: in the summary at (channel, ts), else in
+    the latest summary. False when the holder is not listed there."""
+    async with db.transaction() as tx:
+        message = await _message_at(tx, channel, ts, SUMMARY_TEMPLATE)
+        if message is None:
+            latest = await tx.alerts.latest("inactive", "summary")
+            message = await tx.outbox.by_key(latest.key) if latest else None
+        if message is None or message.status != "delivered":
+            return False
+        data = mark_row(message.data, assignment_id, done)
+        if data is None:
+            return False
+        await rerender(tx, message, data, now)
+    return True
+
+
+async def answer_dm(
+    db: Database, channel: str | None, ts: str | None, done: dict[str, Any], now: datetime
+) -> bool:
+    """Replace the DM's buttons with the holder's answer."""
+    async with db.transaction() as tx:
+        message = await _message_at(tx, channel, ts, DM_TEMPLATE)
+        if message is None:
+            return False
+        await rerender(tx, message, {**message.data, "done": done}, now)
+    return True
+
+
+def mark_row(data: dict[str, Any], assignment_id: int, done: dict[str, Any]) -> dict | None:
+    """The summary's data with one listed holder marked done (its buttons go)."""
+    rows = [dict(r) for r in data.get("rows", [])]
+    for row in rows:
+        if row.get("id") == assignment_id:
+            if row.get("done") and done.get("state") == "gone":
+                return None  # keep the line's first outcome ("Reclaimed by ...")
+            row["done"] = done
+            break
+    else:
+        return None
+    acted = dict(data.get("acted") or {})
+    acted[done["state"]] = acted.get(done["state"], 0) + 1
+    return {**data, "rows": rows, "acted": acted}
+
+
+async def _message_at(
+    tx: Store, channel: str | None, ts: str | None, template: str
+) -> OutboxMessage | None:
+    if not channel or not ts:
+        return None
+    message = await tx.outbox.by_delivery(channel, ts)
+    return message if message is not None and message.template == template else None
+
+
+def _gone(held: Assignment | None) -> str:
+    if held is None:
+        return "that seat no longer exists: see `/license users inactive`"
+    return f"{held.email} no longer holds that {held.seat} seat: nothing to do"
