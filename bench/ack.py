@@ -77,9 +77,12 @@ class Mix:
     approvals: int = 0
 
 
-def build_mix(count: int, seed: int, slack_base: str, request_ids: list[int], tag: str) -> Mix:
+def build_mix(
+    count: int, seed: int, slack_base: str, request_ids: list[int], tag: str,
+    kinds_used: tuple[str, ...] = KINDS,
+) -> Mix:
     rng = random.Random(seed)
-    kinds = [KINDS[i % len(KINDS)] for i in range(count)]
+    kinds = [kinds_used[i % len(kinds_used)] for i in range(count)]
     rng.shuffle(kinds)
     mix = Mix()
     ids = iter(request_ids)
@@ -228,7 +231,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         # first-request work included) under the same conditions.
         filer, filer_url = start_licensebot(workdir, slack_url, database)
         children.append(filer)
-        approvals = sum(1 for i in range(args.requests) if KINDS[i % len(KINDS)] == "approve")
+        kinds = tuple(args.kinds.split(","))
+        approvals = sum(1 for i in range(args.requests) if kinds[i % len(kinds)] == "approve")
         ids = await prefile(filer_url, slack_base, approvals, database)
         filer.stop()
         bot, bot_url = start_licensebot(workdir, slack_url, database, wrap_ok=True)
@@ -240,7 +244,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         wait_http(bare, f"http://127.0.0.1:{port}/healthz")
         bare_url = f"http://127.0.0.1:{port}/slack/events"
 
-        mix = build_mix(args.requests, args.seed, slack_base, ids, "bench")
+        mix = build_mix(args.requests, args.seed, slack_base, ids, "bench", kinds)
 
         cpu = {c.name: c.cpu_seconds() for c in children}
         bare_results = await fire(bare_url, mix.shots, args.concurrency)
@@ -257,7 +261,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             child.stop()
 
     print(f"machine: {_machine()}")
-    print(f"mix: {args.requests} requests ({', '.join(KINDS)}), concurrency {args.concurrency}")
+    print(f"mix: {args.requests} requests ({args.kinds.replace(',', ', ')}), "
+          f"concurrency {args.concurrency}")
     bare_p99 = report("bare", bare_results)
     bot_p99 = report("licensebot", bot_results)
     n = args.requests
@@ -306,7 +311,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     parser.add_argument("--seed", type=int, default=7, help="shuffles the mix")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help=f"the mix, in equal parts (default {','.join(KINDS)})")
     args = parser.parse_args()
+    if not args.kinds or set(args.kinds.split(",")) - set(KINDS):
+        parser.error(f"--kinds takes a comma-separated subset of {','.join(KINDS)}")
     if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 1000:
         parser.error("--requests must be 1..100000 and --concurrency 1..1000")
     with tempfile.TemporaryDirectory(prefix="licensebot-ack-") as tmp:

@@ -79,7 +79,7 @@ async def test_jobs_run_as_of_posts_each_alert_once_and_dry_run_shows_it(
     assert set(rows) == {"limits", "trial", "inactive", "requests", "digest"}
     assert "hourly at :00" in rows["limits"] and "2026-12-01 10:00 UTC" in rows["limits"]
     assert "daily 09:00" in rows["trial"] and "monthly, 1st 09:00" in rows["digest"]
-    for name, row in rows.items():
+    for row in rows.values():
         assert row.count("UTC") == 2, row  # last run and next run
         assert row.rstrip().endswith("ok"), row
     assert "outbox: 0 message(s) waiting" in out

@@ -115,13 +115,21 @@ async def test_nearly_full_shows_seats_left_once(bot: Bot) -> None:
 async def test_restart_between_runs_posts_nothing_new(make_bot, tmp_path) -> None:  # noqa: ANN001
     first = await make_bot()
     await over_by_one(first)
-    await run(first, "limits")
+    await first.command("trial start 2026-11-19", user=ADMIN)  # START is day 12
+    await set_pool(first, "premium agent 5")
+    first.clock.set(START - timedelta(days=40))
+    await assign(first, "<@U07NINA|nina> agent premium")  # idle for 40 days now
+    first.clock.set(START)
+    sent = await run(first)  # every job
+    assert sorted(m.job for m in sent) == ["digest", "inactive", "inactive", "limits", "trial"]
+    posted = len(first.slack.calls_to("chat.postMessage"))
     await first.stop()
 
     second = await make_bot()  # same database file, nothing in memory
+    assert await run(second) == []
     second.clock.advance(hours=1)
-    assert await run(second, "limits") == []
-    assert len(alerts(second)) == 1
+    assert await run(second) == []
+    assert len(second.slack.calls_to("chat.postMessage")) == posted
 
 
 async def test_two_runs_at_once_on_one_database_deliver_each_alert_once(make_bot) -> None:  # noqa: ANN001

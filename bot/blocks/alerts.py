@@ -128,6 +128,8 @@ def digest(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Messag
             + (f" · ${float(p['idle_cost']):,.2f}/month" if p.get("idle_cost") else "")
             for p in idle[:30]
         )
+        if len(idle) > 30:
+            over += f"\n…and {len(idle) - 30} more"
         cost = float(data["idle_cost"] or 0)
         blocks.append(
             section(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -43,6 +44,7 @@ def run_jobs_command(args: argparse.Namespace) -> int:
     from bot.jobs.runner import JOBS  # after argument parsing: the heavy imports
 
     settings = settings_or_exit()
+    _quiet(args)
     if args.action == "list":
         return asyncio.run(_list(settings))
     unknown = [name for name in args.jobs if name not in JOBS]
@@ -57,6 +59,13 @@ def run_jobs_command(args: argparse.Namespace) -> int:
                 f"--as-of `{args.as_of}` is not an ISO-8601 instant, e.g. 2026-12-12T09:00:00+00:00"
             )
     return asyncio.run(_run(settings, args.jobs, as_of, args.dry_run))
+
+
+def _quiet(args: argparse.Namespace) -> None:
+    """Retries and delivery warnings are for the log of `serve`; here the outcome is the
+    summary line (with -v, everything is logged)."""
+    if not getattr(args, "verbose", False):
+        logging.disable(logging.CRITICAL)
 
 
 def parse_as_of(value: str, tz: tzinfo) -> datetime:
@@ -81,7 +90,7 @@ async def _run(settings: Settings, names: list[str], as_of: datetime | None, dry
             print(f"{message.job}: {message.target} {where}: {message.text}".rstrip())
     code = 0
     for name, why in result.failed.items():
-        code = fail(f"job {name} failed: {why}", 1)
+        code = fail(f"job {name} failed: {why} (run with -v for details)", 1)
     delivery = result.delivery
     if delivery is not None:
         if delivery.failed:
@@ -149,6 +158,7 @@ def _import_args(parser: argparse.ArgumentParser) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
+    _quiet(args)
     try:
         text = args.file.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:

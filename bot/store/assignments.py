@@ -41,8 +41,15 @@ class Assignment:
         return f"{self.edition} {self.seat_type}{extras}"
 
     def snapshot(self) -> dict:
-        """What the audit log records about a seat."""
+        """What the audit log records about a seat: enough to rebuild the assignments
+        (id, holder, seat, status and its times) by replaying the log."""
         return {
+            "id": self.id,
+            "name": self.name,
+            "slack_user_id": self.slack_user_id,
+            "request_id": self.request_id,
+            "assigned_at": to_db(self.assigned_at),
+            "revoked_at": to_db(self.revoked_at),
             "email": self.email,
             "edition": self.edition,
             "seat_type": self.seat_type,

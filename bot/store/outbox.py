@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from aiosqlite import Row
@@ -13,6 +17,38 @@ from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
 LEASE = timedelta(seconds=60)
+
+
+@cache
+def _owner_of(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}:{secrets.token_hex(6)}"
+
+
+def lease_owner() -> str:
+    """This process, as a lease holder: host, pid, and a nonce for this life of the pid."""
+    return _owner_of(os.getpid())
+
+
+def owner_gone(owner: str) -> bool:
+    """True only when the lease holder is certainly dead: a process on this host whose pid
+    no longer exists, or an earlier life of our own pid (a container restarts its process
+    with the same pid). Anything else (alive, another user's, another host) keeps its lease
+    until LEASE expires, which is always safe. SQLite is a local file, so every process
+    that shares the database runs on this host."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner != lease_owner()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -30,6 +66,8 @@ class OutboxMessage:
     delivered_channel: str | None = None
     delivered_ts: str | None = None
     created_at: datetime | None = None
+    lease_until: datetime | None = None
+    lease_owner: str | None = None
 
 
 class OutboxRepository(Repository):
@@ -63,7 +101,9 @@ class OutboxRepository(Repository):
         return new_id if changed == 1 else None
 
     async def claim(self, at: datetime, limit: int = 50) -> list[OutboxMessage]:
-        """Lease pending messages to this process (compare-and-set), oldest first."""
+        """Lease pending messages to this process (compare-and-set), oldest first. Leases
+        of a process that died (killed mid-delivery) are taken back first."""
+        await self.reclaim_orphaned(at)
         rows = await self._all(
             "SELECT * FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
             "lease_until < ?) ORDER BY id LIMIT ?",
@@ -72,28 +112,47 @@ class OutboxRepository(Repository):
         claimed = []
         for row in rows:
             changed, _ = await self._run(
-                "UPDATE outbox SET lease_until = ? WHERE id = ? AND status = 'pending' "
-                "AND (lease_until IS NULL OR lease_until < ?)",
-                (to_db(at + LEASE), row["id"], to_db(at)),
+                "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ? "
+                "AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
+                (to_db(at + LEASE), lease_owner(), row["id"], to_db(at)),
             )
             if changed == 1:
                 claimed.append(_message(row))
         return claimed
+
+    async def reclaim_orphaned(self, at: datetime) -> int:
+        """Release the unexpired leases whose holder is dead; returns how many."""
+        rows = await self._all(
+            "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'pending' "
+            "AND lease_until >= ? AND lease_owner IS NOT NULL",
+            (to_db(at),),
+        )
+        released = 0
+        for row in rows:
+            if owner_gone(row["lease_owner"]):
+                changed, _ = await self._run(
+                    "UPDATE outbox SET lease_until = NULL, lease_owner = NULL "
+                    "WHERE status = 'pending' AND lease_owner = ?",
+                    (row["lease_owner"],),
+                )
+                released += changed
+        return released
 
     async def delivered(
         self, message_id: int, at: datetime, channel: str | None, ts: str | None
     ) -> None:
         await self._run(
             "UPDATE outbox SET status = 'delivered', delivered_at = ?, delivered_channel = ?, "
-            "delivered_ts = ?, lease_until = NULL, attempts = attempts + 1 WHERE id = ?",
+            "delivered_ts = ?, lease_until = NULL, lease_owner = NULL, attempts = attempts + 1 "
+            "WHERE id = ?",
             (to_db(at), channel, ts, message_id),
         )
 
     async def release(self, message_id: int, error: str, *, give_up: bool = False) -> None:
         """A failed attempt: back to pending for the next run (or failed for good)."""
         await self._run(
-            "UPDATE outbox SET lease_until = NULL, attempts = attempts + 1, last_error = ?, "
-            "status = ? WHERE id = ?",
+            "UPDATE outbox SET lease_until = NULL, lease_owner = NULL, attempts = attempts + 1, "
+            "last_error = ?, status = ? WHERE id = ?",
             (error[:500], "failed" if give_up else "pending", message_id),
         )
 
@@ -144,4 +203,6 @@ def _message(row: Row) -> OutboxMessage:
         delivered_channel=row["delivered_channel"],
         delivered_ts=row["delivered_ts"],
         created_at=from_db(row["created_at"]),
+        lease_until=from_db(row["lease_until"]),
+        lease_owner=row["lease_owner"],
     )
