@@ -98,6 +98,7 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
         # Slack stops answering: every delivery after a decision hangs in flight, holding
         # its lease. Half the clicks are acked; once some of them are decided the process
         # is killed, with the rest of its work (and the other half of the burst) undone.
+        slack.fail("*", timeout=True, times=100_000)
         half = count // 2
         clicks = asyncio.Semaphore(4)
 

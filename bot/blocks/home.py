@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.base import clip, context, day, escape, section, when
-from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, new_hire, seat_label
+from bot.blocks.requests import decision_buttons, new_hire, seat_label
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
 from bot.licensing.requests import LicenseRequest
@@ -73,20 +73,7 @@ def pending_blocks(request: LicenseRequest, tz: tzinfo) -> list[Block]:
         text += f"\n{clip(escape(request.reason), 300)}"
     return [
         section(text),
-        ActionsBlock(
-            block_id=f"home_decide:{request.id}",
-            elements=[
-                ButtonElement(
-                    text="Approve",
-                    action_id=APPROVE_ACTION,
-                    value=str(request.id),
-                    style="primary",
-                ),
-                ButtonElement(
-                    text="Deny", action_id=DENY_ACTION, value=str(request.id), style="danger"
-                ),
-            ],
-        ),
+        decision_buttons(request.id, f"home_decide:{request.id}"),
     ]
 
 
@@ -123,9 +110,7 @@ def admin_home(
     for pool in pools[:MAX_POOLS]:
         blocks.append(pool_block(pool, forecasts.get((pool.edition, pool.item)), policy, now, tz))
     if len(pools) > MAX_POOLS:
-        blocks.append(
-            context(f"and {len(pools) - MAX_POOLS} more — see `/license report status`")
-        )
+        blocks.append(context(f"and {len(pools) - MAX_POOLS} more — see `/license report status`"))
     blocks += [DividerBlock(), HeaderBlock(text=f"Pending requests ({pending_total})")]
     if not pending:
         blocks.append(section("No pending requests."))

@@ -63,6 +63,21 @@ def impact_lines(impact: Impact, tz: tzinfo) -> list[str]:
     return lines
 
 
+def decision_buttons(request_id: int, block_id: str) -> ActionsBlock:
+    """Approve / Deny: the same actions on the card and on App Home."""
+    return ActionsBlock(
+        block_id=block_id,
+        elements=[
+            ButtonElement(
+                text="Approve", action_id=APPROVE_ACTION, value=str(request_id), style="primary"
+            ),
+            ButtonElement(
+                text="Deny", action_id=DENY_ACTION, value=str(request_id), style="danger"
+            ),
+        ],
+    )
+
+
 def request_card(request: LicenseRequest, impact: Impact | None, tz: tzinfo) -> Message:
     """The approvals-channel card: everything an admin needs to decide, and the buttons."""
     department = "—"
@@ -85,22 +100,7 @@ def request_card(request: LicenseRequest, impact: Impact | None, tz: tzinfo) -> 
     if request.status is RequestStatus.PENDING:
         if impact is not None:
             blocks.append(section("*Pool impact*\n" + "\n".join(impact_lines(impact, tz))))
-        blocks.append(
-            ActionsBlock(
-                block_id=f"decide:{request.id}",
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=APPROVE_ACTION,
-                        value=str(request.id),
-                        style="primary",
-                    ),
-                    ButtonElement(
-                        text="Deny", action_id=DENY_ACTION, value=str(request.id), style="danger"
-                    ),
-                ],
-            )
-        )
+        blocks.append(decision_buttons(request.id, f"decide:{request.id}"))
         blocks.append(
             context(
                 f"Filed {when(request.created_at, tz)} · admins may reply `approve` or "

@@ -23,8 +23,8 @@ async def digest_job(ctx: JobContext) -> list[Outgoing]:
         inactive = await tx.activity.inactive_summary(
             inactive_since_cutoff(now, policy), now, limit=0
         )
-        by_edition = await tx.activity.active_by_edition()
-        holders = await tx.activity.module_holders()
+        by_edition = await tx.reports.active_by_edition()
+        holders = await tx.reports.module_holders()
         rows, idle_cost = [], Decimal(0)
         for pool in pools:
             band = utilization_band(pool, policy)

@@ -102,20 +102,6 @@ class ActivityRepository(Repository):
         rows = await self._all("SELECT edition, item, price_cents FROM pools")
         return {(r[0], r[1]): from_cents(r[2]) for r in rows}
 
-    async def active_by_edition(self) -> dict[str, int]:
-        rows = await self._all(
-            "SELECT edition, COUNT(*) FROM assignments WHERE status = 'active' GROUP BY edition"
-        )
-        return {r[0]: int(r[1]) for r in rows}
-
-    async def module_holders(self) -> dict[tuple[str, str], int]:
-        rows = await self._all(
-            "SELECT a.edition, m.module, COUNT(*) FROM assignment_modules m "
-            "JOIN assignments a ON a.id = m.assignment_id WHERE a.status = 'active' "
-            "GROUP BY a.edition, m.module"
-        )
-        return {(r[0], r[1]): int(r[2]) for r in rows}
-
     async def for_emails(self, emails: Iterable[str]) -> dict[str, Activity]:
         """The active seats of these emails (lower-case), with their last activity."""
         found: dict[str, Activity] = {}
