@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from bot.licensing.catalog import load_catalog
+from bot.licensing.commands import SetPool
 from bot.licensing.errors import CatalogError, LicenseError
-from bot.licensing.parsing import SetPool, parse_command
+from bot.licensing.parsing import parse_command
 
 ALL_MODULES = {"wfo", "qm", "insights", "analytics", "chat", "social"}
 

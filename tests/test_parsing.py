@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bot.licensing.catalog import load_catalog
-from bot.licensing.errors import LicenseError
-from bot.licensing.parsing import (
+from bot.licensing.commands import (
     USAGE,
     Assign,
     CancelRequest,
@@ -25,8 +24,9 @@ from bot.licensing.parsing import (
     ShowAudit,
     ShowPools,
     Trial,
-    parse_command,
 )
+from bot.licensing.errors import LicenseError
+from bot.licensing.parsing import parse_command
 from bot.licensing.requests import Person, SeatRequest
 
 CATALOG = load_catalog()

@@ -10,8 +10,8 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
 from bot.licensing.catalog import Catalog
+from bot.licensing.commands import USAGE
 from bot.licensing.forecast import Forecast
-from bot.licensing.parsing import USAGE
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
 from bot.services.ledger import Impact
 from bot.store.assignments import Assignment

@@ -7,7 +7,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.blocks.admin import assigned_reply, pool_set_reply, pools_message, revoked_reply
 from bot.commands.common import handles, reply, reply_error
 from bot.context import Deps
-from bot.licensing.parsing import Assign, Revoke, SetPool, ShowPools
+from bot.licensing.commands import Assign, Revoke, SetPool, ShowPools
 from bot.services.insight import pool_forecasts
 from bot.services.seats import assign_seat, revoke_seat, set_pool
 from bot.slack import PersonNotFound, resolve_person
@@ -21,9 +21,7 @@ async def show_pools(deps: Deps, command: ShowPools, body: dict, respond: AsyncR
         forecasts = await pool_forecasts(tx, pools, now, deps.rules.tz)
     await reply(
         respond,
-        pools_message(
-            pools, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz, forecasts
-        ),
+        pools_message(pools, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz, forecasts),
     )
 
 

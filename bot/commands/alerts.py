@@ -11,8 +11,8 @@ from bot.blocks.base import day, escape, simple
 from bot.blocks.inactive import DM_KEEP_ACTION, DM_RELEASE_ACTION, KEEP_ACTION, RECLAIM_ACTION
 from bot.commands.common import handles, notify, reply
 from bot.context import Deps
+from bot.licensing.commands import Trial
 from bot.licensing.errors import LicenseError
-from bot.licensing.parsing import Trial
 from bot.services import inactive
 from bot.services.trial import convert_trial, start_trial, trial_status
 

@@ -14,7 +14,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.base import Message, error_reply
 from bot.context import Deps
-from bot.licensing.parsing import Command
+from bot.licensing.commands import Command
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from bot.blocks.insight import (
 )
 from bot.commands.common import handles, notify, reply, reply_error
 from bot.context import Deps
+from bot.licensing.commands import USAGE, Check, ListUsers, Report, ShowAudit
 from bot.licensing.errors import LicenseError
-from bot.licensing.parsing import USAGE, Check, ListUsers, Report, ShowAudit
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
 from bot.reports.build import build_report
@@ -114,8 +114,11 @@ async def _users_message(deps: Deps, filter_word: str | None, offset: int) -> Me
             edition=edition, seat_type=seat_type, inactive_before=cutoff
         )
         seats = await tx.assignments.list_active(
-            edition=edition, seat_type=seat_type, inactive_before=cutoff,
-            limit=PAGE_SIZE, offset=offset,
+            edition=edition,
+            seat_type=seat_type,
+            inactive_before=cutoff,
+            limit=PAGE_SIZE,
+            offset=offset,
         )
     label = {None: "all active seats", "inactive": "inactive seats"}.get(
         filter_word, f"{filter_word} seats"

@@ -12,9 +12,9 @@ from bot.blocks.modals import FIELD, REQUEST_MODAL, request_modal
 from bot.blocks.requests import already_decided, filed_reply, requests_list
 from bot.commands.common import dm, handles, reply, reply_error
 from bot.context import Deps
+from bot.licensing.commands import CancelRequest, FileRequest, ListRequests, OpenRequestModal
 from bot.licensing.errors import LicenseError
 from bot.licensing.forms import RequestForm, validate_request_form
-from bot.licensing.parsing import CancelRequest, FileRequest, ListRequests, OpenRequestModal
 from bot.licensing.requests import LicenseRequest, SeatRequest
 from bot.services.requests import cancel_request, file_request
 from bot.slack import PersonNotFound, resolve_person

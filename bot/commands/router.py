@@ -11,8 +11,9 @@ from bot.blocks.admin import help_message
 from bot.blocks.base import error_reply
 from bot.commands.common import handler_for, handles, keep_alive, reply, reply_error
 from bot.context import Deps
+from bot.licensing.commands import ADMIN_ONLY, USAGE, Help
 from bot.licensing.errors import LicenseError
-from bot.licensing.parsing import ADMIN_ONLY, USAGE, Help, parse_command
+from bot.licensing.parsing import parse_command
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
-from bot.licensing.parsing import REPORT_KINDS
+from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.policy import (
     PoolState,
     grace_ends_at,
@@ -58,8 +58,22 @@ async def status(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tabl
     forecasts = await pool_forecasts(tx, pools, now, rules.tz)
     table = Table(
         "status",
-        ["edition", "item", "kind", "purchased", "used", "available", "utilization_pct",
-         "band", "overage", "grace_ends", "runs_out", "trend_30d", "buy_low", "buy_high"],
+        [
+            "edition",
+            "item",
+            "kind",
+            "purchased",
+            "used",
+            "available",
+            "utilization_pct",
+            "band",
+            "overage",
+            "grace_ends",
+            "runs_out",
+            "trend_30d",
+            "buy_low",
+            "buy_high",
+        ],
     )
     for pool in pools:
         fc = forecasts[(pool.edition, pool.item)]
@@ -67,19 +81,42 @@ async def status(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tabl
         if pool.overage and pool.over_since:
             grace = grace_ends_at(pool.over_since, rules.policy).astimezone(rules.tz).date()
         runs_out = fc.runs_out_on.isoformat() if fc.runs_out_on else "not at this rate"
-        table.rows.append([
-            pool.edition, pool.item, _kind(pool.item, rules.catalog), pool.purchased, pool.used,
-            pool.available, percent(pool.used, pool.purchased),
-            utilization_band(pool, rules.policy).value, pool.overage, grace, runs_out, fc.net,
-            fc.buy_low, fc.buy_high,
-        ])
+        table.rows.append(
+            [
+                pool.edition,
+                pool.item,
+                _kind(pool.item, rules.catalog),
+                pool.purchased,
+                pool.used,
+                pool.available,
+                percent(pool.used, pool.purchased),
+                utilization_band(pool, rules.policy).value,
+                pool.overage,
+                grace,
+                runs_out,
+                fc.net,
+                fc.buy_low,
+                fc.buy_high,
+            ]
+        )
     purchased = sum(p.purchased for p in pools)
     used = sum(p.used for p in pools)
     over = [p for p in pools if p.overage]
     table.totals = [
-        "TOTAL", "", "", purchased, used, sum(p.available for p in pools),
-        percent(used, purchased), "", sum(p.overage for p in pools), "", "", "",
-        sum(f.buy_low for f in forecasts.values()), sum(f.buy_high for f in forecasts.values()),
+        "TOTAL",
+        "",
+        "",
+        purchased,
+        used,
+        sum(p.available for p in pools),
+        percent(used, purchased),
+        "",
+        sum(p.overage for p in pools),
+        "",
+        "",
+        "",
+        sum(f.buy_low for f in forecasts.values()),
+        sum(f.buy_high for f in forecasts.values()),
     ]
     table.summary = (
         f"{len(pools)} pools: {used}/{purchased} seats used, {len(over)} over their limit"
@@ -92,32 +129,54 @@ async def assignments(tx: Store, rules: Rules, now: datetime, _: AuditFilter) ->
     tz = rules.tz
     table = Table(
         "assignments",
-        ["email", "name", "slack_user_id", "edition", "seat_type", "modules", "department",
-         "license_group", "assigned_at", "last_active", "inactive_days", "inactive",
-         "request_id"],
+        [
+            "email",
+            "name",
+            "slack_user_id",
+            "edition",
+            "seat_type",
+            "modules",
+            "department",
+            "license_group",
+            "assigned_at",
+            "last_active",
+            "inactive_days",
+            "inactive",
+            "request_id",
+        ],
     )
     inactive = 0
     for seat in seats:
         idle = is_inactive(seat.last_active_at, seat.assigned_at, now, rules.policy)
         inactive += idle
-        table.rows.append([
-            seat.email, seat.name, seat.slack_user_id, seat.edition, seat.seat_type,
-            " ".join(seat.modules), seat.department, seat.license_group,
-            seat.assigned_at.astimezone(tz).date(),
-            seat.last_active_at.astimezone(tz).date() if seat.last_active_at else None,
-            inactive_days(seat.last_active_at, seat.assigned_at, now), idle, seat.request_id,
-        ])
+        table.rows.append(
+            [
+                seat.email,
+                seat.name,
+                seat.slack_user_id,
+                seat.edition,
+                seat.seat_type,
+                " ".join(seat.modules),
+                seat.department,
+                seat.license_group,
+                seat.assigned_at.astimezone(tz).date(),
+                seat.last_active_at.astimezone(tz).date() if seat.last_active_at else None,
+                inactive_days(seat.last_active_at, seat.assigned_at, now),
+                idle,
+                seat.request_id,
+            ]
+        )
     table.summary = (
-        f"{len(seats)} active seats, {inactive} inactive for over "
-        f"{rules.policy.inactive_days} days"
+        f"{len(seats)} active seats, {inactive} inactive for over {rules.policy.inactive_days} days"
     )
     return table
 
 
 async def modules(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table:
     catalog = rules.catalog
-    pools = {(p.edition, p.item): p for p in await tx.pools.all_states() if p.item in
-             catalog.modules}
+    pools = {
+        (p.edition, p.item): p for p in await tx.pools.all_states() if p.item in catalog.modules
+    }
     holders = await tx.reports.module_holders()
     seats = await tx.reports.active_by_edition()
     keys = set(pools) | set(holders)
@@ -129,23 +188,41 @@ async def modules(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
 
     def rank(key: tuple[str, str]) -> tuple[int, int, str, str]:
         edition, module = key
-        return (editions.index(edition) if edition in editions else len(editions),
-                order.index(module) if module in order else len(order), edition, module)
+        return (
+            editions.index(edition) if edition in editions else len(editions),
+            order.index(module) if module in order else len(order),
+            edition,
+            module,
+        )
 
     table = Table(
         "modules",
-        ["edition", "module", "purchased", "used", "eligible_holders", "adoption_pct",
-         "in_edition"],
+        [
+            "edition",
+            "module",
+            "purchased",
+            "used",
+            "eligible_holders",
+            "adoption_pct",
+            "in_edition",
+        ],
     )
     for edition, module in sorted(keys, key=rank):
         included = edition in catalog.editions and module in catalog.editions[edition].modules
         eligible = seats.get(edition, 0) if included else 0
         used = holders.get((edition, module), 0)
         pool = pools.get((edition, module))
-        table.rows.append([
-            edition, module, pool.purchased if pool else 0, used, eligible,
-            percent(used, eligible), included,
-        ])
+        table.rows.append(
+            [
+                edition,
+                module,
+                pool.purchased if pool else 0,
+                used,
+                eligible,
+                percent(used, eligible),
+                included,
+            ]
+        )
     purchased = sum(int(r[2] or 0) for r in table.rows)  # type: ignore[arg-type]
     used = sum(int(r[3] or 0) for r in table.rows)  # type: ignore[arg-type]
     eligible = sum(int(r[4] or 0) for r in table.rows)  # type: ignore[arg-type]
@@ -173,11 +250,17 @@ async def grace(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table
             state, still_open = "in grace", still_open + 1
         else:
             state, still_open, past = "grace ended", still_open + 1, past + 1
-        table.rows.append([
-            period.edition, period.item, period.started_at.astimezone(tz).date(),
-            period.ended_at.astimezone(tz).date() if period.ended_at else None,
-            ends.astimezone(tz).date(), state, period.peak_overage,
-        ])
+        table.rows.append(
+            [
+                period.edition,
+                period.item,
+                period.started_at.astimezone(tz).date(),
+                period.ended_at.astimezone(tz).date() if period.ended_at else None,
+                ends.astimezone(tz).date(),
+                state,
+                period.peak_overage,
+            ]
+        )
     table.summary = (
         f"{len(periods)} overage periods, {still_open} open ({past} past their grace period)"
     )
@@ -193,8 +276,20 @@ async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
             idle_holders[(seat.edition, item)] += 1
     table = Table(
         "billing",
-        ["edition", "item", "purchased", "price", "monthly_cost", "used", "overage",
-         "overage_cost", "idle_seats", "idle_cost", "inactive_holders", "inactive_cost"],
+        [
+            "edition",
+            "item",
+            "purchased",
+            "price",
+            "monthly_cost",
+            "used",
+            "overage",
+            "overage_cost",
+            "idle_seats",
+            "idle_cost",
+            "inactive_holders",
+            "inactive_cost",
+        ],
     )
     money = [Decimal(0)] * 4  # monthly, overage, idle, inactive
     for pool in pools:
@@ -203,14 +298,35 @@ async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
         counts = (pool.purchased, pool.overage, pool.available, inactive)
         costs = [price * n if price is not None else None for n in counts]
         money = [m + (c or 0) for m, c in zip(money, costs, strict=True)]
-        table.rows.append([
-            pool.edition, pool.item, pool.purchased, price, costs[0], pool.used, pool.overage,
-            costs[1], pool.available, costs[2], inactive, costs[3],
-        ])
+        table.rows.append(
+            [
+                pool.edition,
+                pool.item,
+                pool.purchased,
+                price,
+                costs[0],
+                pool.used,
+                pool.overage,
+                costs[1],
+                pool.available,
+                costs[2],
+                inactive,
+                costs[3],
+            ]
+        )
     table.totals = [
-        "TOTAL", "", sum(p.purchased for p in pools), "", money[0],
-        sum(p.used for p in pools), sum(p.overage for p in pools), money[1],
-        sum(p.available for p in pools), money[2], sum(idle_holders.values()), money[3],
+        "TOTAL",
+        "",
+        sum(p.purchased for p in pools),
+        "",
+        money[0],
+        sum(p.used for p in pools),
+        sum(p.overage for p in pools),
+        money[1],
+        sum(p.available for p in pools),
+        money[2],
+        sum(idle_holders.values()),
+        money[3],
     ]
     table.summary = (
         f"monthly ${money[0]:,.2f} for {sum(p.purchased for p in pools)} seats; idle seats "
@@ -223,10 +339,17 @@ async def audit(tx: Store, rules: Rules, now: datetime, where: AuditFilter) -> T
     entries = list(reversed(await tx.reports.audit(where)))  # oldest first, as a log reads
     table = Table("audit", ["id", "at", "actor", "action", "subject", "before", "after"])
     for entry in entries:
-        table.rows.append([
-            entry.id, entry.at, entry.actor, entry.action, entry.subject,
-            _json(entry.before), _json(entry.after),
-        ])
+        table.rows.append(
+            [
+                entry.id,
+                entry.at,
+                entry.actor,
+                entry.action,
+                entry.subject,
+                _json(entry.before),
+                _json(entry.after),
+            ]
+        )
     table.summary = f"{len(entries)} audit entries"
     return table
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.cli import COMMANDS, fail, settings_or_exit
 from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
+from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.errors import CatalogError
-from bot.licensing.parsing import REPORT_KINDS
 from bot.reports.build import build_report
 from bot.reports.table import Table
 from bot.services.insight import day_range
@@ -57,8 +57,10 @@ def run_report(args: argparse.Namespace) -> int:
     data = table.csv_bytes()
     if args.output:
         Path(args.output).write_bytes(data)
-        print(f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
-              file=sys.stderr)
+        print(
+            f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -1,0 +1,140 @@
+"""The `/license` commands (SPEC 2): their usage lines and the parsed forms the listeners get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from bot.licensing.requests import Person, SeatRequest
+
+REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+
+USAGE: dict[str, str] = {
+    "help": "/license help",
+    "request": "/license request <@person|email> <seat-type> <edition> [+module ...] "
+    "[dept:<Department>] [start:<YYYY-MM-DD>] [reason ...]",
+    "requests": "/license requests",
+    "cancel": "/license cancel <request-id>",
+    "pool": "/license pool",
+    "pool set": "/license pool set <edition> <seat-type|module> <seats> [price:<amount>]",
+    "assign": "/license assign <@person|email> <seat-type> <edition> [+module ...] "
+    "[dept:<Department>]",
+    "revoke": "/license revoke <@person|email>",
+    "users": "/license users [inactive|<edition>|<seat-type>]",
+    "check": "/license check <@person|email>",
+    "audit": "/license audit [<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
+    "report": "/license report <status|assignments|modules|grace|billing|audit> "
+    "[<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
+    "trial": "/license trial start <YYYY-MM-DD> | convert | status",
+}
+ADMIN_ONLY = frozenset(
+    {"pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial"}
+)
+
+
+@dataclass(frozen=True)
+class Help:
+    name: str = "help"
+
+
+@dataclass(frozen=True)
+class OpenRequestModal:
+    name: str = "request"
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    request: SeatRequest
+    name: str = "request"
+
+
+@dataclass(frozen=True)
+class ListRequests:
+    name: str = "requests"
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    request_id: int
+    name: str = "cancel"
+
+
+@dataclass(frozen=True)
+class ShowPools:
+    name: str = "pool"
+
+
+@dataclass(frozen=True)
+class SetPool:
+    edition: str
+    item: str
+    seats: int
+    price: Decimal | None = None
+    name: str = "pool set"
+
+
+@dataclass(frozen=True)
+class Assign:
+    request: SeatRequest
+    name: str = "assign"
+
+
+@dataclass(frozen=True)
+class Revoke:
+    person: Person
+    name: str = "revoke"
+
+
+@dataclass(frozen=True)
+class ListUsers:
+    filter: str | None = None  # "inactive", an edition or a seat type
+    name: str = "users"
+
+
+@dataclass(frozen=True)
+class Check:
+    person: Person
+    name: str = "check"
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    person: Person | None = None
+    since: date | None = None
+    until: date | None = None
+    name: str = "audit"
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: str
+    person: Person | None = None
+    since: date | None = None
+    until: date | None = None
+    name: str = "report"
+
+
+@dataclass(frozen=True)
+class Trial:
+    action: str  # start | convert | status
+    start: date | None = None
+    name: str = "trial"
+
+
+Command = (
+    Help
+    | OpenRequestModal
+    | FileRequest
+    | ListRequests
+    | CancelRequest
+    | ShowPools
+    | SetPool
+    | Assign
+    | Revoke
+    | ListUsers
+    | Check
+    | ShowAudit
+    | Report
+    | Trial
+)
