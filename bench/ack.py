@@ -266,10 +266,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     bare_p99 = report("bare", bare_results)
     bot_p99 = report("licensebot", bot_results)
     n = args.requests
+    after = _ms(bot_cpu, settled_cpu, "licensebot", n)
     print(f"CPU ms per request during each burst: bare {_ms(cpu, bare_cpu, 'bare', n)}, "
           f"fake Slack {_ms(cpu, bare_cpu, 'fakeslack', n)} | licensebot "
-          f"{_ms(bare_cpu, bot_cpu, 'licensebot', n)} (+{_ms(bot_cpu, settled_cpu, 'licensebot', n)}"
-          f" after), fake Slack {_ms(bare_cpu, bot_cpu, 'fakeslack', n)}")
+          f"{_ms(bare_cpu, bot_cpu, 'licensebot', n)} (+{after} after the burst), "
+          f"fake Slack {_ms(bare_cpu, bot_cpu, 'fakeslack', n)}")
     print(f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
           f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}")
     errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)

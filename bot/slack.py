@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -125,6 +126,11 @@ async def resolve_person(client: AsyncWebClient, person: Person) -> Person:
                 f"could not look up <@{person.slack_user_id}> "
                 f"({error.response.get('error')}): give their email address instead"
             ) from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise PersonNotFound(
+                f"could not look up <@{person.slack_user_id}> (Slack did not answer): "
+                "try again, or give their email address instead"
+            ) from None
         user = response["user"]
         profile = user.get("profile") or {}
         email = profile.get("email")
@@ -142,6 +148,7 @@ async def resolve_person(client: AsyncWebClient, person: Person) -> Person:
         profile = user.get("profile") or {}
         name = person.name or profile.get("real_name") or user.get("name") or person.email
         return Person(email=person.email, slack_user_id=user["id"], name=name)
-    except SlackApiError:
-        # A new hire is often not in Slack yet: the email alone is the identity.
+    except (SlackApiError, aiohttp.ClientError, TimeoutError):
+        # A new hire is often not in Slack yet (and a lookup Slack did not answer must not
+        # lose the request): the email alone is the identity.
         return Person(email=person.email, name=person.name or person.email.split("@")[0])

@@ -3,7 +3,8 @@
 `FakeSlack` is an aiohttp server on 127.0.0.1 that answers the Web API methods licensebot
 uses (see `_METHODS` below), records every request it gets as a `Call`, and can be told to
 fail the next calls of a method (429 + Retry-After, 500, `ok: false`, or a hang), so the
-app's retry and outbox behaviour can be tested against the real `AsyncWebClient`.
+app's retry and outbox behaviour can be tested against the real `AsyncWebClient`;
+`chaos(rate, seed=...)` fails a share of all calls at random, reproducibly.
 
 Besides `/api/<method>` it serves:
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +115,8 @@ class Fault:
     error: str | None = None
     timeout: bool = False
     times: int = 1
+    hold: float | None = None
+    """How long a `timeout` fault holds the request (None: HOLD_SECONDS or until stop)."""
 
 
 @dataclass
@@ -160,6 +164,7 @@ class FakeSlack:
         self.users: dict[str, _User] = {}
         self.usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, deque[Fault]] = {}
+        self._chaos: tuple[float, random.Random, float, int] | None = None
         self._ts_counter = 0
         self._id_counter = 0
         self._cond: asyncio.Condition | None = None
@@ -262,8 +267,18 @@ class FakeSlack:
             Fault(status=status, retry_after=retry_after, error=error, timeout=timeout, times=times)
         )
 
+    def chaos(
+        self, rate: float, *, seed: int, hold: float = 2.0, retry_after: int = 0
+    ) -> None:
+        """Fail about `rate` of the Web API calls at random, reproducibly from `seed`, in
+        equal shares: 429 with `Retry-After: retry_after`, HTTP 500, and a hang of `hold`
+        seconds (a timeout for a client that waits less). Queued faults come first;
+        `auth.test`, response_urls and uploads are never faulted. `clear_faults()` ends it."""
+        self._chaos = (rate, random.Random(seed), hold, retry_after)
+
     def clear_faults(self) -> None:
         self._faults.clear()
+        self._chaos = None
 
     def reset_calls(self) -> None:
         self.calls.clear()
@@ -386,6 +401,13 @@ class FakeSlack:
                 if fault.times <= 0:
                     queue.popleft()
                 return fault
+        if self._chaos is not None and len(keys) == 2:
+            rate, rng, hold, retry_after = self._chaos
+            if rng.random() < rate:
+                kind = rng.choice(("429", "500", "timeout"))
+                if kind == "timeout":
+                    return Fault(timeout=True, hold=hold)
+                return Fault(status=int(kind), retry_after=retry_after)
         return None
 
     async def _record(self, call: Call) -> None:
@@ -400,7 +422,7 @@ class FakeSlack:
             await self._record(call)
             assert self._stopping is not None
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(HOLD_SECONDS):
+                async with asyncio.timeout(fault.hold if fault.hold is not None else HOLD_SECONDS):
                     await self._stopping.wait()
             return web.json_response({"ok": False, "error": "fake_timeout"}, status=504)
         if fault.error is not None:

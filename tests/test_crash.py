@@ -57,10 +57,15 @@ class Served:
     def returncode(self) -> int | None:
         return self.process.poll()
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
+    async def stop(self) -> None:
+        """SIGTERM, then wait without blocking the loop: the fake Slack it may still be
+        talking to while it shuts down runs on this loop."""
+        self.process.terminate()
+        for _ in range(600):
+            if self.process.poll() is not None:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"licensebot did not stop:\n{self.log.read_text()[-2000:]}")
 
 
 @pytest.fixture
@@ -115,7 +120,7 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
         await asyncio.gather(*(click(i) for i in ids[:half]))
         await _until_decided(database, half // 2)
         first.process.kill()
-        first.process.wait(30)
+        first.process.wait(30)  # nothing to wait for: SIGKILL is not handled
         await asyncio.gather(*(click(i) for i in ids[half:]))
     assert first.returncode == -9
 
@@ -146,7 +151,7 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
             assert response.status == 200
     await slack.wait_for("chat.postMessage", lambda c: str(c.args.get("channel")) == f"D{MANAGER}"
                          or c.args.get("channel") == MANAGER, count=count, timeout=60)
-    second.stop()
+    await second.stop()
     _assert_told_once(slack, ids)
 
     db = await Database.open(database)

@@ -76,9 +76,7 @@ async def diagnose_person(
     if holding is not None:
         for item in (holding.seat_type, *holding.modules):
             pools[item] = await tx.pools.state(holding.edition, item)
-    return Diagnosis(
-        email, holding, pending, diagnose(email, holding, pending, pools, rules, now)
-    )
+    return Diagnosis(email, holding, pending, diagnose(email, holding, pending, pools, rules, now))
 
 
 def diagnose(

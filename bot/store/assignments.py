@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,7 +61,56 @@ class Assignment:
         }
 
 
+@dataclass(frozen=True)
+class NewSeat:
+    """One active seat to add in bulk (`AssignmentRepository.add_many`)."""
+
+    email: str
+    name: str
+    edition: str
+    seat_type: str
+    assigned_at: datetime
+    modules: tuple[str, ...] = ()
+    slack_user_id: str | None = None
+    department: str | None = None
+    license_group: str | None = None
+    last_active_at: datetime | None = None
+    request_id: int | None = None
+
+
 class AssignmentRepository(Repository):
+    async def add_many(self, seats: Sequence[NewSeat]) -> int:
+        """Add many active seats with one statement per table (imports, benchmarks); the
+        caller audits and refreshes the pools. Returns how many were added. Ids follow the
+        current largest, which the caller's write transaction keeps stable."""
+        first = int(await self._scalar("SELECT COALESCE(MAX(id), 0) FROM assignments")) + 1
+        await self._many(
+            "INSERT INTO assignments (id, email, name, slack_user_id, edition, seat_type, "
+            "department, license_group, status, assigned_at, last_active_at, request_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+            [
+                (
+                    first + i,
+                    s.email.lower(),
+                    s.name,
+                    s.slack_user_id,
+                    s.edition,
+                    s.seat_type,
+                    s.department,
+                    s.license_group,
+                    to_db(s.assigned_at),
+                    to_db(s.last_active_at),
+                    s.request_id,
+                )
+                for i, s in enumerate(seats)
+            ],
+        )
+        await self._many(
+            "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
+            [(first + i, m) for i, s in enumerate(seats) for m in s.modules],
+        )
+        return len(seats)
+
     async def add(
         self,
         *,

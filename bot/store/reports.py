@@ -163,9 +163,7 @@ def _audit_where(where: AuditFilter) -> tuple[str, list[Any]]:
     if where.slack_user_id:
         about.append("actor = ?")
         params.append(where.slack_user_id)
-        about.append(
-            "subject IN (SELECT 'request:' || id FROM requests WHERE slack_user_id = ?)"
-        )
+        about.append("subject IN (SELECT 'request:' || id FROM requests WHERE slack_user_id = ?)")
         params.append(where.slack_user_id)
     if about:
         clauses.append(f"({' OR '.join(about)})")
