@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import aiohttp
 from aiohttp import web
@@ -15,13 +16,25 @@ from bot.settings import Settings
 
 log = logging.getLogger("licensebot")
 
+BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
 
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     service = await build_service(settings)
     deps = service.deps
     try:
         await service.warm()
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code in BAD_TOKEN:
+            await service.close()
+            print(
+                f"licensebot: setting SLACK_BOT_TOKEN is invalid: Slack answered {code}",
+                file=sys.stderr,
+            )
+            return 2
+        log.warning("auth.test at start failed: %s", code)  # the first request retries it
+    except (aiohttp.ClientError, TimeoutError) as error:
         # Not fatal: the first request takes it instead, as Bolt would.
         log.warning("auth.test at start failed: %s", error)
     # Whatever a previous run queued and could not send goes out first.

@@ -30,16 +30,31 @@ async def served(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[str, P
     port = free_port()
     database = tmp_path / "served.db"
     env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-        "SLACK_BOT_TOKEN": "xoxb-process-token", "SLACK_SIGNING_SECRET": SECRET,
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-process-token",
+        "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack.url.rstrip("/"),  # without the slash on purpose
-        "LICENSEBOT_DATABASE": str(database), "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
-        "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS", "LICENSEBOT_ADMINS": ADMIN,
+        "LICENSEBOT_DATABASE": str(database),
+        "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
+        "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
+        "LICENSEBOT_ADMINS": ADMIN,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-        "--port", str(port), cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_healthy(base, process)
@@ -68,11 +83,13 @@ async def wait_healthy(base: str, process: asyncio.subprocess.Process) -> None:
 
 
 async def test_served_process_handles_signed_commands_and_refuses_forged(
-        served: tuple[str, Path], slack: FakeSlack) -> None:
+    served: tuple[str, Path], slack: FakeSlack
+) -> None:
     base, database = served
     async with SlackClient(f"{base}/slack/events", SECRET) as client:
-        response = await client.slash("pool set premium agent 12", ADMIN,
-                                      response_url=slack.response_url("set"))
+        response = await client.slash(
+            "pool set premium agent 12", ADMIN, response_url=slack.response_url("set")
+        )
         assert response.status == 200
         replies = await slack.wait_for("response_url")
         assert "premium agent now has 12 seats" in replies[0].args["text"]
@@ -82,8 +99,12 @@ async def test_served_process_handles_signed_commands_and_refuses_forged(
         assert "`0/12`" in shown[1].args["text"] or "0/12" in str(shown[1].args)
 
         calls_before = len(slack.calls)
-        forged = await client.slash("pool set premium agent 99", ADMIN, secret="wrong",
-                                    response_url=slack.response_url("forged"))
+        forged = await client.slash(
+            "pool set premium agent 99",
+            ADMIN,
+            secret="wrong",
+            response_url=slack.response_url("forged"),
+        )
         assert forged.status == 401
         assert len(slack.calls) == calls_before
 
@@ -94,3 +115,38 @@ async def test_served_process_handles_signed_commands_and_refuses_forged(
         assert state is not None and state.purchased == 12
     finally:
         await db.close()
+
+
+async def test_serve_with_a_rejected_token_says_so_in_one_line(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    slack.fail("auth.test", error="invalid_auth")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-revoked-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.url,
+        "LICENSEBOT_DATABASE": str(tmp_path / "x.db"),
+        "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
+        "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
+        "LICENSEBOT_ADMINS": ADMIN,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--http",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2
+    lines = [line for line in stderr.decode().splitlines() if line.startswith("licensebot:")]
+    assert lines == ["licensebot: setting SLACK_BOT_TOKEN is invalid: Slack answered invalid_auth"]
+    assert b"xoxb-revoked-token" not in stdout + stderr
