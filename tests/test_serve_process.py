@@ -25,14 +25,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-async def served(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
-    port = free_port()
-    database = tmp_path / "served.db"
-    env = {
+def serve_env(
+    slack: FakeSlack, home: Path, database: Path, token: str = "xoxb-process-token"
+) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SLACK_BOT_TOKEN": "xoxb-process-token",
+        "HOME": str(home),
+        "SLACK_BOT_TOKEN": token,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack.url.rstrip("/"),  # without the slash on purpose
         "LICENSEBOT_DATABASE": str(database),
@@ -40,6 +39,13 @@ async def served(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[str, P
         "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
         "LICENSEBOT_ADMINS": ADMIN,
     }
+
+
+@pytest.fixture
+async def served(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    port = free_port()
+    database = tmp_path / "served.db"
+    env = serve_env(slack, tmp_path, database)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -121,17 +127,7 @@ async def test_serve_with_a_rejected_token_says_so_in_one_line(
     slack: FakeSlack, tmp_path: Path
 ) -> None:
     slack.fail("auth.test", error="invalid_auth")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SLACK_BOT_TOKEN": "xoxb-revoked-token",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.url,
-        "LICENSEBOT_DATABASE": str(tmp_path / "x.db"),
-        "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
-        "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
-        "LICENSEBOT_ADMINS": ADMIN,
-    }
+    env = serve_env(slack, tmp_path, tmp_path / "x.db", token="xoxb-revoked-token")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
