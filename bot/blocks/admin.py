@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
-from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
+from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
@@ -138,7 +138,3 @@ def revoked_reply(assignment: Assignment) -> Message:
         f"({escape(assignment.email)})."
     )
     return Message(text, [section(text)])
-
-
-def divider() -> DividerBlock:
-    return DividerBlock()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.licensing.errors import LicenseError
-from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest
+from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest, can_transition
 from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -78,7 +78,7 @@ async def approve_request(
 ) -> Decision:
     async with db.transaction() as tx:
         request = await _get(tx, request_id)
-        if request.status is not RequestStatus.PENDING:
+        if not can_transition(request.status, RequestStatus.APPROVED):
             return Decision(request, won=False)
         impact = await evaluate_seat(
             tx,
@@ -162,7 +162,11 @@ async def _close(
 ) -> Decision:
     async with db.transaction() as tx:
         before = await _get(tx, request_id)
-        if not await tx.requests.decide(request_id, status, actor, now, reason):
+        # The state machine says whether the move is legal; the compare-and-set in `decide`
+        # makes sure only one concurrent caller makes it.
+        if not can_transition(before.status, status) or not await tx.requests.decide(
+            request_id, status, actor, now, reason
+        ):
             return Decision(before, won=False)
         after = await _get(tx, request_id)
         await tx.audit.add(
