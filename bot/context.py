@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -48,6 +48,34 @@ class Inflight:
             await self._idle.wait()
 
 
+class Coalescer:
+    """Runs `work(key)` at most once at a time per key. Calls for a key that arrive while it
+    runs fold into one more run after it, and return when that run is done: a burst of
+    decisions republishes an admin's App Home a few times, not once per click."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Future[None]] = {}
+        self._again: set[str] = set()
+
+    async def run(self, key: str, work: Callable[[str], Awaitable[None]]) -> None:
+        running = self._running.get(key)
+        if running is not None:
+            self._again.add(key)
+            await asyncio.shield(running)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._running[key] = done
+        try:
+            while True:
+                self._again.discard(key)
+                await work(key)
+                if key not in self._again:
+                    break
+        finally:
+            del self._running[key]
+            done.set_result(None)
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -58,6 +86,7 @@ class Deps:
     admins: AdminDirectory
     inflight: Inflight
     deliverer: Deliverer
+    homes: Coalescer = field(default_factory=Coalescer)
 
     async def deliver(self) -> None:
         await self.deliverer.flush()

@@ -61,8 +61,12 @@ async def refresh_home(deps: Deps, user_id: str | None) -> None:
     the store, and the next open or decision publishes it again."""
     if not user_id or user_id[:1] not in ("U", "W"):
         return
+
+    async def publish(user: str) -> None:
+        await deps.client.views_publish(user_id=user, view=await home_view(deps, user))
+
     try:
-        await deps.client.views_publish(user_id=user_id, view=await home_view(deps, user_id))
+        await deps.homes.run(user_id, publish)
     except SlackApiError as error:
         log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
     except (aiohttp.ClientError, TimeoutError) as error:
