@@ -37,9 +37,7 @@ def help_message(is_admin: bool) -> Message:
 
 def price_of(pool: PoolState, catalog: Catalog) -> tuple[Decimal | None, bool]:
     """The pool's monthly price per seat, and whether it is the catalog's list price."""
-    if pool.price is not None:
-        return pool.price, False
-    return catalog.default_price(pool.edition, pool.item), True
+    return catalog.seat_price(pool.edition, pool.item, pool.price), pool.price is None
 
 
 def pool_line(

@@ -147,9 +147,4 @@ def price_of(
     rules: Rules, prices: dict[tuple[str, str], Decimal | None], edition: str, item: str
 ) -> Decimal | None:
     """A seat's monthly price: the pool's own, else the catalog's list price."""
-    own = prices.get((edition, item))
-    if own is not None:
-        return own
-    if edition not in rules.catalog.editions:
-        return None
-    return rules.catalog.default_price(edition, item)
+    return rules.catalog.seat_price(edition, item, prices.get((edition, item)))

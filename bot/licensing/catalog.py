@@ -63,6 +63,14 @@ class Catalog:
                     f"upgrade to {upgrade} or drop +{module}"
                 )
 
+    def seat_price(self, edition: str, item: str, own: Decimal | None) -> Decimal | None:
+        """A seat's monthly price: the pool's own, else the catalog's list price."""
+        if own is not None:
+            return own
+        if edition not in self.editions:
+            return None
+        return self.default_price(edition, item)
+
     def default_price(self, edition: str, item: str) -> Decimal | None:
         if item in self.modules:
             return self.module_prices.get(item)

@@ -8,15 +8,13 @@ dates; audit times are ISO 8601 instants in UTC.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
 from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.policy import (
-    PoolState,
     grace_ends_at,
     inactive_days,
     inactive_since_cutoff,
@@ -32,21 +30,17 @@ from bot.store.unit import Store
 Builder = Callable[[Store, Rules, datetime, AuditFilter], Awaitable[Table]]
 
 
+def _date(at: datetime | None, tz: tzinfo) -> date | None:
+    """A CSV date cell: the ISO day in the configured zone, or empty."""
+    return at.astimezone(tz).date() if at else None
+
+
 async def build_report(
     tx: Store, rules: Rules, kind: str, now: datetime, audit: AuditFilter | None = None
 ) -> Table:
     if kind not in BUILDERS:
         raise ValueError(f"unknown report {kind!r}: use one of {', '.join(REPORT_KINDS)}")
     return await BUILDERS[kind](tx, rules, now, audit or AuditFilter())
-
-
-def unit_price(pool: PoolState, catalog: Catalog) -> Decimal | None:
-    """The pool's own monthly price, else the catalog's list price."""
-    if pool.price is not None:
-        return pool.price
-    if pool.edition not in catalog.editions:
-        return None
-    return catalog.default_price(pool.edition, pool.item)
 
 
 def _kind(item: str, catalog: Catalog) -> str:
@@ -159,8 +153,8 @@ async def assignments(tx: Store, rules: Rules, now: datetime, _: AuditFilter) ->
                 " ".join(seat.modules),
                 seat.department,
                 seat.license_group,
-                seat.assigned_at.astimezone(tz).date(),
-                seat.last_active_at.astimezone(tz).date() if seat.last_active_at else None,
+                _date(seat.assigned_at, tz),
+                _date(seat.last_active_at, tz),
                 inactive_days(seat.last_active_at, seat.assigned_at, now),
                 idle,
                 seat.request_id,
@@ -254,9 +248,9 @@ async def grace(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table
             [
                 period.edition,
                 period.item,
-                period.started_at.astimezone(tz).date(),
-                period.ended_at.astimezone(tz).date() if period.ended_at else None,
-                ends.astimezone(tz).date(),
+                _date(period.started_at, tz),
+                _date(period.ended_at, tz),
+                _date(ends, tz),
                 state,
                 period.peak_overage,
             ]
@@ -269,11 +263,7 @@ async def grace(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table
 
 async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table:
     pools = await tx.pools.all_states()
-    idle_holders: Counter[tuple[str, str]] = Counter()
-    cutoff = inactive_since_cutoff(now, rules.policy)
-    for seat in await tx.assignments.list_active(inactive_before=cutoff):
-        for item in (seat.seat_type, *seat.modules):
-            idle_holders[(seat.edition, item)] += 1
+    idle_holders = await tx.reports.inactive_holders(inactive_since_cutoff(now, rules.policy))
     table = Table(
         "billing",
         [
@@ -293,8 +283,8 @@ async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
     )
     money = [Decimal(0)] * 4  # monthly, overage, idle, inactive
     for pool in pools:
-        price = unit_price(pool, rules.catalog)
-        inactive = idle_holders[(pool.edition, pool.item)]
+        price = rules.catalog.seat_price(pool.edition, pool.item, pool.price)
+        inactive = idle_holders.get((pool.edition, pool.item), 0)
         counts = (pool.purchased, pool.overage, pool.available, inactive)
         costs = [price * n if price is not None else None for n in counts]
         money = [m + (c or 0) for m, c in zip(money, costs, strict=True)]

@@ -71,6 +71,20 @@ class ReportRepository(Repository):
         rows = await self._all(_FLOWS, {"since": to_db(since), "until": to_db(until)})
         return {(r[0], r[1]): Flow(int(r[2] or 0), int(r[3] or 0)) for r in rows}
 
+    async def inactive_holders(self, cutoff: datetime) -> dict[tuple[str, str], int]:
+        """(edition, seat type or module) -> active holders idle since before `cutoff`."""
+        rows = await self._all(
+            "SELECT a.edition, a.seat_type, COUNT(*) FROM assignments a "
+            "WHERE a.status = 'active' AND COALESCE(a.last_active_at, a.assigned_at) < ?1 "
+            "GROUP BY a.edition, a.seat_type "
+            "UNION ALL SELECT a.edition, m.module, COUNT(*) FROM assignments a "
+            "JOIN assignment_modules m ON m.assignment_id = a.id "
+            "WHERE a.status = 'active' AND COALESCE(a.last_active_at, a.assigned_at) < ?1 "
+            "GROUP BY a.edition, m.module",
+            (to_db(cutoff),),
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
     async def active_by_edition(self) -> dict[str, int]:
         rows = await self._all(
             "SELECT edition, COUNT(*) FROM assignments WHERE status = 'active' GROUP BY edition"
