@@ -12,8 +12,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import delivery as delivery_commands
 from bot.context import Deps, Inflight
-from bot.jobs.outbox import Deliverer
+from bot.delivery import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -32,7 +33,9 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     db = await Database.open(settings.database)
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
-    deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
+    deliverer = Deliverer(
+        db, client, clock, rules, settings.approvals_channel, alerts_channel=settings.alerts_channel
+    )
     return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
 
 
@@ -57,6 +60,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    delivery_commands.register(app, deps)
     return app
 
 

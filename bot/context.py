@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.jobs.outbox import Deliverer
+from bot.delivery import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.slack import AdminDirectory
@@ -89,4 +89,6 @@ class Deps:
     homes: Coalescer = field(default_factory=Coalescer)
 
     async def deliver(self) -> None:
-        await self.deliverer.flush()
+        """After a listener's change: its cards, replies, DMs and updates go out now
+        (never behind queued alerts, which the scheduler's delivery sends)."""
+        await self.deliverer.deliver_interactive()

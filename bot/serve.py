@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -13,6 +14,9 @@ from slack_sdk.errors import SlackApiError
 from bot.app import build_service
 from bot.cli import install_signal_handlers
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.context import Deps
 
 log = logging.getLogger("licensebot")
 
@@ -37,13 +41,12 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     except (aiohttp.ClientError, TimeoutError) as error:
         # Not fatal: the first request takes it instead, as Bolt would.
         log.warning("auth.test at start failed: %s", error)
-    # Whatever a previous run queued and could not send goes out first.
-    await deps.deliver()
     scheduler = _start_scheduler(service)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     runner: web.AppRunner | None = None
     socket_handler = None
+    backlog: asyncio.Task[None] | None = None
     try:
         if http:
             runner = web.AppRunner(service.web_app(), access_log=None)
@@ -59,9 +62,14 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             )
             await socket_handler.connect_async()
             log.info("licensebot connected over Socket Mode")
+        # Whatever a previous run queued and could not send goes out in the background,
+        # once listening: a backlog never keeps /healthz or a command waiting.
+        backlog = asyncio.get_running_loop().create_task(_deliver_backlog(deps))
         await stop.wait()
     finally:
         log.info("licensebot stopping")
+        if backlog is not None and not backlog.done():
+            backlog.cancel()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if socket_handler is not None:
@@ -70,6 +78,13 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             await runner.cleanup()
         await service.close()
     return 0
+
+
+async def _deliver_backlog(deps: Deps) -> None:
+    try:
+        await deps.deliverer.flush()
+    except Exception:
+        log.exception("outbox delivery at start failed")
 
 
 def _start_scheduler(service: object) -> object | None:

@@ -15,10 +15,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.base import clip, context, day, escape, section, when
+from bot.blocks.delivery import failed_deliveries_blocks
 from bot.blocks.requests import decision_buttons, new_hire, seat_label
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
 from bot.licensing.requests import LicenseRequest
+from bot.services.delivery import FailedDelivery
 from bot.store.reports import OpenAlert
 
 NEW_REQUEST_ACTION = "home_new_request"
@@ -103,6 +105,8 @@ def admin_home(
     policy: Policy,
     now: datetime,
     tz: tzinfo,
+    failed: list[FailedDelivery] | None = None,
+    failed_total: int = 0,
 ) -> View:
     blocks: list[Block] = [HeaderBlock(text="License pools"), _new_request_button()]
     if not pools:
@@ -126,6 +130,8 @@ def admin_home(
             blocks.append(context(f"and {alerts_total - MAX_ALERTS} more in the alerts channel"))
     else:
         blocks.append(section("No open alerts."))
+    if failed_total:
+        blocks += [DividerBlock(), *failed_deliveries_blocks(failed or [], failed_total, tz)]
     blocks.append(context(f"Updated {when(now, tz)}"))
     return _view(blocks)
 

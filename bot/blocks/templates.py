@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 
 from bot.blocks.base import Message
+from bot.blocks.delivery import delivery_failed_alert
 from bot.blocks.requests import decision_dm, decision_reply
 from bot.licensing.requests import LicenseRequest
 
@@ -40,3 +41,11 @@ def _decision_reply(request: LicenseRequest | None, data: dict, tz: tzinfo) -> M
 def _decision_dm(request: LicenseRequest | None, data: dict, tz: tzinfo) -> Message:
     assert request is not None
     return decision_dm(request, data, tz)
+
+
+TEMPLATES["delivery_failed"] = delivery_failed_alert
+
+# Every module that defines templates, loaded here so that `render` knows them all
+# wherever it is called from (they register with @template as they are imported).
+from bot.blocks import alerts as _alerts  # noqa: E402, F401
+from bot.blocks import inactive as _inactive  # noqa: E402, F401

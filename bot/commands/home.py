@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 from bot.blocks.home import MAX_ALERTS, MAX_PENDING, NEW_REQUEST_ACTION, admin_home, requester_home
 from bot.blocks.modals import request_modal
 from bot.context import Deps
+from bot.services.delivery import failed_deliveries
 from bot.services.insight import pool_forecasts
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ async def home_view(deps: Deps, user_id: str) -> View:
         pending = await tx.requests.pending(limit=MAX_PENDING)
         pending_total = await tx.reports.pending_count()
         alerts, alerts_total = await tx.reports.open_alerts(MAX_ALERTS)
+    failed, failed_total = await failed_deliveries(deps.db)
     return admin_home(
-        pools, forecasts, pending, pending_total, alerts, alerts_total, deps.rules.policy, now, tz
+        pools, forecasts, pending, pending_total, alerts, alerts_total, deps.rules.policy, now, tz,
+        failed=failed, failed_total=failed_total,
     )
 
 

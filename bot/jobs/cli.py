@@ -102,7 +102,24 @@ async def _run(settings: Settings, names: list[str], as_of: datetime | None, dry
             )
         elif not dry:
             print(f"delivered {delivery.delivered} message(s)")
+        if delivery.gone:
+            reason = _first(delivery.gone_errors, "user_not_found")
+            print(
+                f"{delivery.gone} message(s) ended: the recipient left Slack ({reason}); "
+                "listed in the App Home"
+            )
+        if delivery.ended:
+            reason = _first(delivery.ended_errors, "refused")
+            code = fail(
+                f"{delivery.ended} message(s) refused by Slack ({reason}): kept as failed; "
+                "Retry them from the App Home once fixed",
+                1,
+            )
     return code
+
+
+def _first(errors: list[str], default: str) -> str:
+    return errors[0].removeprefix("slack error: ") if errors else default
 
 
 async def _list(settings: Settings) -> int:

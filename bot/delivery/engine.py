@@ -1,0 +1,316 @@
+"""The outbox deliverer: claims due messages, sends each through its target, records the
+outcome. Nothing is ever dropped silently.
+
+- Lanes: interactive messages (cards, thread replies, DMs, updates) are claimed before
+  bulk ones (channel alerts, digests); a listener's delivery claims only interactive
+  ones, so a card never waits behind a burst of alerts.
+- Destinations: messages for one destination (a channel, a person's DM) go out one at a
+  time, in order; destinations are served concurrently, each paced on its own (Pacer).
+- Outcomes (outcomes.classify): transient failures are retried with exponential backoff
+  (capped at 5 minutes, forever; `next_attempt_at`, and a message not due is never
+  claimed); permanent ones end the message as failed, kept and shown to admins (App Home,
+  with Retry; one alert in the alerts channel per run); a gone recipient ends it at once.
+  Any failure is contained to its message: the run goes on.
+- Ambiguous posts: see bot.delivery.slack (message metadata + history).
+
+Targets: `Deliverer.targets` maps each OutboxTarget to a handler (an async function of an
+Attempt returning Sent). Slack's are in bot.delivery.slack; a second system (Genesys
+provisioning) adds its member to OutboxTarget and its handler with `add_target`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.delivery.outcomes import Kind, NotReady, Outcome, backoff, classify
+from bot.delivery.pacing import Pacer
+from bot.delivery.slack import Handler, Sent, SlackTarget
+from bot.services.ledger import Rules
+from bot.store.db import Database
+from bot.store.outbox import Failure, Lane, OutboxMessage, OutboxTarget
+
+log = logging.getLogger(__name__)
+
+NOT_READY_WAIT = timedelta(seconds=5)  # a reply waiting for its card is looked at again
+PER_DESTINATION = 20  # messages of one destination sent per pass (the rest wait their turn)
+FAILED_ALERT_TEMPLATE = "delivery_failed"
+
+
+class Superseded(Exception):
+    """The message was delivered or taken over by another process meanwhile."""
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0  # transient: not delivered yet, still queued (retried with backoff)
+    waiting: int = 0  # waiting for another message (a reply for its card)
+    ended: int = 0  # permanent failures: kept as failed, shown to admins
+    gone: int = 0  # recipients who left Slack: ended, recorded
+    errors: list[str] = field(default_factory=list)  # transient, one per failure
+    ended_errors: list[str] = field(default_factory=list)  # permanent
+    gone_errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: DeliveryReport) -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.waiting += other.waiting
+        self.ended += other.ended
+        self.gone += other.gone
+        self.errors += other.errors
+        self.ended_errors += other.ended_errors
+        self.gone_errors += other.gone_errors
+
+
+@dataclass
+class _Attempt:
+    message: OutboxMessage
+    deliverer: Deliverer
+
+    async def fence(self, *, posting: bool = False) -> None:
+        async with self.deliverer._db.transaction() as tx:
+            held = await tx.outbox.fence(
+                self.message.id, self.deliverer._clock.now(), posting=posting
+            )
+        if not held:
+            raise Superseded(f"outbox {self.message.id} was taken over")
+
+    async def not_posted(self) -> None:
+        async with self.deliverer._db.transaction() as tx:
+            await tx.outbox.not_posted(self.message.id)
+
+
+def delivery_client(client: AsyncWebClient) -> AsyncWebClient:
+    """The deliverer's own view of the client (same session and token) without slack_sdk's
+    retry handlers: a retried post after a dropped connection could post twice, and a 429
+    slept out inside the client would hold the whole batch. The outbox retries instead."""
+    own = copy.copy(client)
+    own.retry_handlers = []
+    return own
+
+
+class Deliverer:
+    def __init__(
+        self,
+        db: Database,
+        client: AsyncWebClient,
+        clock: Clock,
+        rules: Rules,
+        approvals_channel: str,
+        *,
+        alerts_channel: str | None = None,
+        pacer: Pacer | None = None,
+        backoff: Callable[[int], timedelta] = backoff,
+        inline_wait: float = 30.0,
+        concurrency: int = 32,
+    ) -> None:
+        self._db = db
+        self._client = delivery_client(client)
+        self._clock = clock
+        self._alerts_channel = alerts_channel
+        self.pacer = pacer or Pacer()
+        self.backoff = backoff
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self.slack = SlackTarget(
+            db, self._client, clock, rules, approvals_channel, self.pacer, inline_wait=inline_wait
+        )
+        self.targets: dict[str, Handler] = dict(self.slack.handlers())
+        self._destinations: dict[str, Callable[[OutboxMessage], str]] = {}
+        self._held: set[int] = set()  # claimed by a flush of this process, not done yet
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def add_target(
+        self,
+        target: OutboxTarget | str,
+        handler: Handler,
+        destination: Callable[[OutboxMessage], str] | None = None,
+    ) -> None:
+        """Deliver messages of `target` with `handler` (messages with one `destination`
+        go one at a time, in order; default: one destination for the whole target)."""
+        self.targets[str(target)] = handler
+        if destination is not None:
+            self._destinations[str(target)] = destination
+
+    def destination(self, message: OutboxMessage) -> str:
+        custom = self._destinations.get(message.target)
+        if custom is not None:
+            return custom(message)
+        if message.target in self.slack.handlers():
+            return self.slack.destination(message)
+        return f"target:{message.target}"
+
+    # ------------------------------------------------------------------ flushing
+
+    async def flush(
+        self, batch: int = 100, *, lanes: tuple[Lane, ...] | None = None
+    ) -> DeliveryReport:
+        """Deliver what is due now (in `lanes`, default all) and return what happened.
+        Safe to run concurrently (leases, and one message per destination at a time)."""
+        report = DeliveryReport()
+        while True:
+            async with self._db.transaction() as tx:
+                claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
+            mine = [m for m in claimed if m.id not in self._held]
+            if not mine:
+                break
+            self._held.update(m.id for m in mine)
+            try:
+                progress, deferred = await self._pass(mine, report)
+            finally:
+                self._held.difference_update(m.id for m in mine)
+            if progress == 0 or (len(claimed) < batch and not deferred):
+                break
+        await self._tell_admins()
+        return report
+
+    async def deliver_interactive(self) -> DeliveryReport:
+        """What a listener runs after its change: cards, replies, DMs and updates only."""
+        return await self.flush(lanes=(Lane.INTERACTIVE,))
+
+    async def _pass(self, messages: list[OutboxMessage], report: DeliveryReport) -> tuple[int, int]:
+        groups: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for message in messages:
+            groups[self.destination(message)].append(message)
+        deferred: list[OutboxMessage] = []
+        for queue in groups.values():
+            deferred += queue[PER_DESTINATION:]
+            del queue[PER_DESTINATION:]
+        if deferred:  # their turn comes in the next pass; not an attempt
+            async with self._db.transaction() as tx:
+                for message in deferred:
+                    await tx.outbox.release(
+                        message.id, message.last_error or "", count_attempt=False
+                    )
+        before = report.delivered + report.ended + report.gone
+        await asyncio.gather(*(self._run(dest, queue, report) for dest, queue in groups.items()))
+        return report.delivered + report.ended + report.gone - before, len(deferred)
+
+    async def _run(
+        self, destination: str, queue: list[OutboxMessage], report: DeliveryReport
+    ) -> None:
+        lock = self._locks.setdefault(destination, asyncio.Lock())
+        async with self._concurrency:
+            for message in queue:
+                async with lock:
+                    await self._deliver_one(message, report)
+
+    async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> None:
+        handler = self.targets.get(message.target)
+        try:
+            if handler is None:
+                raise LookupError(f"unknown outbox target {message.target!r}")
+            await _Attempt(message, self).fence()
+            sent = await handler(_Attempt(message, self))
+        except Superseded:
+            return
+        except NotReady as waiting:
+            report.waiting += 1
+            async with self._db.transaction() as tx:
+                await tx.outbox.release(
+                    message.id,
+                    str(waiting),
+                    retry_at=self._clock.now() + NOT_READY_WAIT,
+                    count_attempt=False,
+                )
+            return
+        except Exception as error:  # contained: one message's failure never stops the run
+            await self._failed(message, classify(error), report)
+            return
+        report.delivered += 1
+        async with self._db.transaction() as tx:
+            await tx.outbox.delivered(message.id, self._clock.now(), sent.channel, sent.ts)
+            if message.target == OutboxTarget.CARD and message.request_id is not None and sent.ts:
+                await tx.requests.set_card(message.request_id, sent.channel, sent.ts)
+
+    async def _failed(
+        self, message: OutboxMessage, outcome: Outcome, report: DeliveryReport
+    ) -> None:
+        now = self._clock.now()
+        if outcome.kind is Kind.TRANSIENT:
+            report.failed += 1
+            report.errors.append(outcome.detail)
+            wait = self.backoff(message.attempts + 1)
+            if outcome.retry_after is not None:
+                wait = max(wait, timedelta(seconds=outcome.retry_after))
+            log.warning(
+                "outbox %s (%s) not delivered, retried in %ss: %s",
+                message.id,
+                message.template,
+                int(wait.total_seconds()),
+                outcome.detail,
+            )
+            async with self._db.transaction() as tx:
+                await tx.outbox.release(message.id, outcome.detail, retry_at=now + wait)
+            return
+        failure = Failure.GONE if outcome.kind is Kind.GONE else Failure.PERMANENT
+        if failure is Failure.GONE:
+            report.gone += 1
+            report.gone_errors.append(outcome.detail)
+        else:
+            report.ended += 1
+            report.ended_errors.append(outcome.detail)
+        log.error(
+            "outbox %s (%s to %s) cannot be delivered (%s): kept as failed for admins",
+            message.id,
+            message.template,
+            message.channel or message.user_id or message.target,
+            outcome.detail,
+        )
+        async with self._db.transaction() as tx:
+            await tx.outbox.fail(message.id, outcome.detail, failure, now)
+
+    async def _tell_admins(self) -> None:
+        """One alert in the alerts channel for the messages that failed for good since the
+        last one (never for a failed alert of this kind, nor for gone recipients, which the
+        App Home lists)."""
+        if not self._alerts_channel:
+            return
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            fresh = [
+                m
+                for m in await tx.outbox.failed(limit=200)
+                if m.notified_at is None
+                and m.failure == Failure.PERMANENT
+                and m.template != FAILED_ALERT_TEMPLATE
+            ]
+            if not fresh:
+                return
+            for message in fresh:
+                await tx.outbox.mark_notified(message.id, now)
+            await tx.outbox.enqueue(
+                OutboxTarget.CHANNEL,
+                FAILED_ALERT_TEMPLATE,
+                now,
+                channel=self._alerts_channel,
+                key=f"delivery:failed:{min(m.id for m in fresh)}:{max(m.id for m in fresh)}:"
+                f"{now.isoformat()}",
+                data={
+                    "count": len(fresh),
+                    "failures": [
+                        {
+                            "id": m.id,
+                            "what": m.template,
+                            "where": m.channel or m.user_id or "",
+                            "error": m.last_error or "",
+                        }
+                        for m in fresh[:10]
+                    ],
+                },
+            )
+
+    async def next_due(self) -> datetime | None:
+        async with self._db.read() as tx:
+            return await tx.outbox.next_due()
+
+
+__all__ = ["Deliverer", "DeliveryReport", "NotReady", "Sent", "Superseded", "delivery_client"]
