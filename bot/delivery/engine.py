@@ -21,12 +21,12 @@ provisioning) adds its member to OutboxTarget and its handler with `add_target`.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -89,13 +89,36 @@ class _Attempt:
             await tx.outbox.not_posted(self.message.id)
 
 
+class _OutboxClient(AsyncWebClient):
+    """The shared client (its session, token, base URL and timeout, read through on every
+    call) without slack_sdk's retry handlers: a post retried after a dropped connection
+    could post twice, and a 429 slept out inside the client would hold the whole batch.
+    The outbox retries instead."""
+
+    def __init__(self, shared: AsyncWebClient) -> None:
+        self.__dict__.update(shared.__dict__)
+        self._shared = shared
+        self.retry_handlers = []
+
+    @property  # type: ignore[override]
+    def session(self) -> Any:
+        return self._shared.session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        pass  # always the shared one
+
+    @property  # type: ignore[override]
+    def token(self) -> Any:
+        return self._shared.token
+
+    @token.setter
+    def token(self, value: Any) -> None:
+        pass
+
+
 def delivery_client(client: AsyncWebClient) -> AsyncWebClient:
-    """The deliverer's own view of the client (same session and token) without slack_sdk's
-    retry handlers: a retried post after a dropped connection could post twice, and a 429
-    slept out inside the client would hold the whole batch. The outbox retries instead."""
-    own = copy.copy(client)
-    own.retry_handlers = []
-    return own
+    return _OutboxClient(client)
 
 
 class Deliverer:
@@ -160,6 +183,9 @@ class Deliverer:
             async with self._db.transaction() as tx:
                 claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
             mine = [m for m in claimed if m.id not in self._held]
+            busy = [m for m in claimed if m.id in self._held]
+            if busy:  # being finished by another flush of this process: give them back
+                await self._give_back(busy)
             if not mine:
                 break
             self._held.update(m.id for m in mine)
@@ -185,14 +211,16 @@ class Deliverer:
             deferred += queue[PER_DESTINATION:]
             del queue[PER_DESTINATION:]
         if deferred:  # their turn comes in the next pass; not an attempt
-            async with self._db.transaction() as tx:
-                for message in deferred:
-                    await tx.outbox.release(
-                        message.id, message.last_error or "", count_attempt=False
-                    )
+            await self._give_back(deferred)
+            self._held.difference_update(m.id for m in deferred)
         before = report.delivered + report.ended + report.gone
         await asyncio.gather(*(self._run(dest, queue, report) for dest, queue in groups.items()))
         return report.delivered + report.ended + report.gone - before, len(deferred)
+
+    async def _give_back(self, messages: list[OutboxMessage]) -> None:
+        async with self._db.transaction() as tx:
+            for message in messages:
+                await tx.outbox.release(message.id, message.last_error or "", count_attempt=False)
 
     async def _run(
         self, destination: str, queue: list[OutboxMessage], report: DeliveryReport
@@ -200,8 +228,11 @@ class Deliverer:
         lock = self._locks.setdefault(destination, asyncio.Lock())
         async with self._concurrency:
             for message in queue:
-                async with lock:
-                    await self._deliver_one(message, report)
+                try:
+                    async with lock:
+                        await self._deliver_one(message, report)
+                finally:
+                    self._held.discard(message.id)
 
     async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> None:
         handler = self.targets.get(message.target)
