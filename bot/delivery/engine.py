@@ -140,16 +140,26 @@ class Deliverer:
         self._client = delivery_client(client)
         self._clock = clock
         self._alerts_channel = alerts_channel
-        self.pacer = pacer or Pacer()
+        self._pacer = pacer or Pacer()
         self.backoff = backoff
         self._concurrency = asyncio.Semaphore(concurrency)
         self.slack = SlackTarget(
-            db, self._client, clock, rules, approvals_channel, self.pacer, inline_wait=inline_wait
+            db, self._client, clock, rules, approvals_channel, self._pacer, inline_wait=inline_wait
         )
         self.targets: dict[str, Handler] = dict(self.slack.handlers())
         self._destinations: dict[str, Callable[[OutboxMessage], str]] = {}
         self._held: set[int] = set()  # claimed by a flush of this process, not done yet
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._pacer
+
+    @pacer.setter
+    def pacer(self, pacer: Pacer) -> None:
+        """Swap the pacing (tests and benchmarks inject its clock and sleep)."""
+        self._pacer = pacer
+        self.slack.pacer = pacer
 
     def add_target(
         self,

@@ -99,7 +99,7 @@ class SlackTarget:
         self._clock = clock
         self._rules = rules
         self._approvals_channel = approvals_channel
-        self._pacer = pacer
+        self.pacer = pacer
         self._inline_wait = inline_wait
 
     def handlers(self) -> dict[OutboxTarget, Handler]:
@@ -295,7 +295,7 @@ class SlackTarget:
         """One Web API call, paced for (method, channel: `pace_key`); 429s are waited out here (for
         this channel only) up to `inline_wait` seconds, then RateLimited."""
         for _ in range(INLINE_429_TRIES):
-            await self._pacer.acquire(method, pace_key)
+            await self.pacer.acquire(method, pace_key)
             if before is not None:
                 await before()
             try:
@@ -305,14 +305,14 @@ class SlackTarget:
                 if error.response.status_code != 429:
                     raise
                 retry_after = _retry_after(error)
-                self._pacer.hold(method, pace_key, retry_after)
+                self.pacer.hold(method, pace_key, retry_after)
                 if retry_after > self._inline_wait:
                     raise RateLimited(method, retry_after) from None
             except (aiohttp.ClientError, TimeoutError, OSError):
                 raise
             except Exception as error:  # slack_sdk could not read the answer
                 raise Unreadable(f"{method}: {type(error).__name__}: {error}") from error
-        raise RateLimited(method, self._pacer.held_for(method, pace_key))
+        raise RateLimited(method, self.pacer.held_for(method, pace_key))
 
     async def _request(self, message: OutboxMessage) -> LicenseRequest | None:
         if message.request_id is None:
