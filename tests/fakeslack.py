@@ -36,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,6 +183,8 @@ class FakeSlack:
         """Channel id (as answered) -> the messages posted there, oldest first."""
         self._faults: dict[str, deque[Fault]] = {}
         self._chaos: tuple[float, random.Random, float, int] | None = None
+        self._limits: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._ts_counter = 0
         self._id_counter = 0
         self._cond: asyncio.Condition | None = None
@@ -310,6 +314,27 @@ class FakeSlack:
         seconds (a timeout for a client that waits less). Queued faults come first;
         `auth.test`, response_urls and uploads are never faulted. `clear_faults()` ends it."""
         self._chaos = (rate, random.Random(seed), hold, retry_after)
+
+    def rate_limit(self, method: str, per_second: float, *, burst: float = 1.0) -> None:
+        """Allow `method` at most `per_second` calls per channel (a token bucket holding
+        `burst`), as Slack paces chat.postMessage; beyond it answer 429 with Retry-After
+        (whole seconds, rounded up) until a call is allowed again."""
+        self._limits[method] = (per_second, burst)
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> int | None:
+        limit = self._limits.get(method)
+        if limit is None:
+            return None
+        per_second, burst = limit
+        key = (method, _resolve_channel(str(args.get("channel", ""))))
+        now = time.monotonic()
+        tokens, updated = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - updated) * per_second)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        return max(1, math.ceil((1 - tokens) / per_second))
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -518,6 +543,10 @@ class FakeSlack:
         args = await self._read_args(request)
         call = Call(method=method, args=args, headers=dict(request.headers), path=request.path)
         fault = self._take_fault(method)
+        if fault is None and call.token is not None:
+            wait = self._rate_limited(method, args)
+            if wait is not None:
+                fault = Fault(status=429, retry_after=wait)
         if fault is not None:
             return await self._fault_response(call, fault, request)
         if call.token is None:

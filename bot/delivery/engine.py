@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -121,6 +121,75 @@ def delivery_client(client: AsyncWebClient) -> AsyncWebClient:
     return _OutboxClient(client)
 
 
+class _Flush:
+    """The state of one flush: a queue and a worker per destination."""
+
+    def __init__(self, deliverer: Deliverer, report: DeliveryReport) -> None:
+        self.deliverer = deliverer
+        self.report = report
+        self.queues: dict[str, deque[OutboxMessage]] = {}
+        self.workers: dict[str, asyncio.Task[None]] = {}
+        self.tried: set[int] = set()
+        self.changed = asyncio.Event()
+
+    def take(self, claimed: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
+        held = self.deliverer._held
+        fresh: list[OutboxMessage] = []
+        returned: list[OutboxMessage] = []
+        for message in claimed:
+            if message.id in held or message.id in self.tried:
+                returned.append(message)
+                continue
+            queue = self.queues.setdefault(self.deliverer.destination(message), deque())
+            if len(queue) >= PER_DESTINATION:
+                returned.append(message)
+                continue
+            queue.append(message)
+            held.add(message.id)
+            fresh.append(message)
+        return fresh, returned
+
+    def start_workers(self) -> None:
+        for destination, queue in self.queues.items():
+            worker = self.workers.get(destination)
+            if queue and (worker is None or worker.done()):
+                self.workers[destination] = asyncio.ensure_future(self._work(destination, queue))
+
+    def busy(self) -> bool:
+        return any(not w.done() for w in self.workers.values())
+
+    async def room(self) -> None:
+        self.changed.clear()
+        if self.busy():
+            await self.changed.wait()
+
+    def cancel(self) -> None:
+        for worker in self.workers.values():
+            worker.cancel()
+
+    async def finish(self) -> None:
+        while self.busy():
+            await asyncio.gather(*self.workers.values(), return_exceptions=True)
+
+    async def _work(self, destination: str, queue: deque[OutboxMessage]) -> None:
+        deliverer = self.deliverer
+        lock = deliverer._locks.setdefault(destination, asyncio.Lock())
+        try:
+            async with deliverer._concurrency:
+                while queue:
+                    message = queue.popleft()
+                    try:
+                        async with lock:
+                            await deliverer._deliver_one(message, self.report)
+                    finally:
+                        deliverer._held.discard(message.id)
+                        self.tried.add(message.id)
+                    if len(queue) <= PER_DESTINATION // 2:
+                        self.changed.set()
+        finally:
+            self.changed.set()
+
+
 class Deliverer:
     def __init__(
         self,
@@ -187,62 +256,47 @@ class Deliverer:
         self, batch: int = 100, *, lanes: tuple[Lane, ...] | None = None
     ) -> DeliveryReport:
         """Deliver what is due now (in `lanes`, default all) and return what happened.
-        Safe to run concurrently (leases, and one message per destination at a time)."""
-        report = DeliveryReport()
-        while True:
-            async with self._db.transaction() as tx:
-                claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
-            mine = [m for m in claimed if m.id not in self._held]
-            busy = [m for m in claimed if m.id in self._held]
-            if busy:  # being finished by another flush of this process: give them back
-                await self._give_back(busy)
-            if not mine:
-                break
-            self._held.update(m.id for m in mine)
-            try:
-                progress, deferred = await self._pass(mine, report)
-            finally:
-                self._held.difference_update(m.id for m in mine)
-            if progress == 0 or (len(claimed) < batch and not deferred):
-                break
+
+        One worker per destination sends its messages in order, paced on its own; the
+        flush keeps claiming as the workers drain their queues (no barrier between
+        batches, so one rate-limited channel never idles the others). Each message is
+        tried at most once per flush. Safe to run concurrently (leases, and one message
+        per destination at a time)."""
+        run = _Flush(self, DeliveryReport())
+        try:
+            while True:
+                async with self._db.transaction() as tx:
+                    claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
+                fresh, returned = run.take(claimed)
+                if returned:  # busy elsewhere, tried in this flush, or a full queue
+                    await self._give_back(returned)
+                if fresh:
+                    run.start_workers()
+                if len(claimed) < batch and len(fresh) == len(claimed):
+                    await run.finish()  # everything due was taken: drain, then look again
+                    if not fresh:
+                        break
+                    continue
+                if not run.busy():
+                    if not fresh:
+                        break
+                    continue
+                await run.room()  # a queue has room again (or a worker ended)
+        except BaseException:
+            run.cancel()  # stopping (serve shuts down): leases stay, taken back on restart
+            raise
         await self._tell_admins()
-        return report
+        return run.report
 
     async def deliver_interactive(self) -> DeliveryReport:
         """What a listener runs after its change: cards, replies, DMs and updates only."""
         return await self.flush(lanes=(Lane.INTERACTIVE,))
 
-    async def _pass(self, messages: list[OutboxMessage], report: DeliveryReport) -> tuple[int, int]:
-        groups: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for message in messages:
-            groups[self.destination(message)].append(message)
-        deferred: list[OutboxMessage] = []
-        for queue in groups.values():
-            deferred += queue[PER_DESTINATION:]
-            del queue[PER_DESTINATION:]
-        if deferred:  # their turn comes in the next pass; not an attempt
-            await self._give_back(deferred)
-            self._held.difference_update(m.id for m in deferred)
-        before = report.delivered + report.ended + report.gone
-        await asyncio.gather(*(self._run(dest, queue, report) for dest, queue in groups.items()))
-        return report.delivered + report.ended + report.gone - before, len(deferred)
-
     async def _give_back(self, messages: list[OutboxMessage]) -> None:
+        """Not an attempt: their turn comes with a later claim."""
         async with self._db.transaction() as tx:
             for message in messages:
                 await tx.outbox.release(message.id, message.last_error or "", count_attempt=False)
-
-    async def _run(
-        self, destination: str, queue: list[OutboxMessage], report: DeliveryReport
-    ) -> None:
-        lock = self._locks.setdefault(destination, asyncio.Lock())
-        async with self._concurrency:
-            for message in queue:
-                try:
-                    async with lock:
-                        await self._deliver_one(message, report)
-                finally:
-                    self._held.discard(message.id)
 
     async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> None:
         handler = self.targets.get(message.target)
