@@ -34,5 +34,5 @@ async def on_retry(deps: Deps, body: dict) -> None:
         return
     queued = await retry_delivery(deps.db, message_id, user_id, deps.clock.now())
     if queued:
-        await deps.deliverer.flush()
+        await deps.deliver()  # a retried alert (bulk) goes with the scheduler's delivery
     await refresh_home(deps, user_id)

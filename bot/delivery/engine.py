@@ -285,7 +285,9 @@ class Deliverer:
         except BaseException:
             run.cancel()  # stopping (serve shuts down): leases stay, taken back on restart
             raise
-        await self._tell_admins()
+        if run.report.ended and await self._tell_admins():
+            if lanes is None or Lane.BULK in lanes:  # the alert goes out with this run
+                run.report.merge(await self.flush(batch, lanes=(Lane.BULK,)))
         return run.report
 
     async def deliver_interactive(self) -> DeliveryReport:
@@ -363,12 +365,12 @@ class Deliverer:
         async with self._db.transaction() as tx:
             await tx.outbox.fail(message.id, outcome.detail, failure, now)
 
-    async def _tell_admins(self) -> None:
+    async def _tell_admins(self) -> bool:
         """One alert in the alerts channel for the messages that failed for good since the
         last one (never for a failed alert of this kind, nor for gone recipients, which the
         App Home lists)."""
         if not self._alerts_channel:
-            return
+            return False
         now = self._clock.now()
         async with self._db.transaction() as tx:
             fresh = [
@@ -379,7 +381,7 @@ class Deliverer:
                 and m.template != FAILED_ALERT_TEMPLATE
             ]
             if not fresh:
-                return
+                return False
             for message in fresh:
                 await tx.outbox.mark_notified(message.id, now)
             await tx.outbox.enqueue(
@@ -402,6 +404,7 @@ class Deliverer:
                     ],
                 },
             )
+        return True
 
     async def next_due(self) -> datetime | None:
         async with self._db.read() as tx:
