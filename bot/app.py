@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import genesys as genesys_commands
 from bot.context import Deps, Inflight
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
@@ -33,7 +34,22 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
-    return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    attach_genesys(deps)
+    return deps
+
+
+def attach_genesys(deps: Deps) -> None:
+    """Genesys Cloud (SPEC 8): the client and the outbox's `genesys` target, when set."""
+    from bot.genesys import make_client
+    from bot.genesys.provision import Provisioner
+
+    deps.genesys = make_client(deps.settings)
+    if deps.genesys is not None:
+        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+            deps.db, deps.genesys, deps.rules.catalog, deps.clock,
+            deps.settings.alerts_channel, deps.rules.tz,
+        )
 
 
 def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
@@ -57,6 +73,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    genesys_commands.register(app, deps)
     return app
 
 
@@ -86,6 +103,8 @@ class Service:
 
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
+        if self.deps.genesys is not None:
+            await self.deps.genesys.close()
         await self.deps.db.close()
         if self.session is not None:
             await self.session.close()

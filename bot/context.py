@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -87,6 +88,7 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    genesys: Any = None  # GenesysClient (bot/genesys), None in ledger-only mode
 
     async def deliver(self) -> None:
         await self.deliverer.flush()

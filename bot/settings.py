@@ -58,6 +58,42 @@ class Settings(BaseSettings):
     reminder_hours: int = _setting("LICENSEBOT_REMINDER_HOURS", 24, ge=1, le=24 * 365)
     request_expire_days: int = _setting("LICENSEBOT_REQUEST_EXPIRE_DAYS", 14, ge=1, le=3650)
     catalog: Path | None = _setting("LICENSEBOT_CATALOG", None)
+    # --- Genesys Cloud (SPEC 8): unset client id and secret = ledger-only mode ---------
+    genesys_client_id: str | None = _setting("GENESYS_CLIENT_ID", None)
+    genesys_client_secret: SecretStr | None = _setting("GENESYS_CLIENT_SECRET", None)
+    genesys_region: str = _setting("GENESYS_REGION", "mypurecloud.com")
+    genesys_api_url: str | None = _setting("GENESYS_API_URL", None)
+    genesys_login_url: str | None = _setting("GENESYS_LOGIN_URL", None)
+    genesys_rate_per_minute: int = _setting("GENESYS_RATE_PER_MINUTE", 300, ge=1, le=100_000)
+
+    @field_validator("genesys_api_url", "genesys_login_url")
+    @classmethod
+    def _genesys_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("genesys_region")
+    @classmethod
+    def _genesys_region(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value or "/" in value or " " in value:
+            raise ValueError("must be a region host like mypurecloud.com or usw2.pure.cloud")
+        return value
+
+    @model_validator(mode="after")
+    def _genesys_pair(self) -> Settings:
+        if bool(self.genesys_client_id) != bool(self.genesys_client_secret):
+            raise ValueError(
+                "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET go together: set both or neither"
+            )
+        return self
+
+    @property
+    def genesys_enabled(self) -> bool:
+        return bool(self.genesys_client_id and self.genesys_client_secret)
+
+    # --- end Genesys Cloud ------------------------------------------------------------
 
     @field_validator("slack_api_url")
     @classmethod

@@ -66,6 +66,11 @@ async def _audit_filter(
 
 @handles(Report)
 async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond) -> None:
+    if command.kind == "reconcile":  # against Genesys Cloud: bot/commands/genesys.py
+        from bot.commands.genesys import reconcile_report
+
+        await reconcile_report(deps, body, respond)
+        return
     if command.kind != "audit" and (command.person or command.since or command.until):
         raise LicenseError(
             "a person, `from:` and `to:` filter the audit report only: nothing was uploaded",

@@ -52,10 +52,13 @@ class JobContext:
     settings: Settings
     clock: Clock
     dry_run: bool = False
+    genesys: Any = None  # the GenesysClient, or None in ledger-only mode (SPEC 8)
 
     @classmethod
     def from_deps(cls, deps: Deps, *, dry_run: bool = False) -> JobContext:
-        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run)
+        return cls(
+            deps.db, deps.rules, deps.settings, deps.clock, dry_run, getattr(deps, "genesys", None)
+        )
 
     @property
     def policy(self) -> Policy:

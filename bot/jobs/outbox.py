@@ -100,6 +100,9 @@ class Deliverer:
             return await self._send_card(message)
         if message.target == "update":
             return await self._send_update(message)
+        if message.target == "genesys":  # Genesys Cloud side effects: bot/genesys/provision.py
+            provisioner = getattr(self, "genesys", None)  # None: ledger-only mode
+            return await provisioner.deliver(message) if provisioner else (None, None)
         request = None
         if message.request_id is not None:
             async with self._db.read() as tx:

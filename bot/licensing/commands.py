@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bot.licensing.requests import Person, SeatRequest
 
-REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit", "reconcile")
 
 USAGE: dict[str, str] = {
     "help": "/license help",
@@ -24,12 +24,14 @@ USAGE: dict[str, str] = {
     "users": "/license users [inactive|<edition>|<seat-type>]",
     "check": "/license check <@person|email>",
     "audit": "/license audit [<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
-    "report": "/license report <status|assignments|modules|grace|billing|audit> "
+    "report": "/license report <status|assignments|modules|grace|billing|audit|reconcile> "
     "[<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
     "trial": "/license trial start <YYYY-MM-DD> | convert | status",
+    "drift": "/license drift",
 }
 ADMIN_ONLY = frozenset(
     {"pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial"}
+    | {"drift"}
 )
 
 
@@ -122,6 +124,13 @@ class Trial:
     name: str = "trial"
 
 
+@dataclass(frozen=True)
+class ShowDrift:
+    """What Genesys Cloud and the ledger disagree on (SPEC 8)."""
+
+    name: str = "drift"
+
+
 Command = (
     Help
     | OpenRequestModal
@@ -137,4 +146,5 @@ Command = (
     | ShowAudit
     | Report
     | Trial
+    | ShowDrift
 )

@@ -24,6 +24,7 @@ from bot.licensing.commands import (
     Revoke,
     SetPool,
     ShowAudit,
+    ShowDrift,
     ShowPools,
     Trial,
 )
@@ -284,6 +285,12 @@ def _trial(text: str, args: Spans, catalog: Catalog) -> Command:
     raise LicenseError("say `trial start <YYYY-MM-DD>`, `trial convert` or `trial status`", usage)
 
 
+def _drift(text: str, args: Spans, catalog: Catalog) -> Command:
+    if args:
+        raise LicenseError("`drift` takes no arguments", USAGE["drift"])
+    return ShowDrift()
+
+
 _PARSERS = {
     "request": _request,
     "requests": _requests,
@@ -297,6 +304,7 @@ _PARSERS = {
     "audit": _audit,
     "report": _report,
     "trial": _trial,
+    "drift": _drift,
 }
 
 

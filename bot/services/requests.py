@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest, can_transition
+from bot.services.genesys import queue_provision
 from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -129,6 +130,7 @@ async def approve_request(
             for c in impact.checks
         ]
         await _announce(tx, decided, now, {"usage": usage, "overage": overage})
+        await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Decision(decided, won=True, impact=impact, assignment=assignment)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState
 from bot.licensing.requests import SeatRequest
+from bot.services.genesys import queue_provision, queue_removal
 from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -57,6 +58,7 @@ async def assign_seat(
             actor=admin_id,
             now=now,
         )
+        await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Assigned(assignment, impact)
 
 
@@ -89,6 +91,7 @@ async def revoke_seat(
         await tx.audit.add(
             now, actor, "assignment.revoked", held.email, held.snapshot(), revoked.snapshot()
         )
+        await queue_removal(tx, held.id, now)  # Genesys Cloud, after the commit
     return revoked
 
 

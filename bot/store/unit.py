@@ -8,6 +8,7 @@ from bot.store.activity import ActivityRepository
 from bot.store.alerts import AlertRepository, JobRunRepository
 from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
+from bot.store.genesys import GenesysRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
 from bot.store.reports import ReportRepository
@@ -28,3 +29,4 @@ class Store:
         self.job_runs = JobRunRepository(connection)
         self.activity = ActivityRepository(connection)
         self.reports = ReportRepository(connection)
+        self.genesys = GenesysRepository(connection)
