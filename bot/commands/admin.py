@@ -62,6 +62,7 @@ async def assign(deps: Deps, command: Assign, body: dict, respond: AsyncRespond)
         admin_id=body["user_id"],
         now=deps.clock.now(),
     )
+    await deps.deliver()  # the Genesys Cloud side queued with the seat
     await reply(respond, assigned_reply(assigned.assignment, assigned.impact, deps.rules.tz))
 
 
@@ -75,4 +76,5 @@ async def revoke(deps: Deps, command: Revoke, body: dict, respond: AsyncRespond)
         actor=body["user_id"],
         now=deps.clock.now(),
     )
+    await deps.deliver()  # the Genesys Cloud side queued with the revocation
     await reply(respond, revoked_reply(revoked))

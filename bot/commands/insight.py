@@ -177,6 +177,10 @@ async def check(deps: Deps, command: Check, body: dict, respond: AsyncRespond) -
         diagnosis = await diagnose_person(
             tx, deps.rules, person.email, person.slack_user_id, deps.clock.now()
         )
+        if deps.genesys is not None and diagnosis.holding is not None:  # SPEC 8
+            from bot.services.genesys import add_genesys_finding
+
+            add_genesys_finding(diagnosis, await tx.genesys.get(diagnosis.holding.id))
     await reply(respond, check_reply(diagnosis, deps.rules.tz))
 
 

@@ -16,6 +16,7 @@ Time and sleeping are injectable so tests run without waiting.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections import deque
@@ -194,7 +195,7 @@ class GenesysClient:
             return self._token
 
     async def _send_token(self) -> dict[str, Any]:
-        auth = aiohttp.BasicAuth(self._client_id, self._secret)
+        basic = base64.b64encode(f"{self._client_id}:{self._secret}".encode()).decode()
         url = f"{self.endpoints.login_url}/oauth/token"
         for attempt in range(len(self._backoff) + 1):
             await self.limiter.acquire()
@@ -202,7 +203,7 @@ class GenesysClient:
                 async with self._http().post(
                     url,
                     data={"grant_type": "client_credentials"},
-                    auth=auth,
+                    headers={"Authorization": f"Basic {basic}"},
                     timeout=self._timeout,
                 ) as response:
                     body = await _json(response)

@@ -65,9 +65,13 @@ class Deliverer:
             while True:
                 async with self._db.transaction() as tx:
                     claimed = await tx.outbox.claim(self._clock.now(), batch)
+                before = report.delivered
                 for message in claimed:
                     await self._deliver_one(message, report)
-                if len(claimed) < batch or report.delivered == 0:
+                # A Genesys side effect queues its outcome (a thread reply, an alert): one
+                # more round sends it now rather than on the next flush.
+                again = report.delivered > before and any(m.target == "genesys" for m in claimed)
+                if (len(claimed) < batch and not again) or report.delivered == before:
                     break
         return report
 

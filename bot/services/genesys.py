@@ -12,9 +12,11 @@ from typing import Any
 
 from bot.licensing.errors import LicenseError
 from bot.services.alerts import rerender
+from bot.services.insight import Diagnosis, Finding
 from bot.services.ledger import Rules, refresh_pools
 from bot.store.assignments import Assignment
 from bot.store.db import Database
+from bot.store.genesys import GenesysState
 from bot.store.unit import Store
 
 TARGET = "genesys"
@@ -142,3 +144,34 @@ async def note_on_drift(
         data["rows"] = rows
         await rerender(tx, message, data, now)
     return True
+
+
+_FINDINGS = {
+    "pending": (True, "Genesys Cloud: queued, the licenses are being assigned", ""),
+    "provisioned": (True, "Genesys Cloud: licenses assigned in Genesys Cloud", ""),
+    "waiting_user": (
+        False,
+        "Genesys Cloud: waiting for the Genesys user (not in Genesys Cloud yet)",
+        "create the user in Genesys Cloud: the licenses are assigned once it exists "
+        "(checked daily)",
+    ),
+    "refused": (
+        False,
+        "Genesys Cloud: not provisioned, Genesys refused",
+        "fix it in Genesys Cloud, then press Provision on `/license drift`",
+    ),
+    "unmapped": (True, "Genesys Cloud: ledger only (no license mapped to this seat)", ""),
+}
+
+
+def add_genesys_finding(diagnosis: Diagnosis, state: GenesysState | None) -> None:
+    """`/license check`: where provisioning stands, first; a problem there means the
+    person is not "all good"."""
+    if state is None or state.state not in _FINDINGS:
+        return
+    ok, problem, resolution = _FINDINGS[state.state]
+    if state.detail and state.state == "refused":
+        problem += f": {state.detail}"
+    if not ok:
+        diagnosis.findings[:] = [f for f in diagnosis.findings if not f.ok]
+    diagnosis.findings.insert(0, Finding(ok, problem, resolution))
