@@ -7,12 +7,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.cli import COMMANDS, fail, settings_or_exit
 from bot.clock import SystemClock
 from bot.genesys import LEDGER_ONLY, make_client
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.reports.table import Table
+    from bot.services.ledger import Rules
 
 # What each feature needs, and how `check` proves it: one harmless request each.
 PERMISSIONS = (
@@ -191,3 +196,29 @@ async def _sync(settings: Settings, dry_run: bool) -> int:
 
 
 COMMANDS["genesys"] = (_args, run_genesys, "Genesys Cloud: check, licenses, sync")
+
+
+def reconcile_or_fail(settings: Settings, rules: Rules, now: datetime) -> Table | None:
+    """`licensebot report reconcile`: the table, or None after saying why on stderr."""
+    if not settings.genesys_enabled:
+        fail(f"{LEDGER_ONLY}: there is nothing to reconcile against", 1)
+        return None
+    return asyncio.run(_reconcile(settings, rules, now))
+
+
+async def _reconcile(settings: Settings, rules: Rules, now: datetime) -> Table | None:
+    from bot.genesys.client import GenesysError
+    from bot.genesys.reconcile import reconcile_table
+    from bot.store.db import Database
+
+    client = make_client(settings)
+    assert client is not None
+    db = await Database.open(settings.database)
+    try:
+        return await reconcile_table(db, rules, client, now)
+    except GenesysError as error:
+        fail(f"Genesys Cloud: {error}", 1)
+        return None
+    finally:
+        await client.close()
+        await db.close()
