@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from alerting import alerts, buttons, run, shown
-from conftest import ADMIN, ALERTS, NINA, START, Bot, BotFactory
+from conftest import ADMIN, ALERTS, APPROVALS, NINA, START, Bot, BotFactory
 from fakegenesys import FakeGenesys
 from fakeslack import FakeSlack
 from flows import approve, card, file_request, set_pool, text_of, thread
 from genesys_env import genesys_bot
+from test_home import open_home
 
 NINA_G = "g-nina"
 
@@ -130,6 +131,10 @@ async def test_a_new_hire_waits_for_the_genesys_user_then_is_provisioned(
     [waiting] = [m for m in alerts(gbot) if "Waiting for the Genesys user" in shown(m)]
     check = await gbot.command("check nina@example.com", user=ADMIN)
     assert "waiting for the Genesys user" in check.text
+    last_card = [u for u in slack.updates(APPROVALS) if u["ts"] == card(slack, request_id)["ts"]]
+    assert "waiting for the Genesys user" in text_of(last_card[-1])
+    home = await open_home(gbot, ADMIN)
+    assert "waiting for the Genesys user: nina@example.com" in json.dumps(home)
 
     org.add_user(NINA_G, "nina@example.com", "Nina Novak")  # IT creates her account
     gbot.clock.advance(hours=1)
@@ -138,6 +143,8 @@ async def test_a_new_hire_waits_for_the_genesys_user_then_is_provisioned(
     assert org.held(NINA_G) == {"cloudCX3", "wem"}
     assert (await state_of(gbot, "nina@example.com"))[0] == "provisioned"
     assert any("Resolved" in shown(u) for u in slack.updates(ALERTS))
+    last_card = [u for u in slack.updates(APPROVALS) if u["ts"] == card(slack, request_id)["ts"]]
+    assert "licenses assigned in Genesys Cloud" in text_of(last_card[-1])
 
 
 async def test_a_genesys_outage_delays_provisioning_and_loses_nothing(

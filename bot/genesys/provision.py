@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.blocks.base import MAX_BLOCKS, Message, context
+from bot.blocks.genesys import genesys_state_line
 from bot.clock import Clock
 from bot.genesys.client import (
     GenesysAuthError,
@@ -96,6 +98,14 @@ class Provisioner:
             )
             raise GenesysNotReady(f"Genesys Cloud unavailable: {error}") from None
         return None, None
+
+    async def on_card(self, card: Message, request_id: int) -> None:
+        """The request card shows where provisioning of its seat stands."""
+        async with self.db.read() as tx:
+            state = await tx.genesys.for_request(request_id)
+        line = genesys_state_line(state.state, state.detail) if state else None
+        if line and len(card.blocks) < MAX_BLOCKS:
+            card.blocks.append(context(line))
 
     async def _provision(self, seat: Assignment, known_user: str | None) -> None:
         now = self.clock.now()
@@ -294,9 +304,11 @@ async def _resolve(tx: Store, spec: AlertSpec, text: str, now: datetime) -> None
 
 
 async def _tell_thread(tx: Store, seat: Assignment, now: datetime, state: str, text: str) -> None:
-    """A reply under the request's card, when the seat came from a request."""
+    """A reply under the request's card, and the card updated to show the state, when
+    the seat came from a request."""
     if seat.request_id is None:
         return
+    await tx.outbox.enqueue("card", "request_card", now, request_id=seat.request_id)
     await tx.outbox.enqueue(
         "thread",
         "genesys_status",

@@ -146,6 +146,8 @@ class Deliverer:
                     email=request.email,
                 )
         card = request_card(request, impact, self._rules.tz)
+        if getattr(self, "genesys", None) is not None:  # SPEC 8: provisioning on the card
+            await self.genesys.on_card(card, request.id)  # type: ignore[attr-defined]
         if request.card_ts and request.card_channel:
             await self._client.chat_update(
                 channel=request.card_channel, ts=request.card_ts, **card.payload()

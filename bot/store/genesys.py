@@ -55,6 +55,13 @@ class GenesysRepository(Repository):
         rows = await self._all(f"{_SELECT} WHERE status = 'active'")
         return {r["id"]: _state(r) for r in rows}
 
+    async def for_request(self, request_id: int) -> GenesysState | None:
+        """The seat a request gave (its latest), with its provisioning state."""
+        row = await self._one(
+            f"{_SELECT} WHERE request_id = ? ORDER BY id DESC LIMIT 1", (request_id,)
+        )
+        return _state(row) if row else None
+
     async def waiting(self) -> list[GenesysState]:
         rows = await self._all(
             f"{_SELECT} WHERE status = 'active' AND genesys_state = ? ORDER BY id",
