@@ -116,12 +116,12 @@ class FakeGenesys:
 
     # --- lifecycle ----------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
@@ -197,6 +197,17 @@ class FakeGenesys:
     # --- dispatch -------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path == "/_stats":  # for the benchmark: not recorded
+            window = float(request.query.get("window", "60"))
+            return web.json_response(
+                {
+                    "api_calls": len(self.calls_to("/api/")),
+                    "token_calls": len(self.calls_to("/oauth/token")),
+                    "rate_limited": sum(1 for c in self.calls if c.status == 429),
+                    "busiest_window": self.busiest_window(window, path="/"),
+                    "users": len(self.users),
+                }
+            )
         raw = await request.read()
         body: Any = None
         if raw:

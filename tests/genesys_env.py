@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conftest import Bot, BotFactory
 from fakegenesys import CLIENT_ID, CLIENT_SECRET, FakeGenesys
 
 from bot.genesys.client import Endpoints, GenesysClient, RateLimiter
 from bot.genesys.provision import Provisioner
+
+if TYPE_CHECKING:
+    from conftest import Bot, BotFactory
 
 MAPPING = {
     '# "premium.agent"': '"premium.agent"',

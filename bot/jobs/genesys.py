@@ -11,6 +11,7 @@ Hourly when Genesys is set (a no-op in ledger-only mode):
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from bot.genesys.sync import DriftRow, Org, activity_by_email, compare, digest, 
 from bot.jobs.base import JobContext, Outgoing
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.genesys import queue_provision
+from bot.store.assignments import Assignment
+from bot.store.unit import Store
 
 JOB = "genesys"
 SUMMARY_ROWS = 15  # rows with buttons in the summary; the rest are counted
@@ -48,7 +51,7 @@ async def sync(ctx: JobContext, org: Org | None = None) -> SyncResult:
     activity = activity_by_email(org)
     emails = {e for e, u in org.by_email().items() if u.get("state") == "active"}
     async with ctx.unit() as tx:
-        seats = await tx.assignments.list_active()
+        seats = await _active_seats(tx)
         states = await tx.genesys.active()
         for seat in seats:
             at = activity.get(seat.email.lower())
@@ -61,10 +64,22 @@ async def sync(ctx: JobContext, org: Org | None = None) -> SyncResult:
                 result.provisioning_queued += 1
                 if not ctx.dry_run:
                     await queue_provision(tx, waiting.assignment_id, now)
-        result.drift = compare(seats, states, org, ctx.rules.catalog)
+        # Pure CPU over every seat and user: off the event loop, acks keep flowing.
+        result.drift = await asyncio.to_thread(compare, seats, states, org, ctx.rules.catalog)
         sent = await _drift_alert(ctx, tx, result.drift, now)
         result.messages += sent
     return result
+
+
+async def _active_seats(tx: Store, chunk: int = 2000) -> list[Assignment]:
+    """Every active seat, read in slices that yield to the event loop between them."""
+    seats: list[Assignment] = []
+    while True:
+        part = await tx.assignments.list_active(limit=chunk, offset=len(seats))
+        seats += part
+        if len(part) < chunk:
+            return seats
+        await asyncio.sleep(0)
 
 
 def drift_data(rows: list[DriftRow]) -> dict:
@@ -78,7 +93,9 @@ def drift_data(rows: list[DriftRow]) -> dict:
     }
 
 
-async def _drift_alert(ctx: JobContext, tx, rows: list[DriftRow], now: datetime) -> list[Outgoing]:  # noqa: ANN001
+async def _drift_alert(
+    ctx: JobContext, tx: Store, rows: list[DriftRow], now: datetime
+) -> list[Outgoing]:
     sent: list[Outgoing] = []
     opened = await tx.alerts.open(job=JOB, kind="drift")
     if not rows:
