@@ -86,7 +86,7 @@ async def _genesys_at_start(service: object) -> bool:
         log.info(LEDGER_ONLY)
         return True
     try:
-        await asyncio.wait_for(client.token(), 15)
+        await asyncio.wait_for(client.token(), 5)
     except TimeoutError:
         log.warning("Genesys Cloud unreachable at start: serving; retrying in the background")
         return True
