@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -116,16 +117,18 @@ async def seed(database: Path, users: int) -> None:
         await db.close()
 
 
-async def genesys_ran(database: Path) -> tuple[bool, str | None]:
-    db = await Database.open(database)
+def genesys_ran(database: Path) -> tuple[bool, str | None]:
+    """Read-only, without migrating or locking: the serve process owns the database."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
-        async with db.read() as tx:
-            run = (await tx.job_runs.all()).get("genesys")
+        row = connection.execute(
+            "SELECT last_attempt_at, last_status FROM job_runs WHERE name = 'genesys'"
+        ).fetchone()
     finally:
-        await db.close()
-    if run is None or run.last_attempt_at is None:
+        connection.close()
+    if row is None or row[0] is None:
         return False, None
-    return True, run.last_status
+    return True, row[1]
 
 
 def stats(url: str) -> dict:
@@ -203,7 +206,7 @@ async def main(args: argparse.Namespace) -> int:
             )
             status = None
             while time.monotonic() - sync_started < args.timeout:
-                ran, status = await genesys_ran(database)
+                ran, status = genesys_ran(database)
                 if ran:
                     break
                 await asyncio.sleep(1.0)

@@ -44,30 +44,34 @@ async def genesys_job(ctx: JobContext) -> list[Outgoing]:
 
 
 async def sync(ctx: JobContext, org: Org | None = None) -> SyncResult:
-    """One read of the org, then the ledger's side in one transaction (or, dry, a read)."""
+    """One read of the org and of the ledger, the comparison off the event loop, then one
+    short write transaction (or, dry, none): the ledger's write lock is never held while
+    Genesys is read or while 50,000 seats are compared."""
     org = org or await read_org(ctx.genesys)
-    now = ctx.clock.now()
     result = SyncResult(users=len(org.users), holders=len(org.holders), requests=org.requests)
     activity = activity_by_email(org)
     emails = {e for e, u in org.by_email().items() if u.get("state") == "active"}
-    async with ctx.unit() as tx:
+    async with ctx.db.read() as tx:
         seats = await _active_seats(tx)
         states = await tx.genesys.active()
-        for seat in seats:
-            at = activity.get(seat.email.lower())
-            if at is not None and (seat.last_active_at is None or at > seat.last_active_at):
-                result.activity_updated += 1
-                if not ctx.dry_run:
-                    await tx.activity.set_last_active(seat.id, at)
+    newer = []
+    for seat in seats:
+        at = activity.get(seat.email.lower())
+        if at is not None and (seat.last_active_at is None or at > seat.last_active_at):
+            newer.append((seat.id, at))
+    result.activity_updated = len(newer)
+    # Pure CPU over every seat and user: off the event loop, acks keep flowing.
+    result.drift = await asyncio.to_thread(compare, seats, states, org, ctx.rules.catalog)
+    now = ctx.clock.now()
+    async with ctx.unit() as tx:
+        if not ctx.dry_run:
+            await tx.genesys.record_activity(newer)
         for waiting in await tx.genesys.waiting():
             if waiting.email.lower() in emails:
                 result.provisioning_queued += 1
                 if not ctx.dry_run:
                     await queue_provision(tx, waiting.assignment_id, now)
-        # Pure CPU over every seat and user: off the event loop, acks keep flowing.
-        result.drift = await asyncio.to_thread(compare, seats, states, org, ctx.rules.catalog)
-        sent = await _drift_alert(ctx, tx, result.drift, now)
-        result.messages += sent
+        result.messages += await _drift_alert(ctx, tx, result.drift, now)
     return result
 
 

@@ -47,6 +47,15 @@ class GenesysRepository(Repository):
             (state, detail, to_db(at), user_id, assignment_id),
         )
 
+    async def record_activity(self, seen: list[tuple[int, datetime]]) -> None:
+        """Last activity from Genesys for many seats in one statement; it only moves
+        forward (an older instant than the one stored changes nothing)."""
+        await self._many(
+            "UPDATE assignments SET last_active_at = ? WHERE id = ? AND status = 'active' "
+            "AND (last_active_at IS NULL OR last_active_at < ?)",
+            [(to_db(at), assignment_id, to_db(at)) for assignment_id, at in seen],
+        )
+
     async def get(self, assignment_id: int) -> GenesysState | None:
         row = await self._one(f"{_SELECT} WHERE id = ?", (assignment_id,))
         return _state(row) if row else None
