@@ -268,3 +268,19 @@ async def test_the_reconcile_report_matches_the_fake(
         "10", "1", "1", "1")
     polls = org.calls_to("/api/v2/billing/reports/billableusage")
     assert len(polls) == 3 and polls[0].query["startDate"] == "2026-11-01"
+
+
+async def test_remove_on_a_deactivated_holder_ends_the_seat_and_its_licenses(
+    gbot: Bot, org: FakeGenesys, slack: FakeSlack
+) -> None:
+    await gbot.command("assign off@example.com agent premium", user=ADMIN)
+    org.add_user("g-off", "off@example.com", state="inactive", licenses=("cloudCX3",))
+    await run(gbot, "genesys")
+    [summary] = [m for m in alerts(gbot) if "Genesys drift" in shown(m)]
+    assert "deactivated in Genesys" in shown(summary)
+    [(action, value)] = [b for b in buttons(summary) if b[0] == "genesys_remove"]
+    await gbot.click(action, value, ADMIN, message=summary)
+    async with gbot.db.read() as tx:
+        assert await tx.assignments.active_for_email("off@example.com") is None
+    assert org.held("g-off") == set()
+    assert any("Seat revoked" in shown(u) for u in slack.updates(ALERTS))
