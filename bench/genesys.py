@@ -227,8 +227,9 @@ async def main(args: argparse.Namespace) -> int:
         p99 = percentile(warm, 99)
         print(f"sync: {took:.1f}s, {found['api_calls']} API requests + {found['token_calls']} "
               f"token request(s), {found['rate_limited']} answered 429")
-        print(f"requests per 1,000 users: {per_1000:.1f}; at the real 300/minute a sync of "
-              f"{args.users:,} users takes about {found['api_calls'] / 300:.1f} minutes")
+        windows = max(1, -(-(found["api_calls"] + found["token_calls"]) // args.rate))
+        print(f"requests per 1,000 users: {per_1000:.1f}; the {args.rate}/minute budget needs "
+              f"{windows} window(s) of 60 s for {args.users:,} users")
         print(f"busiest 60-second window: {found['busiest_window']} requests "
               f"(budget {args.rate}/minute{'' if args.rate == 300 else ', scaled up from 300'})")
         print(f"acks during the sync: {len(latencies)} (first 20 dropped as warm-up), "
