@@ -284,3 +284,17 @@ async def test_remove_on_a_deactivated_holder_ends_the_seat_and_its_licenses(
         assert await tx.assignments.active_for_email("off@example.com") is None
     assert org.held("g-off") == set()
     assert any("Seat revoked" in shown(u) for u in slack.updates(ALERTS))
+
+
+async def test_a_hanging_genesys_does_not_hold_the_outbox(
+    gbot: Bot, org: FakeGenesys, slack: FakeSlack
+) -> None:
+    org.add_user(NINA_G, "nina@example.com", "Nina Novak")
+    gbot.deps.deliverer.genesys.timeout = 0.5  # type: ignore[attr-defined]
+    org.fail("/api/v2/users/search", hang=True)
+    request_id = await approved_for_nina(gbot)
+    # the decision's Slack side went out; the hung Genesys call was given up after the
+    # provisioning timeout and tried again, not waited out
+    assert any("approved" in text_of(m).lower() for m in thread(slack, card(slack, request_id)))
+    assert len(org.calls_to("/api/v2/users/search")) == 2
+    assert org.held(NINA_G) == {"cloudCX3", "wem"}

@@ -32,32 +32,32 @@ NOT_ADMIN = "Only license admins can act on Genesys drift: nothing was changed."
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(ADOPT_ACTION)
-    async def adopt_clicked(ack: AsyncAck, body: dict) -> None:
+    async def adopt_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         async with deps.inflight.track():
             await ack()
             await on_drift_action(deps, body, "adopt")
 
     @app.action(REMOVE_ACTION)
-    async def remove_clicked(ack: AsyncAck, body: dict) -> None:
+    async def remove_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         async with deps.inflight.track():
             await ack()
             await on_drift_action(deps, body, "remove")
 
     @app.action(PROVISION_ACTION)
-    async def provision_clicked(ack: AsyncAck, body: dict) -> None:
+    async def provision_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         async with deps.inflight.track():
             await ack()
             await on_drift_action(deps, body, "provision")
 
 
-def _where(body: dict) -> tuple[str | None, str | None]:
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
     return channel, ts
 
 
-async def on_drift_action(deps: Deps, body: dict, action: str) -> None:
+async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None:
     user_id = body["user"]["id"]
     if not await deps.admins.is_admin(user_id):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
@@ -124,7 +124,9 @@ async def on_drift_action(deps: Deps, body: dict, action: str) -> None:
 
 
 @handles(ShowDrift)
-async def show_drift(deps: Deps, command: ShowDrift, body: dict, respond: AsyncRespond) -> None:
+async def show_drift(
+    deps: Deps, command: ShowDrift, body: dict[str, Any], respond: AsyncRespond
+) -> None:
     if deps.genesys is None:
         await reply_error(respond, f"{LEDGER_ONLY}: there is nothing to compare")
         return
@@ -140,7 +142,7 @@ async def show_drift(deps: Deps, command: ShowDrift, body: dict, respond: AsyncR
     await reply(respond, drift_message(drift_data(rows), deps.rules.tz, buttons=True))
 
 
-async def reconcile_report(deps: Deps, body: dict, respond: AsyncRespond) -> None:
+async def reconcile_report(deps: Deps, body: dict[str, Any], respond: AsyncRespond) -> None:
     """`/license report reconcile`: the CSV in the caller's DMs, like the other reports."""
     if deps.genesys is None:
         await reply_error(respond, f"{LEDGER_ONLY}: there is nothing to reconcile against")

@@ -19,6 +19,7 @@ long as the outage lasts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -78,6 +79,7 @@ class Provisioner:
     clock: Clock
     alerts_channel: str
     tz: tzinfo
+    timeout: float = 20.0  # seconds one provisioning may take inside a delivery
 
     async def deliver(self, message: OutboxMessage) -> tuple[str | None, str | None]:
         assignment_id = int(message.data["assignment_id"])
@@ -87,10 +89,20 @@ class Provisioner:
         if seat is None or state is None:
             return None, None
         try:
-            if message.template == REMOVE:
-                await self._remove(seat, state.user_id, message.data.get("licenses"))
-            else:
-                await self._provision(seat, state.user_id)
+            # Bounded: the deliverer's next flush retries, and Slack messages queued
+            # behind this one do not wait out a Genesys outage.
+            async with asyncio.timeout(self.timeout):
+                if message.template == REMOVE:
+                    await self._remove(seat, state.user_id, message.data.get("licenses"))
+                else:
+                    await self._provision(seat, state.user_id)
+        except TimeoutError:
+            log.warning(
+                "genesys %s of assignment %s timed out: retried on the next flush",
+                message.template,
+                assignment_id,
+            )
+            raise GenesysNotReady("Genesys Cloud did not answer in time") from None
         except (GenesysUnavailable, GenesysAuthError) as error:
             # An outage, or credentials rotated under us: delay, never lose.
             log.warning(

@@ -108,8 +108,8 @@ async def reconcile_table(
             seats.setdefault(license_id, []).append(label)
     table = Table("reconcile", list(HEADER))
     differing = 0
-    ids = sorted(set(seats) | {i for i in usage if i in genesys or i in seats})
-    for license_id in ids:
+    listed = sorted(set(seats) | {i for i in usage if i in genesys or i in seats})
+    for license_id in listed:
         line = Line(
             license_id,
             definitions.get(license_id, ""),
@@ -134,7 +134,7 @@ async def reconcile_table(
             ]
         )
     table.summary = (
-        f"{len(ids)} license{'s' if len(ids) != 1 else ''} for {start.isoformat()} to "
+        f"{len(listed)} license{'s' if len(listed) != 1 else ''} for {start.isoformat()} to "
         f"{today.isoformat()}, {differing} with differences"
     )
     return table

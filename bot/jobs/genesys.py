@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.genesys.sync import DriftRow, Org, activity_by_email, compare, digest, read_org
 from bot.jobs.base import JobContext, Outgoing
@@ -86,7 +87,7 @@ async def _active_seats(tx: Store, chunk: int = 2000) -> list[Assignment]:
         await asyncio.sleep(0)
 
 
-def drift_data(rows: list[DriftRow]) -> dict:
+def drift_data(rows: list[DriftRow]) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.kind] = counts.get(row.kind, 0) + 1
