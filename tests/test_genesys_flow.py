@@ -287,7 +287,7 @@ async def test_remove_on_a_deactivated_holder_ends_the_seat_and_its_licenses(
 
 
 async def test_a_hanging_genesys_does_not_hold_the_outbox(
-    gbot: Bot, org: FakeGenesys, slack: FakeSlack
+    gbot: Bot, org: FakeGenesys, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     org.add_user(NINA_G, "nina@example.com", "Nina Novak")
     gbot.deps.deliverer.genesys.timeout = 0.5  # type: ignore[attr-defined]
@@ -298,3 +298,4 @@ async def test_a_hanging_genesys_does_not_hold_the_outbox(
     assert any("approved" in text_of(m).lower() for m in thread(slack, card(slack, request_id)))
     assert len(org.calls_to("/api/v2/users/search")) == 2
     assert org.held(NINA_G) == {"cloudCX3", "wem"}
+    assert "timed out: retried on the next flush" in caplog.text
