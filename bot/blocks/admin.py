@@ -18,6 +18,7 @@ from bot.store.assignments import Assignment
 
 _EVERYONE = ("help", "request", "requests", "cancel")
 _ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
+_ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)
 
 
 def help_message(is_admin: bool) -> Message:
