@@ -163,7 +163,7 @@ async def test_rate_limiter_never_exceeds_the_budget_in_any_60_second_window() -
     async def sleep(seconds: float) -> None:
         clock.now += seconds
 
-    limiter = RateLimiter(10, monotonic=clock, sleep=sleep, margin=0)
+    limiter = RateLimiter(10, monotonic=clock, sleep=sleep, margin=0, reserve=0)
     starts = []
     for _ in range(35):
         starts.append(await limiter.acquire())
@@ -172,3 +172,17 @@ async def test_rate_limiter_never_exceeds_the_budget_in_any_60_second_window() -
         assert sum(1 for s in starts[i:] if s < start + 60) <= 10
     # and it is not slower than it must be: 35 requests at 10/minute need 3 full windows
     assert starts[-1] - starts[0] <= 3 * 60 + 10
+
+
+async def test_background_paging_leaves_a_reserve_for_provisioning() -> None:
+    clock = Clock()
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    limiter = RateLimiter(10, monotonic=clock, sleep=sleep, margin=0)  # reserve: 1 of 10
+    for _ in range(9):
+        await limiter.acquire(background=True)
+    assert clock.now == 1000.0
+    assert await limiter.acquire() == 1000.0  # a provisioning goes at once
+    assert await limiter.acquire(background=True) == 1060.0  # the sync waits its window

@@ -63,7 +63,10 @@ class GenesysForbidden(GenesysError):
 class RateLimiter:
     """At most `per_minute` starts in any WINDOW_SECONDS window, for every caller in the
     process. A sliding log of the last `per_minute` start times: a new start waits until
-    the oldest of them is a full window (plus a margin for the network) old."""
+    the oldest of them is a full window (plus a margin for the network) old.
+
+    Background work (the hourly sync's paging) may use all but `reserve` of the window, so
+    a provisioning that comes during a sync never waits for the sync's burst to age out."""
 
     def __init__(
         self,
@@ -72,30 +75,32 @@ class RateLimiter:
         monotonic: Monotonic = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         margin: float = 0.5,
+        reserve: int | None = None,
     ) -> None:
         if per_minute < 1:
             raise ValueError("the rate must be at least 1 request a minute")
         self.per_minute = per_minute
+        self.reserve = per_minute // 10 if reserve is None else min(reserve, per_minute - 1)
         self._monotonic = monotonic
         self._sleep = sleep
         self._window = WINDOW_SECONDS + margin
         self._starts: deque[float] = deque()
-        self._lock = asyncio.Lock()
         self.waited = 0.0  # total time spent waiting for the budget
 
-    async def acquire(self) -> float:
+    async def acquire(self, *, background: bool = False) -> float:
         """Wait for the budget; returns the instant the request may start."""
-        async with self._lock:
-            while len(self._starts) >= self.per_minute:
-                wait = self._starts[0] + self._window - self._monotonic()
-                if wait <= 0:
-                    self._starts.popleft()
-                    continue
-                self.waited += wait
-                await self._sleep(wait)
+        limit = self.per_minute - (self.reserve if background else 0)
+        while True:
             now = self._monotonic()
-            self._starts.append(now)
-            return now
+            while self._starts and self._starts[0] + self._window <= now:
+                self._starts.popleft()
+            if len(self._starts) < limit:
+                # No await between the check and the append: atomic on the event loop.
+                self._starts.append(now)
+                return now
+            wait = self._starts[len(self._starts) - limit] + self._window - now
+            self.waited += wait
+            await self._sleep(max(wait, 0.001))
 
 
 _SHARED: dict[tuple[str, str], RateLimiter] = {}
@@ -242,8 +247,10 @@ class GenesysClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        background: bool = False,
     ) -> Any:
-        """One API call with the retries; the decoded JSON answer."""
+        """One API call with the retries; the decoded JSON answer. `background` calls
+        (bulk reads) leave part of the budget to the others."""
         if self._monotonic() < self._down_until:
             raise GenesysUnavailable("Genesys Cloud was unreachable moments ago: retrying later")
         url = f"{self.endpoints.api_url}{path}"
@@ -252,7 +259,7 @@ class GenesysClient:
         limited = 0
         while True:
             token = await self.token()
-            await self.limiter.acquire()
+            await self.limiter.acquire(background=background)
             self.stats.requests += 1
             try:
                 async with self._http().request(
@@ -306,13 +313,21 @@ class GenesysClient:
                 failures += 1
 
     async def pages(
-        self, path: str, params: dict[str, Any] | None = None, page_size: int = 100
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        page_size: int = 100,
+        *,
+        background: bool = False,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every page, by number, until `pageCount` (never trusting `nextUri`)."""
         number = 1
         while True:
             body = await self.request(
-                "GET", path, params={**(params or {}), "pageSize": page_size, "pageNumber": number}
+                "GET",
+                path,
+                params={**(params or {}), "pageSize": page_size, "pageNumber": number},
+                background=background,
             )
             entities = list((body or {}).get("entities") or [])
             yield entities
@@ -332,7 +347,8 @@ class GenesysClient:
     async def license_holders(self, page_size: int = 100) -> dict[str, set[str]]:
         """user id -> the license ids the user holds."""
         held: dict[str, set[str]] = {}
-        async for page in self.pages("/api/v2/license/users", page_size=page_size):
+        pages = self.pages("/api/v2/license/users", page_size=page_size, background=True)
+        async for page in pages:
             for entity in page:
                 ids = {_license_id(x) for x in entity.get("licenses") or []}
                 held[str(entity["id"])] = {i for i in ids if i}
@@ -346,7 +362,7 @@ class GenesysClient:
         self, state: str = "any", page_size: int = 500
     ) -> AsyncIterator[list[dict[str, Any]]]:
         params = {"state": state, "expand": "dateLastLogin,lasttokenissued"}
-        async for page in self.pages("/api/v2/users", params, page_size):
+        async for page in self.pages("/api/v2/users", params, page_size, background=True):
             yield page
 
     async def find_user(self, email: str) -> dict[str, Any] | None:
