@@ -130,6 +130,7 @@ async def show_drift(
     if deps.genesys is None:
         await reply_error(respond, f"{LEDGER_ONLY}: there is nothing to compare")
         return
+    await reply(respond, simple(":hourglass_flowing_sand: Reading Genesys Cloud…"))
     try:
         org = await read_org(deps.genesys)
     except GenesysError as error:

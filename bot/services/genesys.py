@@ -69,6 +69,8 @@ async def adopt(
     """Adopt (a drift row's button): record in the ledger a seat someone gave by hand in
     Genesys. It is already held there, so it is recorded even past a pool's limit (the
     limits job reports an overage); nothing is sent to Genesys."""
+    if "@" not in email:
+        raise LicenseError("this Genesys user has no email: adopt needs one to record the seat")
     found = rules.catalog.genesys_seat_for(set(licenses))
     if found is None:
         raise LicenseError(
