@@ -299,3 +299,22 @@ async def test_a_hanging_genesys_does_not_hold_the_outbox(
     assert len(org.calls_to("/api/v2/users/search")) == 2
     assert org.held(NINA_G) == {"cloudCX3", "wem"}
     assert "timed out: retried on the next flush" in caplog.text
+
+
+async def test_jobs_run_genesys_dry_run_shows_the_summary_and_writes_nothing(
+    gbot: Bot, org: FakeGenesys
+) -> None:
+    await gbot.command("assign pwd@example.com agent premium", user=ADMIN)
+    org.add_user("g-pwd", "pwd@example.com", last_login="2026-11-29T08:00:00Z")
+    org.add_user("g-otto", "otto@example.com", licenses=("cloudCX3",))
+    [message] = await run(gbot, "genesys", dry_run=True)
+    assert message.target == "channel" and "Genesys drift: 2 differences" in message.text
+    async with gbot.db.read() as tx:
+        seat = await tx.assignments.active_for_email("pwd@example.com")
+        assert await tx.alerts.open(job="genesys", kind="drift") == []
+    assert seat is not None and seat.last_active_at is None
+    [message] = await run(gbot, "genesys")
+    async with gbot.db.read() as tx:
+        seat = await tx.assignments.active_for_email("pwd@example.com")
+    assert seat is not None and seat.last_active_at is not None
+    assert seat.last_active_at.isoformat() == "2026-11-29T08:00:00+00:00"
