@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from alerting import alerts, buttons, run, shown
-from conftest import ADMIN, ALERTS, APPROVALS, NINA, START, Bot, BotFactory
+from conftest import ADMIN, ALERTS, APPROVALS, MANAGER, NINA, START, Bot, BotFactory
 from fakegenesys import FakeGenesys
 from fakeslack import FakeSlack
 from flows import approve, card, file_request, set_pool, text_of, thread
@@ -135,6 +135,8 @@ async def test_a_new_hire_waits_for_the_genesys_user_then_is_provisioned(
     assert "waiting for the Genesys user" in text_of(last_card[-1])
     home = await open_home(gbot, ADMIN)
     assert "waiting for the Genesys user: nina@example.com" in json.dumps(home)
+    own = await open_home(gbot, MANAGER)  # the requester's Home
+    assert "waiting for the Genesys user" in json.dumps(own)
 
     org.add_user(NINA_G, "nina@example.com", "Nina Novak")  # IT creates her account
     gbot.clock.advance(hours=1)

@@ -130,7 +130,12 @@ def admin_home(
     return _view(blocks)
 
 
-def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) -> View:
+def requester_home(
+    requests: list[LicenseRequest],
+    now: datetime,
+    tz: tzinfo,
+    genesys: dict[int, str] | None = None,  # request id -> its seat's Genesys line
+) -> View:
     blocks: list[Block] = [
         HeaderBlock(text="Your seat requests"),
         section("Ask for a seat for a new hire; license admins decide and you get a DM."),
@@ -148,6 +153,8 @@ def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) ->
             line += f" · decided {day(request.decided_at, tz)}"
         if request.decision_reason:
             line += f"\nReason: {clip(escape(request.decision_reason), 300)}"
+        if genesys and request.id in genesys:
+            line += f"\n{genesys[request.id]}"
         blocks.append(section(line))
     blocks.append(context(f"Updated {when(now, tz)} · `/license requests` lists them too"))
     return _view(blocks)
