@@ -1,0 +1,264 @@
+"""Seat lifecycle and approval policy (SPEC 9, 10) end to end: signed requests into the real
+app, the fake Slack, the real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import ADMIN, ADMIN2, ALERTS, APPROVALS, MANAGER, NINA, OUTSIDER, Bot
+from flows import cards, dms, ephemerals, file_request, has_buttons, pool, set_pool
+from flows import request_row, text_of, thread
+from test_home import home_click, open_home
+
+from bot.licensing.requests import RequestKind, RequestStatus
+
+
+def card_of(bot: Bot, request_id: int) -> dict[str, Any]:
+    """The approvals card of any kind of request (request, change, offboarding)."""
+    found = [m for m in cards(bot.slack) if f" #{request_id}:" in m.get("text", "")]
+    assert len(found) == 1, [m.get("text") for m in cards(bot.slack)]
+    return found[0]
+
+
+async def approve_card(bot: Bot, request_id: int, user: str = ADMIN) -> None:
+    await bot.click("approve_request", str(request_id), user, message=card_of(bot, request_id))
+
+
+def filed_id(text: str) -> int:
+    for marker in ("Filed request #", "Filed change #", "Filed offboarding #"):
+        if marker in text:
+            return int(text.split(marker, 1)[1].split(":", 1)[0])
+    raise AssertionError(text)
+
+
+async def holder(bot: Bot, email: str) -> Any:
+    async with bot.db.read() as tx:
+        return await tx.assignments.active_for_email(email)
+
+
+async def audit(bot: Bot, action: str) -> list[Any]:
+    async with bot.db.read() as tx:
+        rows = await tx.connection.execute_fetchall(
+            "SELECT actor, subject, before, after FROM audit WHERE action = ? ORDER BY id",
+            (action,),
+        )
+    return [(r[0], r[1], json.loads(r[2] or "null"), json.loads(r[3] or "null")) for r in rows]
+
+
+async def give_seat(bot: Bot, text: str) -> None:
+    reply = await bot.command(f"assign {text}", user=ADMIN)
+    assert "now holds" in reply.text, reply.text
+
+
+async def thread_reply(bot: Bot, posted: dict[str, Any], user: str, text: str, n: int) -> None:
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": user,
+            "text": text,
+            "ts": f"1800000000.{n:06d}",
+            "thread_ts": posted["ts"],
+        }
+    )
+
+
+# --- four eyes (SPEC 10) ---------------------------------------------------------------
+
+
+async def test_four_eyes_the_filer_never_approves_by_button_thread_or_home(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 10")
+    request_id = await file_request(bot, "<@U07NINA|nina> agent standard", user=ADMIN)
+    posted = card_of(bot, request_id)
+
+    await approve_card(bot, request_id, user=ADMIN)
+    await thread_reply(bot, posted, ADMIN, "approve", 1)
+    view = await open_home(bot, ADMIN)
+    await home_click(bot, ADMIN, "approve_request", str(request_id), view)
+
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+    assert (await pool(bot, "standard", "agent")).used == 0
+    assert await holder(bot, "nina@example.com") is None
+    told = [text_of(m) for m in ephemerals(bot.slack, ADMIN)] + [
+        text_of(m) for m in dms(bot.slack, ADMIN)
+    ]
+    assert sum("another admin must approve this" in t for t in told) == 3, told
+    assert not bot.slack.updates(APPROVALS) and not thread(bot.slack, posted)
+
+    await approve_card(bot, request_id, user=ADMIN2)
+    stored = await request_row(bot, request_id)
+    assert stored.status is RequestStatus.APPROVED and stored.decided_by == ADMIN2
+
+
+async def test_four_eyes_off_lets_the_filer_approve(make_bot: Any) -> None:
+    bot = await make_bot(four_eyes=False)
+    await set_pool(bot, "standard agent 10")
+    request_id = await file_request(bot, "<@U07NINA|nina> agent standard", user=ADMIN)
+    await approve_card(bot, request_id, user=ADMIN)
+    assert (await request_row(bot, request_id)).status is RequestStatus.APPROVED
+
+
+# --- change (SPEC 9) -------------------------------------------------------------------
+
+
+async def test_change_card_shows_both_pools_and_approval_moves_the_seat(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 10")
+    await set_pool(bot, "premium wfo 5")
+    await set_pool(bot, "standard agent 2")
+    await set_pool(bot, "standard agent 2")
+    await give_seat(bot, "<@U07NINA|nina> agent premium +wfo dept:Support")
+    await give_seat(bot, "a@example.com agent standard")
+    await give_seat(bot, "b@example.com agent standard")
+
+    reply = await bot.command(
+        "change <@U07NINA|nina> agent standard -wfo back to basics", user=MANAGER
+    )
+    request_id = filed_id(reply.text)
+    posted = card_of(bot, request_id)
+    shown = text_of(posted)
+    assert "Seat change" in shown and "back to basics" in shown
+    assert "leaves premium agent 1/10 → 0/10 (a seat freed)" in shown
+    assert "leaves premium wfo 1/5 → 0/5 (a seat freed)" in shown
+    assert "enters :warning: standard agent 2/2 → 3/2: 1 over, enters grace period" in shown
+    assert has_buttons(posted)
+    assert (await request_row(bot, request_id)).kind is RequestKind.CHANGE
+
+    await approve_card(bot, request_id, user=ADMIN)
+
+    held = await holder(bot, "nina@example.com")
+    assert (held.edition, held.seat_type, held.modules) == ("standard", "agent", ())
+    assert held.license_group == "Support_Agent_LicenseGroup"
+    assert (await pool(bot, "premium", "agent")).used == 0
+    assert (await pool(bot, "premium", "wfo")).used == 0
+    assert (await pool(bot, "standard", "agent")).used == 3
+    [(actor, subject, before, after)] = await audit(bot, "assignment.changed")
+    assert actor == ADMIN and subject == "nina@example.com"
+    assert before["edition"] == "premium" and before["modules"] == ["wfo"]
+    assert after["edition"] == "standard" and after["modules"] == []
+    assert "Approved" in text_of(bot.slack.updates(APPROVALS)[-1])
+    assert "premium agent now 0/10 (a seat freed)" in text_of(thread(bot.slack, posted)[-1])
+    assert "change #" in dms(bot.slack, MANAGER)[-1]["text"]
+
+
+async def test_change_refused_into_a_full_pool_changes_nothing(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await set_pool(bot, "premium agent 0")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    request_id = filed_id((await bot.command("change nina@example.com agent premium")).text)
+    assert ":no_entry:" in text_of(card_of(bot, request_id))
+    await approve_card(bot, request_id, user=ADMIN)
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+    assert (await holder(bot, "nina@example.com")).edition == "standard"
+    assert any("cannot be approved" in text_of(m) for m in ephemerals(bot.slack, ADMIN))
+
+
+async def test_request_and_change_point_at_each_other(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    reply = await bot.command("change nina@example.com agent premium")
+    assert "holds no seat to change" in reply.text and "/license request" in reply.text
+    await give_seat(bot, "nina@example.com agent standard")
+    reply = await bot.command("request nina@example.com agent premium")
+    assert "already holds" in reply.text and "/license change" in reply.text
+    reply = await bot.command("change nina@example.com agent standard")
+    assert "nothing to change" in reply.text
+    reply = await bot.command("change nina@example.com agent standard -qm")
+    assert "does not hold +qm" in reply.text
+    reply = await bot.command("change nina@example.com agent partner +wfo")
+    assert "not included in the partner edition" in reply.text
+    async with bot.db.read() as tx:
+        assert await tx.requests.pending() == []
+
+
+# --- offboarding (SPEC 9) --------------------------------------------------------------
+
+
+async def test_admin_offboard_revokes_at_once_and_cancels_pending_requests(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await set_pool(bot, "premium agent 5")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    change_id = filed_id((await bot.command("change nina@example.com agent premium")).text)
+
+    reply = await bot.command("offboard <@U07NINA|nina> left the company", user=ADMIN)
+    assert "Offboarded" in reply.text and "1 pending request for them cancelled" in reply.text
+    assert await holder(bot, "nina@example.com") is None
+    assert (await pool(bot, "standard", "agent")).used == 0
+    cancelled = await request_row(bot, change_id)
+    assert cancelled.status is RequestStatus.CANCELLED and cancelled.decided_by == ADMIN
+    assert "Cancelled" in text_of(bot.slack.updates(APPROVALS)[-1])
+    [(actor, _, before, after)] = await audit(bot, "assignment.revoked")
+    assert actor == ADMIN and before["status"] == "active" and after["status"] == "revoked"
+    assert "left the company" in after["reason"]
+
+
+async def test_offboard_by_a_non_admin_files_a_card_an_admin_confirms(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    reply = await bot.command("offboard nina@example.com last day was Friday", user=MANAGER)
+    request_id = filed_id(reply.text)
+    assert await holder(bot, "nina@example.com") is not None
+    posted = card_of(bot, request_id)
+    assert "Offboarding" in text_of(posted) and has_buttons(posted)
+
+    await approve_card(bot, request_id, user=MANAGER)  # not an admin
+    assert await holder(bot, "nina@example.com") is not None
+    await approve_card(bot, request_id, user=ADMIN)
+    assert await holder(bot, "nina@example.com") is None
+    assert (await request_row(bot, request_id)).status is RequestStatus.APPROVED
+    assert "revoked" in dms(bot.slack, MANAGER)[-1]["text"]
+
+
+async def test_offboard_bad_input(bot: Bot) -> None:
+    reply = await bot.command("offboard nobody@example.com", user=ADMIN)
+    assert "holds no seat" in reply.text
+    reply = await bot.command("offboard nobody@example.com", user=MANAGER)
+    assert "holds no seat" in reply.text
+    reply = await bot.command("offboard", user=ADMIN)
+    assert "Usage: `/license offboard" in reply.text
+    reply = await bot.command("offboard not-a-person", user=ADMIN)
+    assert "is not a person" in reply.text
+
+
+async def test_deactivated_holder_gets_one_alert_with_reclaim(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    event = {"type": "user_change", "user": {"id": NINA, "deleted": True, "name": "nina"}}
+    await bot.event(event)
+    await bot.event(event)
+    await bot.event({"type": "user_change", "user": {"id": OUTSIDER, "deleted": True}})
+    await bot.event({"type": "user_change", "user": {"id": NINA, "deleted": False}})
+
+    alerts = bot.slack.messages(ALERTS)
+    assert len(alerts) == 1
+    assert "deactivated" in text_of(alerts[0]) and "nina@example.com" in text_of(alerts[0])
+    assert has_buttons(alerts[0])
+    assert await holder(bot, "nina@example.com") is not None
+
+    await bot.click("deactivated_reclaim", json_value(alerts[0]), OUTSIDER, message=alerts[0])
+    assert await holder(bot, "nina@example.com") is not None
+    await bot.click("deactivated_reclaim", json_value(alerts[0]), ADMIN, message=alerts[0])
+    assert await holder(bot, "nina@example.com") is None
+    updated = bot.slack.updates(ALERTS)[-1]
+    assert "Reclaimed by" in text_of(updated) and not has_buttons(updated)
+    await bot.event(event)
+    assert len(bot.slack.messages(ALERTS)) == 1
+
+
+async def test_deactivation_revokes_at_once_when_configured(make_bot: Any) -> None:
+    bot = await make_bot(reclaim_on_deactivation=True)
+    await set_pool(bot, "standard agent 5")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    await bot.event({"type": "user_change", "user": {"id": NINA, "deleted": True}})
+    assert await holder(bot, "nina@example.com") is None
+    [alert] = bot.slack.messages(ALERTS)
+    assert "revoked at once" in text_of(alert) and not has_buttons(alert)
+    [(actor, *_)] = await audit(bot, "assignment.revoked")
+    assert actor == "licensebot"
+
+
+def json_value(message: dict[str, Any]) -> str:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id"):
+                return str(element["value"])
+    raise AssertionError("no button")
