@@ -262,3 +262,94 @@ def json_value(message: dict[str, Any]) -> str:
             if element.get("action_id"):
                 return str(element["value"])
     raise AssertionError("no button")
+
+
+# --- time-bound seats (SPEC 9) ---------------------------------------------------------
+
+
+async def test_time_bound_seat_warned_extended_and_ended_once(bot: Bot) -> None:
+    from datetime import datetime
+
+    from alerting import alerts, buttons, run
+
+
+    await set_pool(bot, "standard agent 10")
+    request_id = await file_request(
+        bot, "<@U07NINA|nina> agent standard until:2026-12-05 seasonal", user=MANAGER
+    )
+    assert "2026-12-05" in text_of(card_of(bot, request_id))
+    await approve_card(bot, request_id, user=ADMIN)
+    assert str((await holder(bot, "nina@example.com")).ends_on) == "2026-12-05"
+    await give_seat(bot, "sam@example.com agent standard until:2026-12-01")
+
+    assert "until 2026-12-05" in (await bot.command("check nina@example.com", user=ADMIN)).text
+    assert "until 2026-12-05" in (await bot.command("users", user=ADMIN)).text
+    view = await open_home(bot, ADMIN)
+    assert "until 2026-12-01" in json.dumps(view["blocks"])  # sam ends within 3 days
+
+    bot.clock.set(datetime.fromisoformat("2026-12-01T09:00:00+00:00"))
+    assert await run(bot, "expiring") != []
+    [summary] = alerts(bot)
+    assert "sam@example.com" in text_of(summary) and "nina" not in text_of(summary)
+    assert not dms(bot.slack, NINA)
+
+    bot.clock.set(datetime.fromisoformat("2026-12-02T09:00:00+00:00"))
+    await run(bot, "expiring")
+    assert await holder(bot, "sam@example.com") is None  # ended after 2026-12-01
+    summary = alerts(bot)[-1]
+    assert "nina@example.com" in text_of(summary) and "Ended and revoked" in text_of(summary)
+    assert buttons(summary) == [("expiring_extend", str((await holder(bot, "nina@example.com")).id))]
+    assert "last day is 2026-12-05" in dms(bot.slack, NINA)[-1]["text"]
+    assert "nina@example.com" in dms(bot.slack, MANAGER)[-1]["text"]
+    posted = len(bot.slack.messages())
+    assert await run(bot, "expiring") == []
+    assert len(bot.slack.messages()) == posted  # nothing twice
+
+    await bot.click("expiring_extend", buttons(summary)[0][1], MANAGER, message=summary)
+    assert str((await holder(bot, "nina@example.com")).ends_on) == "2026-12-05"
+    await bot.click("expiring_extend", buttons(summary)[0][1], ADMIN, message=summary)
+    assert str((await holder(bot, "nina@example.com")).ends_on) == "2027-01-04"
+    assert "Extended to 2027-01-04" in text_of(bot.slack.updates(ALERTS)[-1])
+    [(actor, _, before, after)] = await audit(bot, "assignment.extended")
+    assert actor == ADMIN and before["ends_on"] == "2026-12-05"
+    assert after["ends_on"] == "2027-01-04"
+
+    reply = await bot.command("extend <@U07NINA|nina> 2026-12-03", user=ADMIN)
+    assert "until 2026-12-03" in reply.text and "was 2027-01-04" in reply.text
+    bot.clock.set(datetime.fromisoformat("2026-12-04T09:00:00+00:00"))
+    await run(bot, "expiring")
+    assert await holder(bot, "nina@example.com") is None
+    assert "ended after 2026-12-03" in dms(bot.slack, NINA)[-1]["text"]
+    [(actor, *_), _] = await audit(bot, "assignment.revoked")
+    assert actor == "licensebot"
+
+
+async def test_time_bound_bad_input(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 10")
+    reply = await bot.command("request nina@example.com agent standard until:2026-11-01")
+    assert "is in the past" in reply.text
+    reply = await bot.command("assign nina@example.com agent standard until:2026-11-29", user=ADMIN)
+    assert "is in the past" in reply.text
+    reply = await bot.command("request nina@example.com agent standard until:tomorrow")
+    assert "is not a date" in reply.text
+    reply = await bot.command("extend nina@example.com 2027-01-01", user=ADMIN)
+    assert "holds no active seat" in reply.text
+    await give_seat(bot, "nina@example.com agent standard")
+    reply = await bot.command("extend nina@example.com 2026-11-01", user=ADMIN)
+    assert "is in the past" in reply.text
+    reply = await bot.command("extend nina@example.com 2027-01-01", user=MANAGER)
+    assert "only license admins" in reply.text
+    assert (await holder(bot, "nina@example.com")).ends_on is None
+    reply = await bot.command("extend nina@example.com", user=ADMIN)
+    assert "Usage: `/license extend" in reply.text
+
+
+async def test_assignments_report_shows_the_end_date(bot: Bot) -> None:
+    from bot.reports.build import build_report
+
+    await set_pool(bot, "standard agent 10")
+    await give_seat(bot, "nina@example.com agent standard until:2027-03-31")
+    async with bot.db.read() as tx:
+        table = await build_report(tx, bot.deps.rules, "assignments", bot.clock.now())
+    assert table.header[-1] == "ends_on"
+    assert str(table.rows[0][-1]) == "2027-03-31"

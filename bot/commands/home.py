@@ -8,6 +8,7 @@ included); with no channel to answer in, `notify()` tells the clicker by DM.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -51,8 +52,19 @@ async def home_view(deps: Deps, user_id: str) -> View:
         pending = await tx.requests.pending(limit=MAX_PENDING)
         pending_total = await tx.reports.pending_count()
         alerts, alerts_total = await tx.reports.open_alerts(MAX_ALERTS)
+        soon = now.astimezone(tz).date() + timedelta(days=deps.rules.policy.expiry_warning_days)
+        ending = await tx.assignments.ending_by(soon, limit=MAX_ALERTS)
     return admin_home(
-        pools, forecasts, pending, pending_total, alerts, alerts_total, deps.rules.policy, now, tz
+        pools,
+        forecasts,
+        pending,
+        pending_total,
+        alerts,
+        alerts_total,
+        deps.rules.policy,
+        now,
+        tz,
+        ending=ending,
     )
 
 
