@@ -7,8 +7,18 @@ import json
 from typing import Any
 
 from conftest import ADMIN, ADMIN2, ALERTS, APPROVALS, MANAGER, NINA, OUTSIDER, Bot
-from flows import cards, dms, ephemerals, file_request, has_buttons, pool, set_pool
-from flows import request_row, text_of, thread
+from flows import (
+    cards,
+    dms,
+    ephemerals,
+    file_request,
+    has_buttons,
+    pool,
+    request_row,
+    set_pool,
+    text_of,
+    thread,
+)
 from test_home import home_click, open_home
 
 from bot.licensing.requests import RequestKind, RequestStatus
@@ -298,7 +308,8 @@ async def test_time_bound_seat_warned_extended_and_ended_once(bot: Bot) -> None:
     assert await holder(bot, "sam@example.com") is None  # ended after 2026-12-01
     summary = alerts(bot)[-1]
     assert "nina@example.com" in text_of(summary) and "Ended and revoked" in text_of(summary)
-    assert buttons(summary) == [("expiring_extend", str((await holder(bot, "nina@example.com")).id))]
+    nina_seat = await holder(bot, "nina@example.com")
+    assert buttons(summary) == [("expiring_extend", str(nina_seat.id))]
     assert "last day is 2026-12-05" in dms(bot.slack, NINA)[-1]["text"]
     assert "nina@example.com" in dms(bot.slack, MANAGER)[-1]["text"]
     posted = len(bot.slack.messages())
