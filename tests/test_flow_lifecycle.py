@@ -364,3 +364,144 @@ async def test_assignments_report_shows_the_end_date(bot: Bot) -> None:
         table = await build_report(tx, bot.deps.rules, "assignments", bot.clock.now())
     assert table.header[-1] == "ends_on"
     assert str(table.rows[0][-1]) == "2027-03-31"
+
+
+# --- department quotas (SPEC 10) -------------------------------------------------------
+
+
+async def test_department_quota_on_the_card_and_refused_on_approval(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 10")
+    assert "only license admins" in (await bot.command("quota", user=MANAGER)).text
+    assert "No department quotas" in (await bot.command("quota", user=ADMIN)).text
+    reply = await bot.command("quota set support premium agent 1", user=ADMIN)
+    assert "Support may hold 1 premium agent seats (new quota); it uses 0 now" in reply.text
+    await give_seat(bot, "nina@example.com agent premium dept:Support")
+
+    over = await file_request(bot, "sam@example.com agent premium dept:Support")
+    shown = text_of(card_of(bot, over))
+    assert "Support premium agent 1/1 → 2/1, over the department's quota" in shown
+    assert "premium agent 1/10 → 2/10" in shown  # the pool itself has room
+    await approve_card(bot, over, user=ADMIN)
+    assert (await request_row(bot, over)).status is RequestStatus.PENDING
+    refusal = text_of(ephemerals(bot.slack, ADMIN)[-1])
+    assert "over the department's quota" in refusal
+    assert "/license quota set Support premium agent" in refusal
+
+    other = await file_request(bot, "tom@example.com agent premium dept:Sales")
+    await approve_card(bot, other, user=ADMIN)
+    assert (await request_row(bot, other)).status is RequestStatus.APPROVED
+
+    reply = await bot.command("assign ann@example.com agent premium dept:Support", user=ADMIN)
+    assert "over the department's quota" in reply.text
+    assert await holder(bot, "ann@example.com") is None
+
+    reply = await bot.command("quota set Support premium agent 0", user=ADMIN)
+    assert "(was 1)" in reply.text and "below what Support uses now (1/0)" in reply.text
+    assert await holder(bot, "nina@example.com") is not None  # nobody loses a seat
+    listed = (await bot.command("quota", user=ADMIN)).text
+    assert "Support* premium agent `1/0`" in listed and "1 over" in listed
+    reply = await bot.command("quota set Support premium agent 2", user=ADMIN)
+    await approve_card(bot, over, user=ADMIN)
+    assert (await request_row(bot, over)).status is RequestStatus.APPROVED
+    changes = await audit(bot, "quota.set")
+    assert [(b, a["seats"]) for _, _, b, a in changes] == [
+        (None, 1),
+        ({"seats": 1}, 0),
+        ({"seats": 0}, 2),
+    ]
+
+
+async def test_quota_bad_input(bot: Bot) -> None:
+    reply = await bot.command("quota set Sup-port premium agent 5", user=ADMIN)
+    assert "naming convention" in reply.text
+    reply = await bot.command("quota set Support premium nothing 5", user=ADMIN)
+    assert "Usage: `/license quota set" in reply.text
+    reply = await bot.command("quota set Support premium agent many", user=ADMIN)
+    assert "whole number" in reply.text
+    reply = await bot.command("quota set Support partner wfo 5", user=ADMIN)
+    assert "not included in the partner edition" in reply.text
+    reply = await bot.command("quota set Support premium agent 5", user=MANAGER)
+    assert "only license admins" in reply.text
+    async with bot.db.read() as tx:
+        assert await tx.quotas.all() == []
+
+
+# --- finance stage (SPEC 10) -----------------------------------------------------------
+
+FINANCE = "S0FINANCE"
+
+
+async def finance_bot(make_bot: Any) -> Bot:
+    bot = await make_bot(finance_group=FINANCE, finance_threshold="100")
+    bot.slack.set_usergroup(FINANCE, [OUTSIDER, ADMIN2])
+    await set_pool(bot, "premium agent 10 price:80")
+    await set_pool(bot, "premium wfo 10 price:30")
+    await set_pool(bot, "standard agent 10 price:50")
+    return bot
+
+
+async def test_finance_stage_admin_then_finance_member(make_bot: Any) -> None:
+    bot = await finance_bot(make_bot)
+    request_id = await file_request(bot, "<@U07NINA|nina> agent premium +wfo")
+    posted = card_of(bot, request_id)
+    assert "an admin, then finance (monthly cost $110.00" in text_of(posted)
+
+    await approve_card(bot, request_id, user=OUTSIDER)  # finance first: not yet
+    assert (await request_row(bot, request_id)).stage_approved_by is None
+    await approve_card(bot, request_id, user=ADMIN)
+    staged = await request_row(bot, request_id)
+    assert staged.status is RequestStatus.PENDING and staged.stage_approved_by == ADMIN
+    assert await holder(bot, "nina@example.com") is None
+    updated = bot.slack.updates(APPROVALS)[-1]
+    assert f"approved by <@{ADMIN}> — waiting for finance" in text_of(updated)
+    assert has_buttons(updated)
+    assert "waiting for finance" in text_of(thread(bot.slack, posted)[-1])
+
+    await approve_card(bot, request_id, user=ADMIN)  # one person never gives both
+    assert "one person never gives both" in text_of(ephemerals(bot.slack, ADMIN)[-1])
+    await approve_card(bot, request_id, user=MANAGER)
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+
+    await approve_card(bot, request_id, user=OUTSIDER)
+    done = await request_row(bot, request_id)
+    assert done.status is RequestStatus.APPROVED and done.decided_by == OUTSIDER
+    assert (await holder(bot, "nina@example.com")).modules == ("wfo",)
+    [(actor, *_)] = await audit(bot, "request.stage_approved")
+    assert actor == ADMIN
+
+
+async def test_finance_stage_admin_in_finance_group_cannot_give_both(make_bot: Any) -> None:
+    bot = await finance_bot(make_bot)
+    request_id = await file_request(bot, "<@U07NINA|nina> agent premium +wfo")
+    await approve_card(bot, request_id, user=ADMIN2)
+    await approve_card(bot, request_id, user=ADMIN2)
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+    posted = card_of(bot, request_id)
+    await thread_reply(bot, posted, OUTSIDER, "deny not in this quarter's budget", 7)
+    denied = await request_row(bot, request_id)
+    assert denied.status is RequestStatus.DENIED and denied.decided_by == OUTSIDER
+    assert "denied" in dms(bot.slack, MANAGER)[-1]["text"]
+
+
+async def test_finance_stage_below_threshold_and_finance_deny_only_at_its_stage(
+    make_bot: Any,
+) -> None:
+    bot = await finance_bot(make_bot)
+    cheap = await file_request(bot, "<@U07NINA|nina> agent standard")
+    assert "finance" not in text_of(card_of(bot, cheap))
+    await approve_card(bot, cheap, user=ADMIN)
+    assert (await request_row(bot, cheap)).status is RequestStatus.APPROVED
+
+    dear = await file_request(bot, "sam@example.com agent premium +wfo")
+    await thread_reply(bot, card_of(bot, dear), OUTSIDER, "deny too expensive", 8)
+    assert (await request_row(bot, dear)).status is RequestStatus.PENDING  # admin stage
+
+
+async def test_finance_stage_for_a_change(make_bot: Any) -> None:
+    bot = await finance_bot(make_bot)
+    await give_seat(bot, "nina@example.com agent standard")
+    request_id = filed_id((await bot.command("change nina@example.com agent premium +wfo")).text)
+    await approve_card(bot, request_id, user=ADMIN)
+    assert (await holder(bot, "nina@example.com")).edition == "standard"
+    await approve_card(bot, request_id, user=OUTSIDER)
+    assert (await holder(bot, "nina@example.com")).edition == "premium"
