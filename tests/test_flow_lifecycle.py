@@ -505,3 +505,47 @@ async def test_finance_stage_for_a_change(make_bot: Any) -> None:
     assert (await holder(bot, "nina@example.com")).edition == "standard"
     await approve_card(bot, request_id, user=OUTSIDER)
     assert (await holder(bot, "nina@example.com")).edition == "premium"
+
+
+# --- escalation (SPEC 10) --------------------------------------------------------------
+
+
+async def test_escalation_dms_each_admin_once_after_twice_the_reminder_hours(bot: Bot) -> None:
+    from alerting import run
+
+    await set_pool(bot, "premium agent 10")
+    mine = await file_request(bot, "<@U07NINA|nina> agent premium")
+    own = await file_request(bot, "sam@example.com agent premium", user=ADMIN)
+    bot.clock.advance(hours=47)
+    sent = await run(bot, "requests")
+    assert {m.target for m in sent} == {"thread"}  # the 24-hour nudges only
+    assert not dms(bot.slack, ADMIN) and not dms(bot.slack, ADMIN2)
+
+    bot.clock.advance(hours=1)
+    sent = await run(bot, "requests")
+    escalated = sorted((m.user_id, m.key) for m in sent if m.target == "dm")
+    assert escalated == [
+        (ADMIN, f"requests:escalate:request:{mine}:admin:{ADMIN}"),
+        (ADMIN2, f"requests:escalate:request:{mine}:admin:{ADMIN2}"),
+        (ADMIN2, f"requests:escalate:request:{own}:admin:{ADMIN2}"),  # not its filer
+    ]
+    told = text_of(dms(bot.slack, ADMIN)[-1])
+    assert f"Seat request #{mine}" in told and "waited 48 hours" in told
+    assert "https://slack.com/archives/" in text_of(dms(bot.slack, ADMIN)[-1])
+    bot.clock.advance(hours=5)
+    assert await run(bot, "requests") == []
+    assert len(dms(bot.slack, ADMIN2)) == 2
+
+
+async def test_escalation_at_the_finance_stage_goes_to_finance_members(make_bot: Any) -> None:
+    from alerting import run
+
+    bot = await finance_bot(make_bot)
+    request_id = await file_request(bot, "<@U07NINA|nina> agent premium +wfo")
+    await approve_card(bot, request_id, user=ADMIN2)  # admin stage, by a finance member
+    bot.clock.advance(hours=48)
+    sent = await run(bot, "requests")
+    assert [m.user_id for m in sent if m.target == "dm"] == [OUTSIDER]
+    assert "waited 48 hours for finance approval" in text_of(dms(bot.slack, OUTSIDER)[-1])
+    bot.clock.advance(hours=24)
+    assert [m for m in await run(bot, "requests") if m.target == "dm"] == []

@@ -203,3 +203,24 @@ def expiring_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo)
         blocks.append(section(f":wave: Ended and revoked today: {names}{more}"))
     blocks.append(context("licensebot `expiring` · admins only · or `/license extend`"))
     return Message(head.replace("*", ""), blocks)
+
+
+@template("request_escalation")
+def request_escalation(request: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
+    """The DM to each approver of a request's stage once it waited twice the reminder hours."""
+    assert request is not None
+    who = "finance approval" if data.get("stage") == "finance" else "an admin's decision"
+    link = ""
+    if data.get("channel") and data.get("ts"):
+        link = (
+            f" <https://slack.com/archives/{data['channel']}/p{data['ts'].replace('.', '')}"
+            f"|Open the card>"
+        )
+    elif data.get("channel"):
+        link = f" See <#{data['channel']}>."
+    text = (
+        f":rotating_light: {request.title} #{request.id} ({escape(request.email)}: "
+        f"{request.edition} {request.seat_type}) has waited {data['hours']} hours for {who}."
+        f"{link} Approve or deny it on its card or in its thread."
+    )
+    return Message(f"{request.title} #{request.id} is waiting for you", [section(text)])

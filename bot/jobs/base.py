@@ -8,7 +8,7 @@ have queued, rendered the same way: `jobs run --dry-run` shows exactly what a ru
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -52,10 +52,16 @@ class JobContext:
     settings: Settings
     clock: Clock
     dry_run: bool = False
+    # Who approves at a stage ("admin", "finance"): Slack user ids (SPEC 10 escalation).
+    approvers: Callable[[str], Awaitable[frozenset[str]]] | None = None
 
     @classmethod
     def from_deps(cls, deps: Deps, *, dry_run: bool = False) -> JobContext:
-        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run)
+        async def approvers(stage: str) -> frozenset[str]:
+            directory = deps.finance if stage == "finance" else deps.admins
+            return await directory.members() if directory is not None else frozenset()
+
+        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run, approvers)
 
     @property
     def policy(self) -> Policy:
