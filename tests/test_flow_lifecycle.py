@@ -549,3 +549,30 @@ async def test_escalation_at_the_finance_stage_goes_to_finance_members(make_bot:
     assert "waited 48 hours for finance approval" in text_of(dms(bot.slack, OUTSIDER)[-1])
     bot.clock.advance(hours=24)
     assert [m for m in await run(bot, "requests") if m.target == "dm"] == []
+
+
+async def test_request_modal_takes_a_last_day(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    values = {
+        "hire_user": {"value": {"type": "users_select", "selected_user": NINA}},
+        "seat_type": {"value": {"type": "static_select", "selected_option": {"value": "agent"}}},
+        "edition": {"value": {"type": "static_select", "selected_option": {"value": "standard"}}},
+        "start_date": {"value": {"type": "datepicker", "selected_date": "2026-12-07"}},
+        "until_date": {"value": {"type": "datepicker", "selected_date": "2026-12-01"}},
+    }
+    response = await bot.submit(MANAGER, "license_request", values)
+    assert response.json()["errors"] == {"until_date": "the last day is before the start date"}
+    values["until_date"]["value"]["selected_date"] = "2027-01-31"
+    response = await bot.submit(MANAGER, "license_request", values)
+    assert response.status == 200
+    [posted] = cards(bot.slack)
+    assert "2027-01-31 (time-bound seat)" in text_of(posted)
+
+
+async def test_help_lists_the_lifecycle_commands(bot: Bot) -> None:
+    everyone = (await bot.command("help", user=MANAGER)).text
+    assert "/license change" in everyone and "/license offboard" in everyone
+    assert "/license extend" not in everyone and "/license quota" not in everyone
+    admin = (await bot.command("help", user=ADMIN)).text
+    for usage in ("/license extend", "/license quota set", "until:"):
+        assert usage in admin, usage
