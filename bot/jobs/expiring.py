@@ -37,10 +37,10 @@ async def expiring_job(ctx: JobContext) -> list[Outgoing]:
         assert seat.ends_on is not None
         stage = expiry_stage(seat.ends_on, today, ctx.policy)
         if stage == "ended":
-            out = await _end(ctx, seat, now)
-            if out is not None:
+            told = await _end(ctx, seat, now)
+            if told is not None:
                 ended.append(_row(seat, today))
-                sent += out
+                sent += told
         elif stage == "warn":
             warned.append(_row(seat, today))
             async with ctx.unit() as tx:

@@ -4,12 +4,13 @@ the request services and the seat services (a revoked holder's pending requests 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from bot.licensing.requests import LicenseRequest, RequestStatus
 from bot.store.unit import Store
 
 
-async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict) -> None:
+async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict[str, Any]) -> None:
     """The card update, the thread reply and the requester's DM, queued with the decision."""
     data = {**data, "status": request.status.value}
     await tx.outbox.enqueue(
@@ -22,7 +23,7 @@ async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict
         )
 
 
-def snapshot(request: LicenseRequest) -> dict:
+def snapshot(request: LicenseRequest) -> dict[str, Any]:
     return {
         "status": request.status.value,
         "kind": request.kind.value,
