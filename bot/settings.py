@@ -108,6 +108,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _finance_stage_complete(self) -> Settings:
+        if (self.finance_group is None) != (self.finance_threshold is None):
+            raise ValueError(
+                "LICENSEBOT_FINANCE_GROUP and LICENSEBOT_FINANCE_THRESHOLD go together: set "
+                "both (a user group id and a monthly amount) or neither"
+            )
+        return self
+
     @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
