@@ -265,7 +265,16 @@ async def approve_request(
             return Decision(request, won=False, impact=impact)
         if request.stage is Stage.ADMIN and impact.finance:
             if not await tx.requests.advance_stage(request_id, Stage.FINANCE, admin_id, now):
-                return Decision(await _get(tx, request_id), won=False)
+                current = await _get(tx, request_id)
+                if current.status is not RequestStatus.PENDING:
+                    return Decision(current, won=False)
+                return Decision(
+                    current,
+                    won=False,
+                    refusals=[
+                        f"already approved by <@{current.stage_approved_by}> — waiting for finance"
+                    ],
+                )
             staged = await _get(tx, request_id)
             await tx.audit.add(
                 now,

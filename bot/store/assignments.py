@@ -298,5 +298,5 @@ def _assignment(row: Row) -> Assignment:
         last_active_at=from_db(row["last_active_at"]),
         snoozed_until=from_db(row["snoozed_until"]),
         request_id=row["request_id"],
-        ends_on=date_from_db(row["ends_on"]) if "ends_on" in row.keys() else None,
+        ends_on=date_from_db(row["ends_on"]),
     )
