@@ -576,3 +576,51 @@ async def test_help_lists_the_lifecycle_commands(bot: Bot) -> None:
     admin = (await bot.command("help", user=ADMIN)).text
     for usage in ("/license extend", "/license quota set", "until:"):
         assert usage in admin, usage
+
+
+async def test_concurrent_clicks_change_a_seat_once_and_stage_once(make_bot: Any) -> None:
+    import asyncio
+
+    bot = await finance_bot(make_bot)
+    bot.slack.set_usergroup(FINANCE, [OUTSIDER])  # neither admin can give the second stage
+    await give_seat(bot, "nina@example.com agent standard")
+    change = filed_id((await bot.command("change nina@example.com agent premium")).text)
+    posted = card_of(bot, change)
+    responses = await asyncio.gather(
+        *[
+            bot.client.block_action(admin, "approve_request", str(change), message=posted)
+            for admin in (ADMIN, ADMIN2, ADMIN, ADMIN2)
+        ]
+    )
+    await bot.settle()
+    assert [r.status for r in responses] == [200] * 4
+    assert (await holder(bot, "nina@example.com")).edition == "premium"
+    assert len(await audit(bot, "assignment.changed")) == 1
+    assert (await pool(bot, "standard", "agent")).used == 0
+    assert (await pool(bot, "premium", "agent")).used == 1
+
+    dear = await file_request(bot, "sam@example.com agent premium +wfo")
+    posted = card_of(bot, dear)
+    await asyncio.gather(
+        *[
+            bot.client.block_action(admin, "approve_request", str(dear), message=posted)
+            for admin in (ADMIN, ADMIN2, ADMIN, ADMIN2)
+        ]
+    )
+    await bot.settle()
+    staged = await request_row(bot, dear)
+    assert staged.status is RequestStatus.PENDING and staged.stage_approved_by in (ADMIN, ADMIN2)
+    assert len(await audit(bot, "request.stage_approved")) == 1
+
+
+async def test_unknown_person_is_told_for_every_new_command(bot: Bot) -> None:
+    for text, user in (
+        ("change <@U0NOBODY|ghost> agent premium", MANAGER),
+        ("offboard <@U0NOBODY|ghost>", ADMIN),
+        ("offboard <@U0NOBODY|ghost>", MANAGER),
+        ("extend <@U0NOBODY|ghost> 2027-01-01", ADMIN),
+    ):
+        reply = await bot.command(text, user=user)
+        assert "could not look up &lt;@U0NOBODY&gt; (user_not_found)" in reply.text, text
+    async with bot.db.read() as tx:
+        assert await tx.requests.pending() == []
