@@ -456,6 +456,8 @@ async def test_finance_stage_admin_then_finance_member(make_bot: Any) -> None:
     assert f"approved by <@{ADMIN}> — waiting for finance" in text_of(updated)
     assert has_buttons(updated)
     assert "waiting for finance" in text_of(thread(bot.slack, posted)[-1])
+    home = json.dumps((await open_home(bot, ADMIN))["blocks"], ensure_ascii=False)
+    assert f"approved by <@{ADMIN}> — waiting for finance" in home
 
     await approve_card(bot, request_id, user=ADMIN)  # one person never gives both
     assert "one person never gives both" in text_of(ephemerals(bot.slack, ADMIN)[-1])
