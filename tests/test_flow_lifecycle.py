@@ -196,6 +196,8 @@ async def test_admin_offboard_revokes_at_once_and_cancels_pending_requests(bot: 
     cancelled = await request_row(bot, change_id)
     assert cancelled.status is RequestStatus.CANCELLED and cancelled.decided_by == ADMIN
     assert "Cancelled" in text_of(bot.slack.updates(APPROVALS)[-1])
+    told = dms(bot.slack, MANAGER)[-1]["text"]
+    assert f"change #{change_id}" in told and "cancelled" in told and "was revoked" in told
     [(actor, _, before, after)] = await audit(bot, "assignment.revoked")
     assert actor == ADMIN and before["status"] == "active" and after["status"] == "revoked"
     assert "left the company" in after["reason"]
@@ -467,6 +469,8 @@ async def test_finance_stage_admin_then_finance_member(make_bot: Any) -> None:
     await approve_card(bot, request_id, user=OUTSIDER)
     done = await request_row(bot, request_id)
     assert done.status is RequestStatus.APPROVED and done.decided_by == OUTSIDER
+    final = text_of(bot.slack.updates(APPROVALS)[-1])
+    assert f"by <@{OUTSIDER}> (finance)" in final and f"admin approval by <@{ADMIN}>" in final
     assert (await holder(bot, "nina@example.com")).modules == ("wfo",)
     [(actor, *_)] = await audit(bot, "request.stage_approved")
     assert actor == ADMIN

@@ -168,7 +168,14 @@ def outcome_line(request: LicenseRequest, tz: tzinfo) -> str:
     line = f"*{_OUTCOME[request.status]}*"
     if request.decided_by and request.decided_by != "licensebot":
         line += f" by <@{request.decided_by}>"
+        if request.stage is Stage.FINANCE:
+            line += " (finance)"
     line += f" on {when(request.decided_at, tz)}"
+    if request.stage is Stage.FINANCE and request.stage_approved_by:
+        line += (
+            f" · admin approval by <@{request.stage_approved_by}> on "
+            f"{when(request.stage_approved_at, tz)}"
+        )
     if request.decision_reason:
         line += f"\nReason: {escape(request.decision_reason)}"
     return line
@@ -209,6 +216,8 @@ def decision_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
         text = f"{subject} expired without a decision. File it again if the seat is still needed."
     else:
         text = f"{subject} is {status.value}."
+        if request.decision_reason:
+            text += f"\nReason: {escape(request.decision_reason)}"
     return Message(text, [section(text)])
 
 

@@ -62,5 +62,14 @@ async def cancel_pending_for(
             snapshot(after),
         )
         await announce(tx, after, now, {})
+        if after.requester_id != actor:  # the requester did not cancel it: tell them
+            await tx.outbox.enqueue(
+                "dm",
+                "decision_dm",
+                now,
+                request_id=after.id,
+                user_id=after.requester_id,
+                data={"status": after.status.value},
+            )
         closed.append(pending.id)
     return closed
