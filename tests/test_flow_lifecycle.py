@@ -630,3 +630,30 @@ async def test_unknown_person_is_told_for_every_new_command(bot: Bot) -> None:
         assert "could not look up &lt;@U0NOBODY&gt; (user_not_found)" in reply.text, text
     async with bot.db.read() as tx:
         assert await tx.requests.pending() == []
+
+
+async def test_change_with_until_makes_the_seat_time_bound(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await set_pool(bot, "standard qm 5")
+    await give_seat(bot, "nina@example.com agent standard")
+    reply = await bot.command("change nina@example.com agent standard +qm until:2027-01-15 pilot")
+    request_id = filed_id(reply.text)
+    assert "until 2027-01-15" in reply.text
+    assert "2027-01-15 (time-bound seat)" in text_of(card_of(bot, request_id))
+    await approve_card(bot, request_id)
+    held = await holder(bot, "nina@example.com")
+    assert held.modules == ("qm",) and str(held.ends_on) == "2027-01-15"
+    reply = await bot.command("change nina@example.com agent standard until:2026-11-01")
+    assert "is in the past" in reply.text
+
+
+async def test_revoke_cancels_the_holders_pending_requests(bot: Bot) -> None:
+    await set_pool(bot, "standard agent 5")
+    await give_seat(bot, "nina@example.com agent standard")
+    pending = filed_id((await bot.command("change nina@example.com agent standard +qm")).text)
+    reply = await bot.command("revoke nina@example.com", user=ADMIN)
+    assert "Revoked" in reply.text
+    assert (await request_row(bot, pending)).status is RequestStatus.CANCELLED
+    [(_, subject, before, after)] = await audit(bot, "request.cancelled")
+    assert subject == f"request:{pending}"
+    assert (before["status"], after["status"]) == ("pending", "cancelled")
