@@ -252,6 +252,8 @@ async def test_deactivated_holder_gets_one_alert_with_reclaim(bot: Bot) -> None:
     assert await holder(bot, "nina@example.com") is None
     updated = bot.slack.updates(ALERTS)[-1]
     assert "Reclaimed by" in text_of(updated) and not has_buttons(updated)
+    async with bot.db.read() as tx:
+        assert await tx.alerts.open(job="lifecycle") == []  # off the App Home's open alerts
     await bot.event(event)
     assert len(bot.slack.messages(ALERTS)) == 1
 
@@ -264,6 +266,8 @@ async def test_deactivation_revokes_at_once_when_configured(make_bot: Any) -> No
     assert await holder(bot, "nina@example.com") is None
     [alert] = bot.slack.messages(ALERTS)
     assert "revoked at once" in text_of(alert) and not has_buttons(alert)
+    async with bot.db.read() as tx:
+        assert await tx.alerts.open() == []
     [(actor, *_)] = await audit(bot, "assignment.revoked")
     assert actor == "licensebot"
 
@@ -314,6 +318,8 @@ async def test_time_bound_seat_warned_extended_and_ended_once(bot: Bot) -> None:
     assert buttons(summary) == [("expiring_extend", str(nina_seat.id))]
     assert "last day is 2026-12-05" in dms(bot.slack, NINA)[-1]["text"]
     assert "nina@example.com" in dms(bot.slack, MANAGER)[-1]["text"]
+    async with bot.db.read() as tx:
+        assert len(await tx.alerts.open(job="expiring")) == 1  # the new one supersedes
     posted = len(bot.slack.messages())
     assert await run(bot, "expiring") == []
     assert len(bot.slack.messages()) == posted  # nothing twice

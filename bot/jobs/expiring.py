@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing
 from bot.licensing.policy import expiry_stage
-from bot.services.alerts import AlertSpec
+from bot.services.alerts import AlertSpec, supersede
 from bot.services.seats import end_seat
 from bot.store.assignments import Assignment
 from bot.store.unit import Store
@@ -61,8 +61,12 @@ async def expiring_job(ctx: JobContext) -> list[Outgoing]:
             f"{len(warned)} time-bound seats ending, {len(ended)} ended",
         )
         async with ctx.unit() as tx:
+            earlier = await tx.alerts.open(job=JOB, kind="summary")
             if (out := await ctx.alert(tx, spec, SUMMARY, data)) is not None:
                 sent.append(out)
+                if not ctx.dry_run:
+                    for alert in earlier:
+                        await supersede(tx, alert, f"superseded by {spec.key}", now)
     return sent
 
 

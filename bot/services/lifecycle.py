@@ -96,9 +96,12 @@ async def on_deactivated(
             "seat": held.seat,
             "revoked": reclaim,
         }
-        return await raise_alert(
+        raised = await raise_alert(
             tx, spec, template=DEACTIVATED_TEMPLATE, data=data, channel=alerts_channel, now=now
         )
+        if raised and reclaim:  # nothing left to do: a notice, not an open alert
+            await tx.alerts.resolve(spec.key, now, "revoked at once")
+        return raised
 
 
 async def reclaim_deactivated(
@@ -121,6 +124,7 @@ async def reclaim_deactivated(
                 await rerender(tx, message, {**message.data, "done": {"state": "gone"}}, now)
             raise LicenseError("that seat is already revoked: nothing to do")
         revoked = await end_seat(tx, held, actor=actor, now=now, reason="deactivated in Slack")
+        await tx.alerts.resolve(deactivation_spec(held).key, now, f"reclaimed by {actor}")
         if message is not None:
             done = {"state": "reclaimed", "by": actor, "at": now.isoformat()}
             await rerender(tx, message, {**message.data, "done": done}, now)
