@@ -464,6 +464,7 @@ async def test_finance_stage_admin_then_finance_member(make_bot: Any) -> None:
     assert f"approved by <@{ADMIN}> — waiting for finance" in text_of(updated)
     assert has_buttons(updated)
     assert "waiting for finance" in text_of(thread(bot.slack, posted)[-1])
+    assert "now waits for finance" in dms(bot.slack, MANAGER)[-1]["text"]
     home = json.dumps((await open_home(bot, ADMIN))["blocks"], ensure_ascii=False)
     assert f"approved by <@{ADMIN}> — waiting for finance" in home
 
@@ -558,6 +559,9 @@ async def test_escalation_at_the_finance_stage_goes_to_finance_members(make_bot:
     bot.clock.advance(hours=48)
     sent = await run(bot, "requests")
     assert [m.user_id for m in sent if m.target == "dm"] == [OUTSIDER]
+    [nudge] = [m for m in sent if m.target == "thread"]
+    shown = json.dumps(nudge.blocks)
+    assert f"<!subteam^{FINANCE}>" in shown and f"<@{ADMIN}>" not in shown
     assert "waited 48 hours for finance approval" in text_of(dms(bot.slack, OUTSIDER)[-1])
     bot.clock.advance(hours=24)
     assert [m for m in await run(bot, "requests") if m.target == "dm"] == []

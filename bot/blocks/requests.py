@@ -280,3 +280,13 @@ def already_decided(request: LicenseRequest, tz: tzinfo) -> Message:
 
 def _date(value: date | datetime | None) -> str:
     return value.isoformat() if value else "—"
+
+
+def stage_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+    """The requester's DM when the admin stage approves and finance is next."""
+    text = (
+        f"Your {request.title.lower()} #{request.id} for {seat_label(request)} for "
+        f"{escape(request.email)} was approved by <@{data['by']}> and now waits for finance "
+        "(its monthly cost reaches the finance threshold). You get a DM when it is decided."
+    )
+    return Message(text, [section(text)])

@@ -108,6 +108,8 @@ async def _nudge(ctx: JobContext, request: LicenseRequest, now: datetime) -> lis
         if settings.admin_group
         else [f"<@{admin}>" for admin in sorted(settings.admin_ids)[:10]]
     )
+    if request.stage is Stage.FINANCE and settings.finance_group:
+        mentions = [f"<!subteam^{settings.finance_group}>"]  # finance decides now
     hours = int((now - request.created_at).total_seconds() // 3600)
     message = Outgoing(
         JOB,

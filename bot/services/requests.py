@@ -294,6 +294,14 @@ async def approve_request(
                 request_id=request_id,
                 data={"by": admin_id, "cost": str(impact.cost)},
             )
+            await tx.outbox.enqueue(
+                "dm",
+                "stage_dm",
+                now,
+                request_id=request_id,
+                user_id=request.requester_id,
+                data={"by": admin_id},
+            )
             return Decision(staged, won=True, impact=impact, staged=True)
         if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
             return Decision(await _get(tx, request_id), won=False)
