@@ -473,7 +473,9 @@ async def test_finance_stage_admin_then_finance_member(make_bot: Any) -> None:
     await approve_card(bot, request_id, user=MANAGER)
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
 
-    await approve_card(bot, request_id, user=OUTSIDER)
+    view = await open_home(bot, OUTSIDER)  # a finance member, not an admin
+    assert "Waiting for finance (1)" in json.dumps(view["blocks"])
+    await home_click(bot, OUTSIDER, "approve_request", str(request_id), view)
     done = await request_row(bot, request_id)
     assert done.status is RequestStatus.APPROVED and done.decided_by == OUTSIDER
     final = text_of(bot.slack.updates(APPROVALS)[-1])

@@ -156,8 +156,21 @@ def admin_home(
     return _view(blocks)
 
 
-def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) -> View:
-    blocks: list[Block] = [
+def requester_home(
+    requests: list[LicenseRequest],
+    now: datetime,
+    tz: tzinfo,
+    finance_pending: list[LicenseRequest] | None = None,
+) -> View:
+    blocks: list[Block] = []
+    if finance_pending is not None:  # a finance-group member (SPEC 10)
+        blocks.append(HeaderBlock(text=f"Waiting for finance ({len(finance_pending)})"))
+        if not finance_pending:
+            blocks.append(section("Nothing waits for a finance approval."))
+        for request in finance_pending[:MAX_PENDING]:
+            blocks += pending_blocks(request, tz)
+        blocks.append(DividerBlock())
+    blocks += [
         HeaderBlock(text="Your seat requests"),
         section("Ask for a seat for a new hire; license admins decide and you get a DM."),
         _new_request_button(),

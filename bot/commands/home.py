@@ -18,6 +18,7 @@ from slack_sdk.models.views import View
 from bot.blocks.home import MAX_ALERTS, MAX_PENDING, NEW_REQUEST_ACTION, admin_home, requester_home
 from bot.blocks.modals import request_modal
 from bot.context import Deps
+from bot.licensing.requests import Stage
 from bot.services.insight import pool_forecasts
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,13 @@ async def home_view(deps: Deps, user_id: str) -> View:
     now = deps.clock.now()
     tz = deps.rules.tz
     if not await deps.admins.is_admin(user_id):
+        finance = await deps.is_finance(user_id)
         async with deps.db.read() as tx:
             requests = await tx.requests.for_requester(user_id)
-        return requester_home(requests, now, tz)
+            waiting = (
+                await tx.requests.pending_at_stage(Stage.FINANCE, MAX_PENDING) if finance else None
+            )
+        return requester_home(requests, now, tz, finance_pending=waiting)
     async with deps.db.read() as tx:
         pools = await tx.pools.all_states()
         forecasts = await pool_forecasts(tx, pools, now, tz)

@@ -80,6 +80,14 @@ class RequestRepository(Repository):
         )
         return [_request(r) for r in rows]
 
+    async def pending_at_stage(self, stage: Stage, limit: int = 15) -> list[LicenseRequest]:
+        rows = await self._all(
+            "SELECT * FROM requests WHERE status = 'pending' AND stage = ? "
+            f"ORDER BY id LIMIT {int(limit)}",
+            (stage.value,),
+        )
+        return [_request(r) for r in rows]
+
     async def advance_stage(
         self, request_id: int, stage: Stage, by: str, at: datetime
     ) -> bool:
