@@ -1,0 +1,72 @@
+"""`licensebot try [--as NAME]`: the bot in a terminal, no Slack workspace needed (SPEC 12).
+Registered in bot.cli.COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from bot.cli import COMMANDS, fail
+from bot.settings import SettingsError
+from bot.tryout import cast
+
+
+def _try_args(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(m.name for m in cast.CAST)
+    parser.add_argument(
+        "--as",
+        dest="as_name",
+        default="maya",
+        metavar="NAME",
+        help=f"who you are at the start: {names} (default maya, a manager)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="ANSI colours and bold (auto: at a terminal, unless NO_COLOR is set)",
+    )
+
+
+def run_try(args: argparse.Namespace) -> int:
+    member = cast.by_name(args.as_name)
+    if member is None:
+        names = ", ".join(m.name for m in cast.CAST)
+        return fail(f"--as {args.as_name}: nobody by that name here; choose from {names}")
+    if not getattr(args, "verbose", False):
+        # What the bot logs belongs to `serve`; here the transcript is the output.
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("slack_bolt").setLevel(logging.ERROR)
+    stdout = sys.stdout
+    if hasattr(stdout, "reconfigure"):
+        stdout.reconfigure(errors="replace")  # emoji on a terminal that cannot show them
+    interactive = sys.stdin.isatty() and stdout.isatty()
+    if args.color == "auto":
+        color = interactive and not os.environ.get("NO_COLOR")
+    else:
+        color = args.color == "always"
+    try:
+        return asyncio.run(_run(member, interactive=interactive, color=color))
+    except SettingsError as error:
+        return fail(str(error))
+
+
+async def _run(member: cast.Member, *, interactive: bool, color: bool) -> int:
+    from bot.tryout.session import LineReader, TrySession, database_from_environment
+
+    reader = LineReader(sys.stdin, interactive=interactive)
+    session = TrySession(
+        reader, sys.stdout, start_as=member, color=color, database=database_from_environment()
+    )
+    try:
+        await session.start()
+        return await session.run()
+    finally:
+        sys.stdout.flush()
+        await session.close()
+
+
+COMMANDS["try"] = (_try_args, run_try, "the bot in this terminal, with no Slack workspace")
