@@ -37,7 +37,7 @@ from bot.clock import Clock, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 from bot.tryout import cast
 from bot.tryout.cast import Member
-from bot.tryout.render import Renderer, initial_text, options_of
+from bot.tryout.render import Renderer, options_of
 from bot.tryout.slack import Entry, Posted, StandInSlack, StoredView
 
 T = TypeVar("T")
@@ -83,9 +83,10 @@ _WORK: contextvars.ContextVar[set[asyncio.Task[Any]] | None] = contextvars.Conte
 )
 
 
-def install_work_tracking(loop: asyncio.AbstractEventLoop) -> None:
+def install_work_tracking(loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
     """Tasks created while `settled()` runs a command are remembered, with the tasks
-    they create in turn (a task inherits the context it was created in)."""
+    they create in turn (a task inherits the context it was created in). Returns the
+    function that puts the loop's previous task factory back."""
     previous = loop.get_task_factory()
 
     def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
@@ -99,6 +100,7 @@ def install_work_tracking(loop: asyncio.AbstractEventLoop) -> None:
         return task
 
     loop.set_task_factory(factory)  # type: ignore[arg-type]
+    return lambda: loop.set_task_factory(previous)
 
 
 async def settled(work: Awaitable[T]) -> T:
@@ -259,11 +261,12 @@ class TrySession:
         self._modal_queue: list[StoredView] = []
         self._show_home_for: str | None = None
         self.seeded: list[str] = []
+        self._untrack: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ start / stop
 
     async def start(self) -> None:
-        install_work_tracking(asyncio.get_running_loop())
+        self._untrack = install_work_tracking(asyncio.get_running_loop())
         await self.slack.start()
         if self._database is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="licensebot-try-")
@@ -281,6 +284,8 @@ class TrySession:
         await self.slack.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+        if self._untrack is not None:
+            self._untrack()
 
     @property
     def deps(self) -> Any:
@@ -685,6 +690,8 @@ class TrySession:
             if answer.lower() == "cancel":
                 self.say("(cancelled: nothing was sent)")
                 return None
+            if answer == "-" and optional:
+                return {"_clear": True}
             if not answer and optional:
                 return _empty(kind)
             if not answer:
@@ -774,33 +781,43 @@ class TrySession:
         return None
 
     async def fill(self, view: StoredView) -> None:
-        """Ask the modal's inputs field by field, then submit it as Slack would."""
+        """Ask the modal's inputs field by field, then submit it as Slack would. When the
+        bot answers with errors, the form is asked again with the answers kept (Enter
+        keeps one, `-` clears it) and each error shown above its field."""
         values: dict[str, dict[str, Any]] = {}
-        ask: set[str] | None = None  # None: every input; else the ones with errors
+        errors: dict[str, str] | None = None  # None: the first time through
         while True:
             title = self.renderer.text_object(view.view.get("title"))
-            if ask is None:
+            if errors is None:
                 self.say(f"── form: {title} ── (answer each field; `cancel` closes it)")
+            else:
+                self.say(f"── form: {title}, again ── (Enter keeps an answer, `-` clears it)")
             for block in view.view.get("blocks") or []:
                 if block.get("type") != "input":
-                    if ask is None:
+                    if errors is None:
                         for line in self.renderer.block(block, self._numberer(view=view)):
                             self.say(f"  {line}")
                     continue
                 block_id = str(block.get("block_id") or "")
-                if ask is not None and block_id not in ask:
-                    continue
                 element = block.get("element") or {}
+                action_id = str(element.get("action_id") or "")
                 label = self.renderer.text_object(block.get("label"))
                 optional = bool(block.get("optional"))
-                default = self._default(element)
-                if block.get("hint"):
+                previous = (values.get(block_id) or {}).get(action_id)
+                if previous is not None:
+                    previous = {k: v for k, v in previous.items() if k != "type"}
+                    if _is_empty(previous):
+                        previous = None
+                default = previous if errors is not None else self._default(element)
+                if errors and block_id in errors:
+                    self.say(f"  ? {self.renderer.mrkdwn(str(errors[block_id]))}")
+                if block.get("hint") and errors is None:
                     self.say(self.renderer.dim(f"  ({self.renderer.text_object(block['hint'])})"))
                 notes = [n for n in (_HINTS.get(str(element.get("type")), ""),) if n]
                 if optional:
                     notes.insert(0, "optional")
                 if default is not None:
-                    notes.append("Enter keeps " + initial_text(element, self.renderer))
+                    notes.append("Enter keeps " + self._value_text(default))
                 shown = f"{label} [{', '.join(notes)}]" if notes else label
                 value = await self._ask_element(
                     element, shown, "", optional=optional or default is not None
@@ -808,9 +825,10 @@ class TrySession:
                 if value is None:
                     self.slack.close_modal(view)
                     return
-                if default is not None and _is_empty(value):
+                if value.get("_clear"):
+                    value = _empty(str(element.get("type")))
+                elif default is not None and _is_empty(value):
                     value = default
-                action_id = str(element.get("action_id") or "")
                 values.setdefault(block_id, {})[action_id] = {
                     "type": element.get("type"),
                     **value,
@@ -840,19 +858,37 @@ class TrySession:
             answer = _json(response.body)
             action = answer.get("response_action") if isinstance(answer, dict) else None
             if action == "errors":
-                errors = answer.get("errors") or {}
-                for problem in errors.values():
-                    self.say(f"  ? {self.renderer.mrkdwn(str(problem))}")
-                ask = set(errors)
+                errors = {str(k): str(v) for k, v in (answer.get("errors") or {}).items()}
+                known = {str(b.get("block_id")) for b in view.view.get("blocks") or []}
+                for block_id, problem in errors.items():
+                    if block_id not in known:
+                        self.say(f"  ? {self.renderer.mrkdwn(problem)}")
                 continue
             if action in ("update", "push") and isinstance(answer.get("view"), dict):
                 view.view = answer["view"]
-                values, ask = {}, None
+                values, errors = {}, None
                 continue
             self.slack.close_modal(view)
             if response.status >= 400:
                 self.say(f"(the bot answered {response.status})")
             return
+
+    def _value_text(self, value: dict[str, Any]) -> str:
+        """An answer as the form shows it."""
+        if value.get("selected_option"):
+            return self.renderer.text_object(value["selected_option"].get("text"))
+        if value.get("selected_options"):
+            return ", ".join(
+                self.renderer.text_object(o.get("text")) for o in value["selected_options"]
+            )
+        if value.get("selected_user"):
+            return "@" + self._user_name(value["selected_user"])
+        if value.get("selected_users"):
+            return ", ".join("@" + self._user_name(u) for u in value["selected_users"])
+        if value.get("files"):
+            return ", ".join(str(f.get("name")) for f in value["files"])
+        shown = [str(v) for k, v in value.items() if v not in (None, "", [])]
+        return ", ".join(shown)
 
     def _default(self, element: dict[str, Any]) -> dict[str, Any] | None:
         if element.get("initial_option"):
