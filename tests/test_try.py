@@ -558,3 +558,11 @@ def test_every_block_type_slack_sdk_knows_renders_without_json() -> None:
         shown = "\n".join(lines)
         assert "{" not in shown and len(lines) <= 1, (kind, lines)
     assert renderer.block({"type": "brand_new_block"}, number) == ["[brand_new_block block]"]
+
+
+async def test_deactivating_someone_reaches_the_bot_as_slack_would_say_it(tmp_path: Path) -> None:
+    code, out = await session(tmp_path, ["deactivate nina", "deactivate nina", "deactivate zed"])
+    assert code == 0
+    assert "(Slack deactivated nina's account)" in out
+    assert "nina is deactivated already" in out
+    assert "nobody called `zed` here" in out

@@ -56,6 +56,7 @@ CHANNELS: dict[str, str] = {
 
 ADMIN_GROUP = "S0ADMINS"
 FINANCE_GROUP = "S0FINANCE"
+FINANCE_THRESHOLD = "250"  # monthly cost from which finance approves too (SPEC 10)
 
 # `/license pool set ...` typed by the first admin when the database has no pools yet.
 POOLS: tuple[str, ...] = (

@@ -49,17 +49,23 @@ def run_try(args: argparse.Namespace) -> int:
     else:
         color = args.color == "always"
     try:
-        return asyncio.run(_run(member, interactive=interactive, color=color))
+        verbose = bool(getattr(args, "verbose", False))
+        return asyncio.run(_run(member, interactive=interactive, color=color, verbose=verbose))
     except SettingsError as error:
         return fail(str(error))
 
 
-async def _run(member: cast.Member, *, interactive: bool, color: bool) -> int:
+async def _run(member: cast.Member, *, interactive: bool, color: bool, verbose: bool) -> int:
     from bot.tryout.session import LineReader, TrySession, database_from_environment
 
     reader = LineReader(sys.stdin, interactive=interactive)
     session = TrySession(
-        reader, sys.stdout, start_as=member, color=color, database=database_from_environment()
+        reader,
+        sys.stdout,
+        start_as=member,
+        color=color,
+        database=database_from_environment(),
+        verbose=verbose,
     )
     try:
         await session.start()

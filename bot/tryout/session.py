@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
+import logging
 import os
 import re
 import secrets
@@ -50,6 +51,7 @@ Commands (type them as the person shown in the prompt):
                           a dialog or picks a menu option
   reply <n> <text>        answer in the thread of message n, e.g. `reply 4 approve`
   home                    open your App Home
+  deactivate <name>       Slack deactivates that person (a `user_change` event)
   show <n>                show message n again, as it is now
   jobs run [JOB ...] [--as-of WHEN]
                           run the scheduled jobs now, or as of WHEN (ISO-8601 like
@@ -194,8 +196,10 @@ def try_settings(api_url: str, signing_secret: str, database: str) -> Settings:
         if name in fields:
             values[name] = None
     optional: dict[str, Any] = {}
-    if "finance_group" in fields:
+    if "finance_group" in fields:  # the second approval stage (SPEC 10), with finn
         optional["finance_group"] = cast.FINANCE_GROUP
+        if "finance_threshold" in fields and not os.environ.get("LICENSEBOT_FINANCE_THRESHOLD"):
+            optional["finance_threshold"] = cast.FINANCE_THRESHOLD
     if optional:
         try:
             return load_settings(**values, **optional)
@@ -240,6 +244,7 @@ class TrySession:
         start_as: Member,
         color: bool = False,
         database: str | None = None,
+        verbose: bool = False,
     ) -> None:
         self.reader = reader
         self.out = out
@@ -250,6 +255,7 @@ class TrySession:
         self.secret = secrets.token_hex(16)
         self._verifier = SignatureVerifier(self.secret)
         self._database = database
+        self._verbose = verbose
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.service: Service | None = None
         self.renderer = Renderer(self._user_name, self._channel_name, color=color)
@@ -274,6 +280,8 @@ class TrySession:
         settings = try_settings(self.slack.api_url, self.secret, self._database)
         self.renderer.tz = settings.tz
         self.service = await build_service(settings, self.clock)
+        if not self._verbose:  # "unhandled request" and the like: said in the transcript
+            self.service.app.logger.setLevel(logging.ERROR)
         await self.service.warm()
         await self._seed()
         self._cursor = len(self.slack.entries)  # the seeding is not part of the story
@@ -313,6 +321,9 @@ class TrySession:
         if self.seeded:
             self.say(f"pools: {', '.join(self.seeded)}")
         self.say(f"people: {people}")
+        threshold = getattr(self.deps.settings, "finance_threshold", None)
+        if getattr(self.deps.settings, "finance_group", None) and threshold is not None:
+            self.say(f"finance approves too when a seat costs {threshold}/month or more")
         self.say(
             f"channels: #{cast.CHANNELS[cast.APPROVALS]} (requests), "
             f"#{cast.CHANNELS[cast.ALERTS]} (alerts), #{cast.CHANNELS[cast.GENERAL]} "
@@ -378,6 +389,8 @@ class TrySession:
             await self.jobs(rest)
         elif lower in ("who", "people"):
             self.who()
+        elif lower == "deactivate":
+            await self.deactivate(rest)
         else:
             self.say(f"? `{word}` is not a command here: type `help` (slash commands start with /)")
 
@@ -386,8 +399,7 @@ class TrySession:
     async def switch(self, name: str) -> None:
         member = cast.by_name(name)
         if member is None:
-            people = ", ".join(m.name for m in cast.CAST)
-            self.say(f"? nobody called `{name}` here: choose from {people}")
+            self.say(f"? nobody called `{name}` here: choose from {_people()}")
             return
         self.me = member
         self.say(f"You are {member.name} ({member.role}).")
@@ -447,8 +459,33 @@ class TrySession:
             "channel_type": "im" if message.channel.startswith("D") else "channel",
             "event_ts": posted.ts,
         }
-        await self._run(self._event(event))
+        self._unhandled(await self._run(self._event(event)))
         await self.show_new()
+
+    async def deactivate(self, name: str) -> None:
+        member = cast.by_name(name)
+        if member is None:
+            self.say(f"? nobody called `{name}` here: choose from {_people()}")
+            return
+        if member.user_id in self.slack.deactivated:
+            self.say(f"? {member.name} is deactivated already")
+            return
+        self.slack.deactivated.add(member.user_id)
+        self.say(f"(Slack deactivated {member.name}'s account)")
+        event = {
+            "type": "user_change",
+            "user": self.slack.user(member),
+            "cache_ts": int(time.time()),
+            "event_ts": f"{time.time():.6f}",
+        }
+        self._unhandled(await self._run(self._event(event)))
+        await self.show_new()
+
+    def _unhandled(self, response: BoltResponse) -> None:
+        if response.status == 404:
+            self.say("(the bot has no listener for this: nothing happened)")
+        elif response.status >= 400:
+            self.say(f"(the bot answered {response.status})")
 
     async def home(self) -> None:
         event = {
@@ -547,9 +584,7 @@ class TrySession:
         payload = await self._action_payload(control, answer.strip())
         if payload is None:
             return
-        response = await self._run(self._interaction(payload))
-        if response.status >= 400:
-            self.say(f"(the bot answered {response.status})")
+        self._unhandled(await self._run(self._interaction(payload)))
         await self.show_new()
 
     def _still_there(self, control: Control) -> bool:
@@ -969,7 +1004,8 @@ class TrySession:
         done and the outbox is drained."""
         result = await settled(work)
         await self.deps.inflight.wait_idle()
-        await settled(self.deps.deliver())
+        # Everything due, alerts included: no scheduler runs here to send them later.
+        await settled(self.deps.deliverer.flush())
         return result
 
     def _show_ack(self, response: BoltResponse, channel: str) -> None:
@@ -1149,6 +1185,10 @@ _HINTS = {
     "overflow": "a number",
     "file_input": "a file path",
 }
+
+
+def _people() -> str:
+    return ", ".join(m.name for m in cast.CAST)
 
 
 def _empty(kind: str) -> dict[str, Any]:

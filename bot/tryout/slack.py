@@ -54,6 +54,7 @@ class Posted:
     files: list[dict[str, Any]] = field(default_factory=list)
     response_key: str | None = None  # the response_url that may replace this ephemeral
     deleted: bool = False
+    metadata: dict[str, Any] | None = None  # message metadata the poster attached
 
     @property
     def from_bot(self) -> bool:
@@ -63,8 +64,9 @@ class Posted:
     def ephemeral(self) -> bool:
         return self.visible_to is not None
 
-    def as_slack(self) -> dict[str, Any]:
-        """The message as Slack shows it in history and in interaction payloads."""
+    def as_slack(self, *, metadata: bool = False) -> dict[str, Any]:
+        """The message as Slack shows it in history and in interaction payloads (its
+        metadata only when asked for, as `include_all_metadata` does)."""
         message: dict[str, Any] = {
             "type": "message",
             "ts": self.ts,
@@ -80,6 +82,8 @@ class Posted:
             message["thread_ts"] = self.thread_ts
         if self.files:
             message["files"] = self.files
+        if metadata and self.metadata:
+            message["metadata"] = self.metadata
         return message
 
 
@@ -160,6 +164,7 @@ class StandInSlack:
         self.views: dict[str, StoredView] = {}
         self.homes: dict[str, StoredView] = {}
         self.files: dict[str, UploadedFile] = {}
+        self.deactivated: set[str] = set()
         self._triggers: dict[str, str] = {}
         self._responses: dict[str, _ResponseUrl] = {}
         self._ids = itertools.count(1)
@@ -404,11 +409,12 @@ class StandInSlack:
             text=str(args.get("text") or ""),
             blocks=list(args.get("blocks") or []),
             thread_ts=thread_ts,
+            metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
         )
         if not posted.text and not posted.blocks:
             raise SlackError("no_text")
         self._record_post(posted)
-        return {"channel": channel, "ts": posted.ts, "message": posted.as_slack()}
+        return {"channel": channel, "ts": posted.ts, "message": posted.as_slack(metadata=True)}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args.get("channel"))
@@ -507,8 +513,9 @@ class StandInSlack:
 
         ordered = sorted((p for p in found if within(p.ts)), key=lambda p: float(p.ts))
         ordered.reverse()
+        metadata = str(args.get("include_all_metadata") or "").lower() in ("1", "true")
         return {
-            "messages": [p.as_slack() for p in ordered[:limit]],
+            "messages": [p.as_slack(metadata=metadata) for p in ordered[:limit]],
             "has_more": len(ordered) > limit,
             "response_metadata": {"next_cursor": ""},
         }
@@ -520,13 +527,17 @@ class StandInSlack:
             return {"channel": {"id": channel, "is_im": True, "user": user}}
         return {"channel": {"id": channel, "name": self.channels[channel], "is_channel": True}}
 
+    def user(self, member: Member) -> dict[str, Any]:
+        """The person as users.info (and a `user_change` event) shows them."""
+        return self._user(member)
+
     def _user(self, member: Member) -> dict[str, Any]:
         return {
             "id": member.user_id,
             "team_id": cast.TEAM_ID,
             "name": member.name,
             "real_name": member.real_name,
-            "deleted": False,
+            "deleted": member.user_id in self.deactivated,
             "is_bot": False,
             "tz": "UTC",
             "profile": {
