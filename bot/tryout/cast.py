@@ -56,7 +56,7 @@ CHANNELS: dict[str, str] = {
 
 ADMIN_GROUP = "S0ADMINS"
 FINANCE_GROUP = "S0FINANCE"
-FINANCE_THRESHOLD = "250"  # monthly cost from which finance approves too (SPEC 10)
+FINANCE_THRESHOLD = "200"  # monthly cost from which finance approves too (SPEC 10)
 
 # `/license pool set ...` typed by the first admin when the database has no pools yet.
 POOLS: tuple[str, ...] = (
@@ -64,6 +64,7 @@ POOLS: tuple[str, ...] = (
     "premium supervisor 3 price:175",
     "standard agent 20 price:95",
     "premium wfo 5 price:35",
+    "premium qm 5 price:25",
     "standard qm 8 price:25",
 )
 
