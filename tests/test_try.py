@@ -566,3 +566,11 @@ async def test_deactivating_someone_reaches_the_bot_as_slack_would_say_it(tmp_pa
     assert "(Slack deactivated nina's account)" in out
     assert "nina is deactivated already" in out
     assert "nobody called `zed` here" in out
+
+
+def test_a_bold_label_over_its_value_reads_as_label_colon_value() -> None:
+    renderer, _, number = numbered()
+    block = {"type": "section", "text": text("mrkdwn", "*Pool impact*\none → two\nthree")}
+    assert renderer.block(block, number) == ["Pool impact: one → two", "    three"]
+    plain = {"type": "section", "text": text("plain_text", "*Pool impact*\none")}
+    assert renderer.block(plain, number) == ["*Pool impact*", "one"]

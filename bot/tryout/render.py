@@ -257,7 +257,7 @@ class Renderer:
     def _block_section(self, block: dict[str, Any], block_id: str, number: Number) -> list[str]:
         lines: list[str] = []
         if block.get("text"):
-            lines += self.text_object(block["text"]).splitlines()
+            lines += self._field(block["text"]).splitlines()
         fields = [self._field(f) for f in block.get("fields") or []]
         lines += self._fields(fields)
         accessory = block.get("accessory")
@@ -274,7 +274,11 @@ class Renderer:
         """A field written as a bold label over its value reads best as `Label: value`."""
         raw = str(field.get("text") or "") if isinstance(field, dict) else str(field)
         label = _LABEL.match(raw)
-        if label is None or (isinstance(field, dict) and field.get("type") != "mrkdwn"):
+        if (
+            label is None
+            or len(label.group(1)) > 40
+            or (isinstance(field, dict) and field.get("type") != "mrkdwn")
+        ):
             return self.text_object(field)
         value = self.mrkdwn(label.group(2)).replace("\n", "\n    ")
         return f"{self.bold(self.mrkdwn(label.group(1)))}: {value}"
