@@ -574,3 +574,38 @@ def test_a_bold_label_over_its_value_reads_as_label_colon_value() -> None:
     assert renderer.block(block, number) == ["Pool impact: one → two", "    three"]
     plain = {"type": "section", "text": text("plain_text", "*Pool impact*\none")}
     assert renderer.block(plain, number) == ["*Pool impact*", "one"]
+
+
+async def test_settling_waits_for_the_work_a_request_started() -> None:
+    import asyncio
+
+    from bot.tryout.session import install_work_tracking, settled
+
+    untrack = install_work_tracking(asyncio.get_running_loop())
+    done: list[str] = []
+    forever = asyncio.Event()
+
+    async def later(name: str, then: bool) -> None:
+        await asyncio.sleep(0)
+        if then:  # work started by work: waited for too
+            asyncio.get_running_loop().create_task(later("grandchild", False))
+        done.append(name)
+
+    async def request() -> str:
+        asyncio.get_running_loop().create_task(later("child", True))
+        return "acked"
+
+    async def background() -> None:
+        await forever.wait()
+
+    try:
+        assert await settled(request()) == "acked"
+        assert sorted(done) == ["child", "grandchild"]
+
+        async def starts_a_loop() -> None:
+            asyncio.get_running_loop().create_task(background())
+
+        await settled(starts_a_loop(), limit=0.05)  # does not hang on a task that never ends
+    finally:
+        forever.set()
+        untrack()

@@ -42,6 +42,7 @@ from bot.tryout.render import Renderer, options_of
 from bot.tryout.slack import Entry, Posted, StandInSlack, StoredView
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 HELP = """\
 Commands (type them as the person shown in the prompt):
@@ -105,8 +106,13 @@ def install_work_tracking(loop: asyncio.AbstractEventLoop) -> Callable[[], None]
     return lambda: loop.set_task_factory(previous)
 
 
-async def settled(work: Awaitable[T]) -> T:
-    """Run `work`, then wait until everything it started has finished."""
+SETTLE_LIMIT = 60.0  # seconds: work still running then is left to run in the background
+
+
+async def settled(work: Awaitable[T], limit: float = SETTLE_LIMIT) -> T:
+    """Run `work`, then wait until everything it started has finished. A task that
+    outlives `limit` (a background loop someone started on the way) is left running
+    rather than holding the prompt for ever; it is logged."""
     bucket: set[asyncio.Task[Any]] = set()
     token = _WORK.set(bucket)
     try:
@@ -114,7 +120,11 @@ async def settled(work: Awaitable[T]) -> T:
     finally:
         _WORK.reset(token)
     while pending := {t for t in bucket if not t.done()}:
-        await asyncio.wait(pending)
+        _, still = await asyncio.wait(pending, timeout=limit)
+        if still and still == pending:
+            names = ", ".join(sorted(t.get_name() for t in still))
+            log.warning("left running in the background after %.0f s: %s", limit, names)
+            break
     return result
 
 
