@@ -260,6 +260,7 @@ async def test_mistakes_are_told_and_change_nothing(tmp_path: Path) -> None:
             "jobs run nonsense",
             "jobs run --as-of yesterday",
             "jobs run --as-of 2001-01-01T00:00",
+            "/license request @omar agent standard +wfo",
             "/license pool",
             "help",
         ],
@@ -273,6 +274,8 @@ async def test_mistakes_are_told_and_change_nothing(tmp_path: Path) -> None:
     assert "unknown job `nonsense`" in out
     assert "is not a time" in out
     assert "the clock only moves forward" in out
+    # A command the parser refuses is answered in the ack itself: shown only to maya.
+    assert "+wfo is not included in the standard edition" in out
     assert "only license admins can use `/license pool`" in out
     assert "reply <n> <text>" in out
 
@@ -609,3 +612,30 @@ async def test_settling_waits_for_the_work_a_request_started() -> None:
     finally:
         forever.set()
         untrack()
+
+
+async def test_a_paged_answer_turns_its_page_in_place(tmp_path: Path) -> None:
+    """Next on an ephemeral answer: the bot replaces it through its response_url."""
+    assigns = [f"/license assign lee{i}@example.com agent standard" for i in range(25)]
+    grow = "/license pool set standard agent 50"
+    code, out = await session(tmp_path, [grow, *assigns, "/license audit", "1"], who="ada")
+    assert code == 0
+    audit = out.split("ada> /license audit", 1)[1]
+    posted = re.search(r"── message (\d+) · #general · only ada sees this ──", audit)
+    assert posted is not None
+    assert "Audit log — 1–30 of 32" in audit and "[1 Next 2]" in audit
+    turned = audit.split("ada> 1", 1)[1]
+    assert f"── message {posted.group(1)} updated · #general · only ada sees this ──" in turned
+    assert "Audit log — 31–32 of 32" in turned
+    assert "Previous]" in turned
+
+
+async def test_new_request_from_the_app_home_opens_the_form(tmp_path: Path) -> None:
+    code, out = await session(
+        tmp_path,
+        ["home", "1", "@omar", "", "", "2", "2", "", "Sales", "", ""],
+    )
+    assert code == 0
+    assert "── App Home of maya ──" in out and "[1 New request]" in out
+    assert "── form: Request a seat ──" in out
+    assert "=== Seat request #1 ===" in out and "Seat: Supervisor · Standard" in out
