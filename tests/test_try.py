@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk.models import blocks as sdk_blocks
 
 from bot.tryout import cast
@@ -639,3 +640,94 @@ async def test_new_request_from_the_app_home_opens_the_form(tmp_path: Path) -> N
     assert "── App Home of maya ──" in out and "[1 New request]" in out
     assert "── form: Request a seat ──" in out
     assert "=== Seat request #1 ===" in out and "Seat: Supervisor · Standard" in out
+
+
+# --- the stand-in for Slack, through the real Web API client -------------------------
+
+
+async def test_the_stand_in_answers_the_web_api_as_slack_does() -> None:
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.tryout.slack import StandInSlack
+
+    slack = StandInSlack()
+    await slack.start()
+    client = AsyncWebClient(token="xoxb-try", base_url=slack.api_url)
+    try:
+        auth = await client.auth_test()
+        assert auth["user_id"] == cast.BOT_USER_ID and auth["team_id"] == cast.TEAM_ID
+
+        card = await client.chat_postMessage(
+            channel=cast.APPROVALS,
+            text="card",
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*card*"}}],
+            metadata={"event_type": "outbox", "event_payload": {"id": 7}},
+        )
+        reply = await client.chat_postMessage(
+            channel=cast.APPROVALS, text="in thread", thread_ts=card["ts"]
+        )
+        assert float(reply["ts"]) > float(card["ts"])
+        await client.chat_update(channel=cast.APPROVALS, ts=card["ts"], text="card, decided")
+        history = await client.conversations_history(
+            channel=cast.APPROVALS, include_all_metadata=True
+        )
+        assert [m["text"] for m in history["messages"]] == ["card, decided"]  # no replies
+        assert history["messages"][0]["metadata"]["event_payload"] == {"id": 7}
+        replies = await client.conversations_replies(channel=cast.APPROVALS, ts=card["ts"])
+        assert [m["text"] for m in replies["messages"]] == ["card, decided", "in thread"]
+
+        opened = await client.conversations_open(users="U0NINA")
+        await client.chat_postMessage(channel=opened["channel"]["id"], text="hi nina")
+        assert slack.channel_label(opened["channel"]["id"]) == "DM with nina"
+        await client.chat_postEphemeral(channel=cast.GENERAL, user="U0ADA", text="psst")
+
+        found = await client.users_lookupByEmail(email="nina@example.com")
+        assert found["user"]["id"] == "U0NINA"
+        info = await client.users_info(user="U0ADA")
+        assert info["user"]["profile"]["email"] == "ada@example.com"
+        group = await client.usergroups_users_list(usergroup=cast.FINANCE_GROUP)
+        assert group["users"] == ["U0FINN"]
+
+        trigger = slack.new_trigger("U0MAYA")
+        view = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "blocks": []}
+        modal = await client.views_open(trigger_id=trigger, view=view)
+        assert slack.open_modal("U0MAYA") is slack.views[modal["view"]["id"]]
+        home = {"type": "home", "blocks": []}
+        await client.views_publish(user_id="U0MAYA", view=home)
+        assert slack.homes["U0MAYA"].view == home
+
+        uploaded = await client.files_upload_v2(
+            channel=opened["channel"]["id"], filename="r.csv", content=b"a,b\n", title="Report"
+        )
+        assert uploaded["files"][0]["name"] == "r.csv"
+        assert slack.files[uploaded["files"][0]["id"]].content == b"a,b\n"
+
+        for call, code in (
+            (client.chat_postMessage(channel="C0NOPE!", text="x"), "channel_not_found"),
+            (client.chat_update(channel=cast.APPROVALS, ts="1.2", text="x"), "message_not_found"),
+            (client.views_open(trigger_id="stale", view=view), "invalid_trigger_id"),
+            (client.users_lookupByEmail(email="zed@example.com"), "users_not_found"),
+            (client.api_call("chat.scheduleMessage"), "unknown_method"),
+        ):
+            with pytest.raises(SlackApiError) as raised:
+                await call
+            assert raised.value.response["error"] == code
+        assert slack.entries[-1].kind == "note" and "chat.scheduleMessage" in slack.entries[-1].note
+
+        url = slack.response_url("U0MAYA", cast.GENERAL)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={"text": "only you", "response_type": "ephemeral"}) as answered,
+        ):
+            assert answered.status == 200
+        posted = slack.entries[-1].message
+        assert posted is not None and posted.visible_to == "U0MAYA" and posted.text == "only you"
+
+        anonymous = AsyncWebClient(base_url=slack.api_url)
+        with pytest.raises(SlackApiError) as raised:
+            await anonymous.chat_postMessage(channel=cast.GENERAL, text="x")
+        assert raised.value.response["error"] == "not_authed"
+    finally:
+        await slack.stop()

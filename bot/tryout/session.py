@@ -35,6 +35,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import Service, build_service
 from bot.clock import Clock, SystemClock
+from bot.context import Deps
 from bot.settings import Settings, SettingsError, load_settings
 from bot.tryout import cast
 from bot.tryout.cast import Member
@@ -306,7 +307,7 @@ class TrySession:
             self._untrack()
 
     @property
-    def deps(self) -> Any:
+    def deps(self) -> Deps:
         assert self.service is not None
         return self.service.deps
 
@@ -316,9 +317,13 @@ class TrySession:
         if pools:
             return
         admin = next(m for m in cast.CAST if m.admin)
-        for line in cast.POOLS:
+        for line in cast.POOLS:  # typed by an admin, through the same listener as in Slack
             await self._run(self._slash(admin, f"pool set {line}"))
-            self.seeded.append(line.split(" price:")[0])
+        async with self.deps.db.read() as tx:
+            pools = await tx.pools.all_states()
+        self.seeded = [f"{p.label} {p.purchased}" for p in pools]
+        if len(pools) < len(cast.POOLS):
+            log.warning("only %d of the %d demo pools were set", len(pools), len(cast.POOLS))
 
     def banner(self) -> None:
         assert self._database is not None
@@ -438,7 +443,7 @@ class TrySession:
                 return match.group(0)
             return f"<@{member.user_id}|{member.name}>"
 
-        return re.sub(r"(?<![\w<@.])@([A-Za-z][\w.-]*)", mention, text)
+        return re.sub(r"(?<![\w<@.])@([A-Za-z][\w-]*(?:\.[\w-]+)*)", mention, text)
 
     async def reply(self, rest: str) -> None:
         number, _, text = rest.partition(" ")
