@@ -43,9 +43,11 @@ def run_try(args: argparse.Namespace) -> int:
     stdout = sys.stdout
     if hasattr(stdout, "reconfigure"):
         stdout.reconfigure(errors="replace")  # emoji on a terminal that cannot show them
-    interactive = sys.stdin.isatty() and stdout.isatty()
+    # A person at the keyboard gets a live prompt and line editing; a script's lines are
+    # echoed after their prompt instead, so the output reads as a transcript.
+    interactive = sys.stdin.isatty()
     if args.color == "auto":
-        color = interactive and not os.environ.get("NO_COLOR")
+        color = stdout.isatty() and not os.environ.get("NO_COLOR")
     else:
         color = args.color == "always"
     try:
