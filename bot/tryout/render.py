@@ -384,8 +384,8 @@ class Renderer:
             return text
         if kind == "link":
             url = str(element.get("url") or "")
-            text = element.get("text")
-            return f"{text} ({url})" if text else url
+            label = element.get("text")
+            return f"{label} ({url})" if label else url
         if kind == "user":
             return "@" + self.user_name(str(element.get("user_id")))
         if kind == "channel":

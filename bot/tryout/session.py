@@ -22,7 +22,7 @@ import secrets
 import shlex
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -103,7 +103,7 @@ def install_work_tracking(loop: asyncio.AbstractEventLoop) -> Callable[[], None]
             bucket.add(task)
         return task
 
-    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    loop.set_task_factory(factory)
     return lambda: loop.set_task_factory(previous)
 
 
@@ -503,7 +503,7 @@ class TrySession:
             self.say(f"(the bot answered {response.status})")
 
     async def home(self) -> None:
-        event = {
+        event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": self.me.user_id,
             "channel": self.slack.dm_channel(self.me.user_id),
@@ -958,7 +958,7 @@ class TrySession:
     def _signed(self, body: str, content_type: str) -> AsyncBoltRequest:
         timestamp = str(int(time.time()))  # Bolt checks the signature against real time
         signature = self._verifier.generate_signature(timestamp=timestamp, body=body)
-        headers = {
+        headers: dict[str, str | Sequence[str]] = {
             "content-type": content_type,
             "x-slack-request-timestamp": timestamp,
             "x-slack-signature": signature or "",
@@ -1209,7 +1209,7 @@ def _people() -> str:
 def _empty(kind: str) -> dict[str, Any]:
     if kind.startswith("multi_") or kind == "checkboxes":
         return {"selected_users": []} if "users" in kind else {"selected_options": []}
-    return {
+    empty: dict[str, dict[str, Any]] = {
         "static_select": {"selected_option": None},
         "external_select": {"selected_option": None},
         "radio_buttons": {"selected_option": None},
@@ -1220,7 +1220,8 @@ def _empty(kind: str) -> dict[str, Any]:
         "timepicker": {"selected_time": None},
         "datetimepicker": {"selected_date_time": None},
         "file_input": {"files": []},
-    }.get(kind, {"value": None})
+    }
+    return empty.get(kind, {"value": None})
 
 
 def _is_empty(value: dict[str, Any]) -> bool:

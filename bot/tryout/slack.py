@@ -211,9 +211,7 @@ class StandInSlack:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server  # the bound socket: the port is ephemeral
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]  # the port is ephemeral: ask what was bound
         self.base_url = f"http://127.0.0.1:{port}/"
 
     async def stop(self) -> None:
@@ -382,8 +380,8 @@ class StandInSlack:
             "is_enterprise_install": False,
         }
 
-    def _channel(self, channel: Any) -> str:
-        channel = str(channel or "")
+    def _channel(self, given: Any) -> str:
+        channel = str(given or "")
         if channel.startswith("#"):
             for cid, name in self.channels.items():
                 if name == channel[1:]:
