@@ -412,6 +412,9 @@ class TrySession:
     # ------------------------------------------------------------------ commands
 
     async def switch(self, name: str) -> None:
+        if not name.strip():
+            self.say(f"You are {self.me.name} ({self.me.role}): `as <name>` to switch.")
+            return
         member = cast.by_name(name)
         if member is None:
             self.say(f"? nobody called `{name}` here: choose from {_people()}")
