@@ -357,6 +357,8 @@ class TrySession:
         while True:
             line = await self.read(self.prompt())
             if line is None:
+                if self.reader.interactive:
+                    self.say()  # Ctrl-D leaves the cursor after the prompt
                 return 0
             try:
                 await self.handle(line)
