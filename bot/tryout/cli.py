@@ -1,5 +1,5 @@
 """`licensebot try [--as NAME]`: the bot in a terminal, no Slack workspace needed (SPEC 12).
-Registered in bot.cli.COMMANDS."""
+bot.cli registers it (`COMMANDS["try"]`) and imports this module only when it runs."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import logging
 import os
 import sys
 
-from bot.cli import COMMANDS, fail
+from bot.cli import fail
 from bot.settings import SettingsError
 from bot.tryout import cast
 
 
-def _try_args(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     names = ", ".join(m.name for m in cast.CAST)
     parser.add_argument(
         "--as",
@@ -75,6 +75,3 @@ async def _run(member: cast.Member, *, interactive: bool, color: bool, verbose: 
     finally:
         sys.stdout.flush()
         await session.close()
-
-
-COMMANDS["try"] = (_try_args, run_try, "the bot in this terminal, with no Slack workspace")
