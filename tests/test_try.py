@@ -21,6 +21,7 @@ from slack_sdk.models import blocks as sdk_blocks
 from bot.tryout import cast
 from bot.tryout.render import Renderer
 from bot.tryout.session import TrySession, relative
+from bot.tryout.slack import Entry
 
 STORY = """\
 /license request @nina agent premium dept:Support Starting Monday
@@ -731,3 +732,62 @@ async def test_the_stand_in_answers_the_web_api_as_slack_does() -> None:
         assert raised.value.response["error"] == "not_authed"
     finally:
         await slack.stop()
+
+
+async def test_menus_in_a_message_ask_for_their_value_and_reach_the_app(tmp_path: Path) -> None:
+    """A select or date picker a later message may carry: pressed with an answer, Bolt
+    gets the block_actions Slack would send (selected_option, selected_date)."""
+    from bot.tryout.slack import Posted
+
+    member = cast.by_name("ada")
+    assert member is not None
+    out = io.StringIO()
+    tried = TrySession(
+        ScriptReader(["press 1 2", "press 2", "2026-12-24"]),  # type: ignore[arg-type]
+        out,
+        start_as=member,
+        database=str(tmp_path / "try.db"),
+    )
+    await tried.start()
+    seen: list[dict[str, Any]] = []
+    try:
+        assert tried.service is not None
+
+        @tried.service.app.action(re.compile("^(pick|day)$"))
+        async def record(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            seen.append(body)
+
+        options = [
+            {"text": {"type": "plain_text", "text": name}, "value": name}
+            for name in ("agent", "supervisor")
+        ]
+        menu = Posted(
+            cast.ALERTS,
+            tried.slack.new_ts(),
+            text="choose",
+            blocks=[
+                {
+                    "type": "actions",
+                    "block_id": "menu",
+                    "elements": [
+                        {"type": "static_select", "action_id": "pick", "options": options},
+                        {"type": "datepicker", "action_id": "day"},
+                    ],
+                }
+            ],
+        )
+        tried.slack.messages[(menu.channel, menu.ts)] = menu
+        tried.slack.entries.append(Entry("post", message=menu))
+        await tried.show_new()
+        code = await tried.run()
+    finally:
+        await tried.close()
+    assert code == 0
+    assert "[1 choose ▾]  [2 📅 YYYY-MM-DD]" in out.getvalue()
+    picked, dated = (body["actions"][0] for body in seen)
+    assert picked["selected_option"]["value"] == "supervisor"
+    assert picked["block_id"] == "menu"
+    assert dated["selected_date"] == "2026-12-24"
+    assert seen[0]["container"]["channel_id"] == cast.ALERTS
+    assert seen[0]["message"]["ts"] == menu.ts
