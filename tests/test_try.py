@@ -316,6 +316,7 @@ async def test_an_existing_database_keeps_its_pools(tmp_path: Path) -> None:
     code, out = await session(tmp_path, ["/license pool"], who="ada")
     assert code == 0
     assert "pools:" not in out  # nothing seeded the second time
+    assert "(LICENSEBOT_DATABASE: what you do here changes it)" in out
     assert "premium agent `0/42`" in out
 
 

@@ -327,7 +327,11 @@ class TrySession:
 
     def banner(self) -> None:
         assert self._database is not None
-        temporary = " (temporary: gone when you quit)" if self._tmp else ""
+        temporary = (
+            " (temporary: gone when you quit)"
+            if self._tmp
+            else " (LICENSEBOT_DATABASE: what you do here changes it)"
+        )
         people = ", ".join(f"{m.name} ({m.role})" for m in cast.CAST)
         self.say(
             f"licensebot try: the real bot, with a stand-in for Slack at {self.slack.base_url}"
