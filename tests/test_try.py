@@ -180,6 +180,7 @@ async def test_the_request_form_is_asked_field_by_field_and_filed(tmp_path: Path
             "wfo",
             "Support",
             "2026-12-07",
+            "",  # last day: not a time-bound seat
             "Starting Monday",
         ],
     )
@@ -195,8 +196,8 @@ async def test_the_request_form_is_asked_field_by_field_and_filed(tmp_path: Path
 
 async def test_a_form_error_from_the_bot_asks_again_keeping_the_answers(tmp_path: Path) -> None:
     # Neither a Slack user nor an email: the bot answers response_action=errors.
-    first = ["", "Lee", "", "", "1", "1", "", "", "", ""]
-    again = ["", "", "lee@example.com", "", "", "", "", "", ""]
+    first = ["", "Lee", "", "", "1", "1", "", "", "", "", ""]
+    again = ["", "", "lee@example.com", "", "", "", "", "", "", ""]
     code, out = await session(tmp_path, ["/license request", *first, *again])
     assert code == 0
     assert "── form: Request a seat, again ──" in out
@@ -636,7 +637,7 @@ async def test_a_paged_answer_turns_its_page_in_place(tmp_path: Path) -> None:
 async def test_new_request_from_the_app_home_opens_the_form(tmp_path: Path) -> None:
     code, out = await session(
         tmp_path,
-        ["home", "1", "@omar", "", "", "2", "2", "", "Sales", "", ""],
+        ["home", "1", "@omar", "", "", "2", "2", "", "Sales", "", "", ""],
     )
     assert code == 0
     assert "── App Home of maya ──" in out and "[1 New request]" in out
