@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
 from bot.commands import genesys as genesys_commands
+from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
@@ -35,6 +36,8 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    if settings.finance_group:
+        deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
     attach_genesys(deps)
     return deps
 
@@ -73,6 +76,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    register_lifecycle(app, deps)
     genesys_commands.register(app, deps)
     return app
 

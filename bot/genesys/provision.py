@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 TARGET = "genesys"
 PROVISION = "provision"
 REMOVE = "remove"
+CHANGE = "change"
 
 PROVISIONED = "provisioned"
 REFUSED = "refused"
@@ -94,6 +95,8 @@ class Provisioner:
             async with asyncio.timeout(self.timeout):
                 if message.template == REMOVE:
                     await self._remove(seat, state.user_id, message.data.get("licenses"))
+                elif message.template == CHANGE:
+                    await self._change(seat, state.user_id, message.data.get("before") or {})
                 else:
                     await self._provision(seat, state.user_id)
         except TimeoutError:
@@ -162,6 +165,52 @@ class Provisioner:
                 now,
                 PROVISIONED,
                 f"licenses {', '.join(licenses)} assigned in Genesys Cloud",
+            )
+
+    async def _change(
+        self, seat: Assignment, known_user: str | None, before: dict[str, Any]
+    ) -> None:
+        """A change swaps the licenses: add the new seat's (as a provisioning), then remove
+        those only the old seat had, re-reading them (licenses follow roles)."""
+        old = self.catalog.genesys_licenses(
+            str(before.get("edition", "")),
+            str(before.get("seat_type", "")),
+            tuple(before.get("modules") or ()),
+        )
+        new = self.catalog.genesys_licenses(seat.edition, seat.seat_type, seat.modules)
+        dropped = tuple(i for i in old if i not in new)
+        await self._provision(seat, known_user)
+        if not dropped or seat.status != "active":
+            return
+        async with self.db.read() as tx:
+            state = await tx.genesys.get(seat.id)
+        user_id = (state.user_id if state else None) or known_user
+        if user_id is None:
+            return  # no Genesys user: nothing of the old seat to remove
+        now = self.clock.now()
+        try:
+            results = await self.client.change_licenses(user_id, remove=dropped)
+        except GenesysUnavailable:
+            raise
+        except GenesysError as error:
+            await self._refused(seat, user_id, str(error), now, removing=True)
+            return
+        failures = _failures(results, dropped, user_id)
+        still = sorted(await self.client.user_licenses(user_id) & set(dropped))
+        if still:
+            why = f"still held after the change: {', '.join(still)} (a role implies it)"
+            failures = f"{failures}; {why}" if failures else why
+        if failures:
+            await self._refused(seat, user_id, failures, now, removing=True)
+            return
+        async with self.db.transaction() as tx:
+            await tx.audit.add(
+                now,
+                "licensebot",
+                "genesys.removed",
+                seat.email,
+                None,
+                {"user_id": user_id, "licenses": list(dropped)},
             )
 
     async def _remove(self, seat: Assignment, known_user: str | None, licenses: Any = None) -> None:

@@ -20,7 +20,7 @@ from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.licensing.requests import RequestStatus
-from bot.services.ledger import Rules, evaluate_seat
+from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 
@@ -136,15 +136,7 @@ class Deliverer:
                 raise LookupError(f"request {message.request_id} is gone")
             impact = None
             if request.status is RequestStatus.PENDING:
-                impact = await evaluate_seat(
-                    tx,
-                    self._rules,
-                    edition=request.edition,
-                    seat_type=request.seat_type,
-                    modules=request.modules,
-                    now=self._clock.now(),
-                    email=request.email,
-                )
+                impact = await evaluate_request(tx, self._rules, request, self._clock.now())
         card = request_card(request, impact, self._rules.tz)
         if getattr(self, "genesys", None) is not None:  # SPEC 8: provisioning on the card
             await self.genesys.on_card(card, request.id)  # type: ignore[attr-defined]

@@ -40,6 +40,25 @@ async def queue_removal(
     await tx.outbox.enqueue(TARGET, "remove", now, data=data)
 
 
+async def queue_change(tx: Store, before: Assignment, now: datetime) -> None:
+    """A seat changed in place (SPEC 9): add what the new seat maps, then remove what only
+    the old one did, once this transaction commits."""
+    await tx.genesys.set_state(before.id, "pending", now)
+    await tx.outbox.enqueue(
+        TARGET,
+        "change",
+        now,
+        data={
+            "assignment_id": before.id,
+            "before": {
+                "edition": before.edition,
+                "seat_type": before.seat_type,
+                "modules": list(before.modules),
+            },
+        },
+    )
+
+
 async def provision_again(
     db: Database, assignment_id: int, actor: str, now: datetime
 ) -> Assignment:
