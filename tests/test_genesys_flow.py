@@ -18,6 +18,7 @@ from fakegenesys import FakeGenesys
 from fakeslack import FakeSlack
 from flows import approve, card, file_request, set_pool, text_of, thread
 from genesys_env import genesys_bot
+from test_flow_lifecycle import approve_card, filed_id
 from test_home import open_home
 
 NINA_G = "g-nina"
@@ -320,3 +321,21 @@ async def test_jobs_run_genesys_dry_run_shows_the_summary_and_writes_nothing(
         seat = await tx.assignments.active_for_email("pwd@example.com")
     assert seat is not None and seat.last_active_at is not None
     assert seat.last_active_at.isoformat() == "2026-11-29T08:00:00+00:00"
+
+
+async def test_a_change_swaps_the_licenses_and_offboarding_removes_them(
+    gbot: Bot, org: FakeGenesys
+) -> None:
+    await set_pool(gbot, "standard agent 5")
+    org.add_user(NINA_G, "nina@example.com", "Nina Novak")
+    await approved_for_nina(gbot)
+    assert org.held(NINA_G) == {"cloudCX3", "wem"}
+
+    reply = await gbot.command("change nina@example.com agent standard -wfo", user=MANAGER)
+    await approve_card(gbot, filed_id(reply.text))
+    assert org.held(NINA_G) == {"cloudCX2"}
+    assert (await state_of(gbot, "nina@example.com"))[0] == "provisioned"
+
+    reply = await gbot.command("offboard nina@example.com left the company", user=ADMIN)
+    assert org.held(NINA_G) == set()
+    assert (await state_of(gbot, "nina@example.com"))[0] == "removed"
