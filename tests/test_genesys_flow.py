@@ -83,6 +83,7 @@ async def test_a_revoke_removes_the_licenses_in_genesys(gbot: Bot, org: FakeGene
 
     reply = await gbot.command("revoke nina@example.com", user=ADMIN)
     assert "Revoked" in reply.text, reply.text
+    assert "licenses removed in Genesys Cloud" in reply.text  # what the admin is told
     assert org.held(NINA_G) == set()
     removal = org.calls_to("/api/v2/license/organization")[-1]
     assert removal.body == {"assignments": [

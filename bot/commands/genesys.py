@@ -11,8 +11,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.blocks.base import simple
-from bot.blocks.genesys import ADOPT_ACTION, PROVISION_ACTION, REMOVE_ACTION, drift_message
+from bot.blocks.base import MAX_BLOCKS, Message, context, simple
+from bot.blocks.genesys import (
+    ADOPT_ACTION,
+    PROVISION_ACTION,
+    REMOVE_ACTION,
+    drift_message,
+    genesys_state_line,
+)
 from bot.blocks.insight import report_comment, report_sent
 from bot.commands.common import handles, notify, reply, reply_error
 from bot.context import Deps
@@ -48,6 +54,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         async with deps.inflight.track():
             await ack()
             await on_drift_action(deps, body, "provision")
+
+
+async def genesys_outcome(deps: Deps, message: Message, assignment_id: int) -> None:
+    """Add to an admin's reply where the seat stands in Genesys Cloud (after delivery)."""
+    if deps.genesys is None or len(message.blocks) >= MAX_BLOCKS:
+        return
+    async with deps.db.read() as tx:
+        state = await tx.genesys.get(assignment_id)
+    line = genesys_state_line(state.state, state.detail) if state else None
+    if line:
+        message.blocks.append(context(line))
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
