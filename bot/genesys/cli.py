@@ -143,7 +143,7 @@ async def _check(settings: Settings) -> int:
                 problems += 1
                 print(f"MISSING  {permission}: {needed_for} — Genesys said: {error}")
             except GenesysError as error:
-                if error.status in (400, 404):
+                if error.status == 400:
                     # Permissions are checked before the body: refusing the harmless probe's
                     # content (an empty assignment list) means the call itself was allowed.
                     print(f"ok       {permission}: {needed_for} (probe body refused: {error})")
