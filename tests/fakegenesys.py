@@ -97,6 +97,7 @@ class FakeGenesys:
     license_page_max: int = 100
     users_page_max: int = 500
     billing_in_progress: int = 1  # answers InProgress this many times before Complete
+    reject_empty_assignments: bool = False  # answer 400 to {"assignments": []}
 
     def __post_init__(self) -> None:
         self.definitions: dict[str, str] = dict(DEFAULT_DEFINITIONS)
@@ -325,6 +326,8 @@ class FakeGenesys:
         if path == "/api/v2/license/organization" and method == "POST":
             if "authorization:grant:add" not in self.permissions:
                 return _forbidden("authorization:grant:add")
+            if self.reject_empty_assignments and not (body or {}).get("assignments"):
+                return _error(400, "bad.request", "assignments must not be empty")
             return web.json_response(self._assign(body or {}))
         if path == "/api/v2/users/search" and method == "POST":
             if "directory:user:view" not in self.permissions:

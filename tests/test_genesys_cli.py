@@ -58,6 +58,14 @@ async def test_check_proves_credentials_and_names_missing_permissions_and_unmapp
     assert "unmapped premium executive" in out and "unmapped +qm" in out
     assert "unmapped premium agent" not in out
 
+    org.reject_empty_assignments = True  # a stricter API: the probe's body refused, not us
+    code, out, _ = await licensebot(env, tmp_path, "genesys", "check")
+    assert code == 0 and "ok       authorization:grant:add" in out and "probe body" in out
+    org.permissions.discard("authorization:grant:add")
+    code, out, _ = await licensebot(env, tmp_path, "genesys", "check")
+    assert code == 1 and "MISSING  authorization:grant:add" in out
+    org.permissions.add("authorization:grant:add")
+
     org.permissions.discard("billing:subscription:view")
     code, out, _ = await licensebot(env, tmp_path, "genesys", "check")
     assert code == 1
