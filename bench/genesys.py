@@ -192,8 +192,17 @@ async def main(args: argparse.Namespace) -> int:
             }
             bot = spawn(
                 "licensebot",
-                [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-                 "--port", str(bot_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "serve",
+                    "--http",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(bot_port),
+                ],
                 env,
                 workdir,
             )
@@ -201,8 +210,7 @@ async def main(args: argparse.Namespace) -> int:
             sync_started = time.monotonic()
             done = asyncio.Event()
             load = asyncio.create_task(
-                fire(f"http://127.0.0.1:{bot_port}/slack/events", slack_api, args.concurrency,
-                     done)
+                fire(f"http://127.0.0.1:{bot_port}/slack/events", slack_api, args.concurrency, done)
             )
             status = None
             while time.monotonic() - sync_started < args.timeout:
@@ -225,16 +233,24 @@ async def main(args: argparse.Namespace) -> int:
         warm = latencies[20:] or latencies
         per_1000 = found["api_calls"] / (args.users / 1000)
         p99 = percentile(warm, 99)
-        print(f"sync: {took:.1f}s, {found['api_calls']} API requests + {found['token_calls']} "
-              f"token request(s), {found['rate_limited']} answered 429")
+        print(
+            f"sync: {took:.1f}s, {found['api_calls']} API requests + {found['token_calls']} "
+            f"token request(s), {found['rate_limited']} answered 429"
+        )
         usable = args.rate - args.rate // 10  # the sync leaves a tenth to provisioning
         windows = max(1, -(-(found["api_calls"] + found["token_calls"]) // usable))
-        print(f"requests per 1,000 users: {per_1000:.1f}; at {usable} of the {args.rate}/minute "
-              f"budget the sync of {args.users:,} users needs {windows} window(s) of 60 s")
-        print(f"busiest 60-second window: {found['busiest_window']} requests "
-              f"(budget {args.rate}/minute{'' if args.rate == 300 else ', scaled up from 300'})")
-        print(f"acks during the sync: {len(latencies)} (first 20 dropped as warm-up), "
-              f"p50 {percentile(warm, 50):.1f} ms, p99 {p99:.1f} ms")
+        print(
+            f"requests per 1,000 users: {per_1000:.1f}; at {usable} of the {args.rate}/minute "
+            f"budget the sync of {args.users:,} users needs {windows} window(s) of 60 s"
+        )
+        print(
+            f"busiest 60-second window: {found['busiest_window']} requests "
+            f"(budget {args.rate}/minute{'' if args.rate == 300 else ', scaled up from 300'})"
+        )
+        print(
+            f"acks during the sync: {len(latencies)} (first 20 dropped as warm-up), "
+            f"p50 {percentile(warm, 50):.1f} ms, p99 {p99:.1f} ms"
+        )
         print(
             f"genesys_requests_per_1000={per_1000:.1f} "
             f"busiest_window={found['busiest_window']}/{args.rate} "
