@@ -111,3 +111,12 @@ async def test_serve_runs_ledger_only_or_with_genesys_unreachable(
     else:
         assert "Genesys Cloud unreachable at start" in log and "serving" in log
         assert CLIENT_SECRET not in log
+
+
+def test_every_client_in_the_process_shares_one_budget(slack: FakeSlack, tmp_path: Path) -> None:
+    settings = make_settings(
+        slack, tmp_path / "x.db", genesys_client_id="shared", genesys_client_secret="secret"
+    )
+    first, second = make_client(settings), make_client(settings)
+    assert first is not None and second is not None
+    assert first.limiter is second.limiter
