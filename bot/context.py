@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -87,8 +88,13 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
+
+    async def is_finance(self, user_id: str) -> bool:
+        return self.finance is not None and await self.finance.is_admin(user_id)
+    genesys: Any = None  # GenesysClient (bot/genesys), None in ledger-only mode
 
     async def deliver(self) -> None:
-        """After a listener's change: its cards, replies, DMs and updates go out now
-        (never behind queued alerts, which the scheduler's delivery sends)."""
-        await self.deliverer.deliver_interactive()
+        """After a listener's change: its cards, replies, DMs and updates go out first,
+        never behind queued alerts (see Deliverer.after_change)."""
+        await self.deliverer.after_change()

@@ -5,6 +5,8 @@ Time is the injected clock (backoff is stored as `next_attempt_at`): nothing sle
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -278,15 +280,23 @@ async def test_a_plain_text_500_fails_that_message_only(bot: Bot) -> None:
 # --- 5. lanes ------------------------------------------------------------------------------
 
 
-async def test_a_listener_delivers_its_card_without_touching_queued_alerts(bot: Bot) -> None:
+async def test_a_card_goes_out_at_once_while_a_backlog_of_alerts_is_delivered(
+        bot: Bot) -> None:
     await set_pool(bot, "premium agent 3")
     await queue_alerts(bot, 200)
-    request_id = await file_request(bot, PREMIUM)
+    backlog = asyncio.ensure_future(bot.deps.deliverer.flush())  # as `serve` starts it
+    await bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALERTS)
+    request_id = await file_request(bot, PREMIUM)  # its listener delivers the card
     assert card(bot.slack, request_id)
-    assert bot.slack.messages(ALERTS) == []  # bulk is the scheduler's, never in the way
-    async with bot.db.transaction() as tx:
-        first = await tx.outbox.claim(bot.clock.now(), 1)
-    assert first[0].lane == "bulk"
+    assert len(bot.slack.messages(ALERTS)) < 20  # paced at ~1/s: the card did not wait
+    backlog.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await backlog
+    async with bot.db.transaction() as tx:  # due order: interactive before bulk
+        await tx.outbox.enqueue("dm", "t", bot.clock.now() + timedelta(seconds=1),
+                                user_id=MANAGER)
+        first = await tx.outbox.claim(bot.clock.now() + timedelta(minutes=2), 1)
+    assert first[0].target == "dm"
 
 
 async def test_scheduled_delivery_sends_bulk_and_paces_per_channel(bot: Bot) -> None:

@@ -33,14 +33,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.delivery.outcomes import Kind, NotReady, Outcome, backoff, classify
 from bot.delivery.pacing import Pacer
-from bot.delivery.slack import Handler, Sent, SlackTarget
+from bot.delivery.slack import Attempt, Handler, Sent, SlackTarget
 from bot.services.ledger import Rules
 from bot.store.db import Database
 from bot.store.outbox import Failure, Lane, OutboxMessage, OutboxTarget
 
 log = logging.getLogger(__name__)
 
-NOT_READY_WAIT = timedelta(seconds=5)  # a reply waiting for its card is looked at again
+# Waiting on another message (or on Genesys): due again at once, behind older ones.
+NOT_READY_WAIT = timedelta(0)
 PER_DESTINATION = 20  # messages of one destination sent per pass (the rest wait their turn)
 FAILED_ALERT_TEMPLATE = "delivery_failed"
 
@@ -129,7 +130,8 @@ class _Flush:
         self.report = report
         self.queues: dict[str, deque[OutboxMessage]] = {}
         self.workers: dict[str, asyncio.Task[None]] = {}
-        self.tried: set[int] = set()
+        self.tried: set[int] = set()  # done with for this flush
+        self.waited: set[int] = set()  # waited on another message once: one more look
         self.changed = asyncio.Event()
 
     def take(self, claimed: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
@@ -178,12 +180,16 @@ class _Flush:
             async with deliverer._concurrency:
                 while queue:
                     message = queue.popleft()
+                    waiting = False
                     try:
                         async with lock:
-                            await deliverer._deliver_one(message, self.report)
+                            waiting = await deliverer._deliver_one(message, self.report)
                     finally:
                         deliverer._held.discard(message.id)
-                        self.tried.add(message.id)
+                        if waiting and message.id not in self.waited:
+                            self.waited.add(message.id)  # what it waits for may come now
+                        else:
+                            self.tried.add(message.id)
                     if len(queue) <= PER_DESTINATION // 2:
                         self.changed.set()
         finally:
@@ -215,10 +221,36 @@ class Deliverer:
         self.slack = SlackTarget(
             db, self._client, clock, rules, approvals_channel, self._pacer, inline_wait=inline_wait
         )
-        self.targets: dict[str, Handler] = dict(self.slack.handlers())
-        self._destinations: dict[str, Callable[[OutboxMessage], str]] = {}
+        # The one dispatch point: each target's handler (and, for non-Slack ones, which
+        # messages must go one at a time). A new system adds its OutboxTarget member here.
+        self.targets: dict[str, Handler] = {
+            **self.slack.handlers(),
+            OutboxTarget.GENESYS: self._genesys_step,
+        }
+        self._destinations: dict[str, Callable[[OutboxMessage], str]] = {
+            OutboxTarget.GENESYS: lambda message: "genesys",  # in order, one at a time
+        }
+        self._genesys: Any = None
         self._held: set[int] = set()  # claimed by a flush of this process, not done yet
+        self._bulk_flushes = 0  # flushes of this process sending bulk messages now
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def genesys(self) -> Any:
+        """The Genesys Cloud provisioner (bot.genesys.provision.Provisioner), or None:
+        ledger-only mode, where `genesys` messages are done without a call."""
+        return self._genesys
+
+    @genesys.setter
+    def genesys(self, provisioner: Any) -> None:
+        self._genesys = provisioner
+        self.slack.card_hook = provisioner.on_card if provisioner is not None else None
+
+    async def _genesys_step(self, attempt: Attempt) -> Sent:
+        if self._genesys is None:
+            return Sent(None, None)
+        channel, ts = await self._genesys.deliver(attempt.message)
+        return Sent(channel, ts)
 
     @property
     def pacer(self) -> Pacer:
@@ -263,6 +295,8 @@ class Deliverer:
         tried at most once per flush. Safe to run concurrently (leases, and one message
         per destination at a time)."""
         run = _Flush(self, DeliveryReport())
+        bulk = lanes is None or Lane.BULK in lanes
+        self._bulk_flushes += bulk
         try:
             while True:
                 async with self._db.transaction() as tx:
@@ -285,14 +319,25 @@ class Deliverer:
         except BaseException:
             run.cancel()  # stopping (serve shuts down): leases stay, taken back on restart
             raise
+        finally:
+            self._bulk_flushes -= bulk
         if run.report.ended and await self._tell_admins():
             if lanes is None or Lane.BULK in lanes:  # the alert goes out with this run
                 run.report.merge(await self.flush(batch, lanes=(Lane.BULK,)))
         return run.report
 
     async def deliver_interactive(self) -> DeliveryReport:
-        """What a listener runs after its change: cards, replies, DMs and updates only."""
+        """Cards, replies, DMs and updates only."""
         return await self.flush(lanes=(Lane.INTERACTIVE,))
+
+    async def after_change(self) -> DeliveryReport:
+        """What a listener runs after its change: the interactive messages first; then the
+        bulk ones (an alert the change caused) unless a flush of this process is already
+        sending bulk (a backlog, a job's run): a listener never queues up behind them."""
+        report = await self.deliver_interactive()
+        if not self._bulk_flushes:
+            report.merge(await self.flush(lanes=(Lane.BULK,)))
+        return report
 
     async def _give_back(self, messages: list[OutboxMessage]) -> None:
         """Not an attempt: their turn comes with a later claim."""
@@ -300,7 +345,8 @@ class Deliverer:
             for message in messages:
                 await tx.outbox.release(message.id, message.last_error or "", count_attempt=False)
 
-    async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> None:
+    async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> bool:
+        """Send one message and record the outcome; True when it waits on another."""
         handler = self.targets.get(message.target)
         try:
             if handler is None:
@@ -308,7 +354,7 @@ class Deliverer:
             await _Attempt(message, self).fence()
             sent = await handler(_Attempt(message, self))
         except Superseded:
-            return
+            return False
         except NotReady as waiting:
             report.waiting += 1
             async with self._db.transaction() as tx:
@@ -318,15 +364,16 @@ class Deliverer:
                     retry_at=self._clock.now() + NOT_READY_WAIT,
                     count_attempt=False,
                 )
-            return
+            return True
         except Exception as error:  # contained: one message's failure never stops the run
             await self._failed(message, classify(error), report)
-            return
+            return False
         report.delivered += 1
         async with self._db.transaction() as tx:
             await tx.outbox.delivered(message.id, self._clock.now(), sent.channel, sent.ts)
             if message.target == OutboxTarget.CARD and message.request_id is not None and sent.ts:
                 await tx.requests.set_card(message.request_id, sent.channel, sent.ts)
+        return False
 
     async def _failed(
         self, message: OutboxMessage, outcome: Outcome, report: DeliveryReport

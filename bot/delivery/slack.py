@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.delivery.outcomes import NotReady, RateLimited, Unreadable
 from bot.delivery.pacing import Pacer
 from bot.licensing.requests import LicenseRequest, RequestStatus
-from bot.services.ledger import Rules, evaluate_seat
+from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage, OutboxTarget
 
@@ -101,6 +101,7 @@ class SlackTarget:
         self._approvals_channel = approvals_channel
         self.pacer = pacer
         self._inline_wait = inline_wait
+        self.card_hook: Callable[[Message, int], Awaitable[None]] | None = None
 
     def handlers(self) -> dict[OutboxTarget, Handler]:
         return {
@@ -131,16 +132,10 @@ class SlackTarget:
                 raise LookupError(f"request {message.request_id} is gone")
             impact = None
             if request.status is RequestStatus.PENDING:
-                impact = await evaluate_seat(
-                    tx,
-                    self._rules,
-                    edition=request.edition,
-                    seat_type=request.seat_type,
-                    modules=request.modules,
-                    now=self._clock.now(),
-                    email=request.email,
-                )
+                impact = await evaluate_request(tx, self._rules, request, self._clock.now())
         card = request_card(request, impact, self._rules.tz)
+        if self.card_hook is not None:  # e.g. where Genesys provisioning of the seat stands
+            await self.card_hook(card, request.id)
         if request.card_ts and request.card_channel:
             await attempt.fence()
             await self.call(

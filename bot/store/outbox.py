@@ -29,6 +29,7 @@ class OutboxTarget(StrEnum):
     DM = "dm"  # a direct message to `user_id`
     CHANNEL = "channel"  # a message in `channel` (alerts, digests)
     UPDATE = "update"  # re-render an already posted message (data["of"] = its key)
+    GENESYS = "genesys"  # a Genesys Cloud provisioning step (bot/genesys/provision.py)
 
 
 class Lane(StrEnum):
