@@ -152,7 +152,10 @@ class _Flush:
         return fresh, returned
 
     def start_workers(self) -> None:
-        for destination, queue in self.queues.items():
+        # Oldest first: messages queued together go out in the order they were queued
+        # (lanes decide what is claimed first; destinations then run side by side).
+        ordered = sorted(self.queues.items(), key=lambda item: item[1][0].id if item[1] else 0)
+        for destination, queue in ordered:
             worker = self.workers.get(destination)
             if queue and (worker is None or worker.done()):
                 self.workers[destination] = asyncio.ensure_future(self._work(destination, queue))
