@@ -39,7 +39,10 @@ ALERTS = "C0ALERTS"
 FAKE_BURST = 1.0  # Slack's tolerance for bursts is not documented: assume none
 
 
-async def run(seconds: float, channels: int, rate: float, alerts: int) -> tuple[float, float]:
+async def measure(
+    seconds: float = 20.0, channels: int = 4, rate: float = 1.0, alerts: int = 1000
+) -> tuple[float, float]:
+    """(outbox_rate_ratio, card_wait_s): see the module docstring."""
     fake = FakeSlack()
     await fake.start()
     fake.rate_limit("chat.postMessage", rate, burst=FAKE_BURST)
@@ -129,7 +132,7 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1000)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    ratio, wait = asyncio.run(run(args.seconds, args.channels, args.rate, args.alerts))
+    ratio, wait = asyncio.run(measure(args.seconds, args.channels, args.rate, args.alerts))
     print(f"outbox_rate_ratio={ratio:.2f} card_wait_s={wait:.2f}")
 
 

@@ -133,6 +133,7 @@ async def _list(settings: Settings) -> int:
         async with db.read() as tx:
             runs = await tx.job_runs.all()
             pending = await tx.outbox.pending_count()
+            failed = await tx.outbox.failed_count()
     finally:
         await db.close()
     now = SystemClock().now()
@@ -152,7 +153,10 @@ async def _list(settings: Settings) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    print(f"outbox: {pending} message(s) waiting for delivery")
+    print(
+        f"outbox: {pending} message(s) waiting for delivery"
+        + (f", {failed} not deliverable (listed in the App Home)" if failed else "")
+    )
     return 0
 
 
