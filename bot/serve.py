@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("licensebot")
 
+STOP_DELIVERY_SECONDS = 5  # at stop, how long the backlog's message in flight may take
 BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
@@ -71,8 +72,12 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
         await stop.wait()
     finally:
         log.info("licensebot stopping")
+        deps.deliverer.stop()  # every flush ends after the message in flight
         if backlog is not None and not backlog.done():
-            backlog.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(backlog), STOP_DELIVERY_SECONDS)
+            except TimeoutError:
+                backlog.cancel()  # a call Slack does not answer: leases are taken back
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if socket_handler is not None:

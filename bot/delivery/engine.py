@@ -181,7 +181,7 @@ class _Flush:
         lock = deliverer._locks.setdefault(destination, asyncio.Lock())
         try:
             async with deliverer._concurrency:
-                while queue:
+                while queue and not deliverer.stopping:
                     message = queue.popleft()
                     waiting = False
                     try:
@@ -236,6 +236,7 @@ class Deliverer:
         self._genesys: Any = None
         self._held: set[int] = set()  # claimed by a flush of this process, not done yet
         self._bulk_flushes = 0  # flushes of this process sending bulk messages now
+        self.stopping = False
         self._locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -301,7 +302,7 @@ class Deliverer:
         bulk = lanes is None or Lane.BULK in lanes
         self._bulk_flushes += bulk
         try:
-            while True:
+            while not self.stopping:
                 async with self._db.transaction() as tx:
                     claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
                 fresh, returned = run.take(claimed)
@@ -324,10 +325,22 @@ class Deliverer:
             raise
         finally:
             self._bulk_flushes -= bulk
+        if self.stopping:
+            await run.finish()
+            left = [m for queue in run.queues.values() for m in queue]
+            if left:  # not sent: back to the queue for whoever runs next
+                await self._give_back(left)
+                self._held.difference_update(m.id for m in left)
+            return run.report
         if run.report.ended and await self._tell_admins():
             if lanes is None or Lane.BULK in lanes:  # the alert goes out with this run
                 run.report.merge(await self.flush(batch, lanes=(Lane.BULK,)))
         return run.report
+
+    def stop(self) -> None:
+        """Shutting down: every flush ends after the message it is sending (never in the
+        middle of a store write, as cancelling it could), giving back what it held."""
+        self.stopping = True
 
     async def deliver_interactive(self) -> DeliveryReport:
         """Cards, replies, DMs and updates only."""
