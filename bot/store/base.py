@@ -12,6 +12,12 @@ class Repository:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
 
+    @property
+    def _dialect(self) -> str:
+        """"sqlite" or "postgresql" (bot/store/pg.py's connection), for the rare statement
+        that must differ; everything else is written once in portable SQL."""
+        return getattr(self._db, "dialect", "sqlite")
+
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         async with self._db.execute(sql, params) as cursor:
             return await cursor.fetchone()
