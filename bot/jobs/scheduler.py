@@ -41,6 +41,17 @@ def next_run(spec: JobSpec, tz: object, after: datetime) -> datetime | None:
     return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
 
 
+def current_period(spec: JobSpec, tz: object, now: datetime) -> datetime | None:
+    """The latest scheduled time at or before `now`: the period a run at `now` stands for."""
+    window = timedelta(days=32) if "day" in spec.cron else timedelta(days=2)
+    at = next_run(spec, tz, now - window)
+    latest = None
+    while at is not None and at <= now:
+        latest = at
+        at = next_run(spec, tz, at)
+    return latest
+
+
 def missed(spec: JobSpec, tz: object, since: datetime | None, now: datetime) -> bool:
     """A scheduled time fell after `since` (the last run, or when the job was first
     seen) and is already past."""
@@ -87,9 +98,29 @@ class JobScheduler:
 
     async def run(self, name: str) -> None:
         try:
-            await run_scheduled(self.deps, name)
+            if await self._claim(name):
+                await run_scheduled(self.deps, name)
         finally:
             self.finished.put_nowait(name)
+
+    async def _claim(self, name: str) -> bool:
+        """Each period of a job runs on exactly one process (replica): the one that claims
+        (job, period) first. Alert keys already make a repeated period harmless; the claim
+        spares the repeated work and the repeated log lines."""
+        from bot.store.outbox import lease_owner
+
+        deps = self.deps
+        period = current_period(JOBS[name], deps.rules.tz, deps.clock.now())
+        if period is None:
+            return True
+        try:
+            mine = await deps.db.claim_period(name, period.isoformat(), lease_owner())
+        except Exception:
+            log.exception("job %s: could not claim its period; running it anyway", name)
+            return True
+        if not mine:
+            log.info("job %s: period %s already run by another replica", name, period)
+        return mine
 
     def shutdown(self, wait: bool = False) -> None:
         if self.catch_up is not None and not self.catch_up.done():
