@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.jobs.runner import JOBS, JobSpec, execute
+from bot.metrics import JOB_RUNS
 
 if TYPE_CHECKING:
     from bot.app import Service
@@ -96,12 +97,37 @@ class JobScheduler:
     # Names of the scheduled runs that finished, in order: tests wait on it, no sleeping.
     finished: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
+    # The job runs in progress: a stop waits for them to finish (drain).
+    running: set[asyncio.Task[object]] = field(default_factory=set)
+
     async def run(self, name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)  # type: ignore[arg-type]
         try:
             if await self._claim(name):
+                JOB_RUNS.labels(job=name, outcome="ran").inc()
                 await run_scheduled(self.deps, name)
+            else:
+                JOB_RUNS.labels(job=name, outcome="skipped").inc()
         finally:
+            if task is not None:
+                self.running.discard(task)  # type: ignore[arg-type]
             self.finished.put_nowait(name)
+
+    @property
+    def is_running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    async def drain(self, within: float) -> bool:
+        """Stop starting runs, and wait up to `within` seconds for the running ones to finish;
+        True when none is left running."""
+        self.shutdown(wait=False)
+        pending = [t for t in self.running if not t.done()]
+        if not pending:
+            return True
+        _, left = await asyncio.wait(pending, timeout=within)
+        return not left
 
     async def _claim(self, name: str) -> bool:
         """Each period of a job runs on exactly one process (replica): the one that claims
