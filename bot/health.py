@@ -6,6 +6,7 @@ Mode serves them alone on `--health-port`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from bot.licensing.commands import USAGE
 
 if TYPE_CHECKING:
     from bot.context import Deps
+
+log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 # Sub-commands as labels (anything else typed counts as "other": bounded cardinality).
@@ -91,6 +94,7 @@ async def ack_timer(
 async def bolt_middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 - Bolt's name
     """Count commands and actions, and bind the request to its log lines."""
     logs.bind_request(body)
+    log.debug("request received")  # with -v: one line per request, with its context
     if body.get("command"):
         words = (body.get("text") or "").split(maxsplit=1)
         name = words[0].lower() if words else "help"

@@ -64,6 +64,7 @@ async def serve(
 ) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
+    log.info("licensebot starting")
     service = await build_service(settings)
     readiness = service.readiness
     try:
