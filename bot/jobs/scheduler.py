@@ -14,7 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -98,12 +98,12 @@ class JobScheduler:
     finished: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
     # The job runs in progress: a stop waits for them to finish (drain).
-    running: set[asyncio.Task[object]] = field(default_factory=set)
+    running: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def run(self, name: str) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self.running.add(task)  # type: ignore[arg-type]
+            self.running.add(task)
         try:
             if await self._claim(name):
                 JOB_RUNS.labels(job=name, outcome="ran").inc()
@@ -112,7 +112,7 @@ class JobScheduler:
                 JOB_RUNS.labels(job=name, outcome="skipped").inc()
         finally:
             if task is not None:
-                self.running.discard(task)  # type: ignore[arg-type]
+                self.running.discard(task)
             self.finished.put_nowait(name)
 
     @property

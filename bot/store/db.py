@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -165,7 +166,7 @@ class PostgresDatabase(Database):
 
     dialect = "postgresql"
 
-    def __init__(self, pool: object, url: str) -> None:  # noqa: D107 - no SQLite connection
+    def __init__(self, pool: Any, url: str) -> None:
         self._pool = pool
         self._ids: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
@@ -181,13 +182,13 @@ class PostgresDatabase(Database):
         return database
 
     async def close(self) -> None:
-        await self._pool.close()  # type: ignore[attr-defined]
+        await self._pool.close()
 
     async def migrate(self) -> list[str]:
         """Apply bot/store/migrations_pg in order; replicas starting together take turns
         (an advisory lock), so each file is applied once."""
         applied: list[str] = []
-        async with self._pool.acquire() as raw, raw.transaction():  # type: ignore[attr-defined]
+        async with self._pool.acquire() as raw, raw.transaction():
             await raw.execute("SELECT pg_advisory_xact_lock($1)", pg.WRITE_LOCK)
             await raw.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -208,18 +209,18 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Store]:
-        async with self._pool.acquire() as raw, pg.write_transaction(raw):  # type: ignore[attr-defined]
+        async with self._pool.acquire() as raw, pg.write_transaction(raw):
             yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
-        async with self._pool.acquire() as raw, pg.read_transaction(raw):  # type: ignore[attr-defined]
+        async with self._pool.acquire() as raw, pg.read_transaction(raw):
             yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 
     async def ping(self) -> bool:
         try:
-            async with self._pool.acquire() as raw:  # type: ignore[attr-defined]
-                return await raw.fetchval("SELECT 1") == 1
+            async with self._pool.acquire() as raw:
+                return bool(await raw.fetchval("SELECT 1") == 1)
         except Exception:
             return False
 
@@ -240,7 +241,7 @@ class PostgresDatabase(Database):
         """As on SQLite, plus a non-blocking advisory lock per (job, period): a replica
         that finds another one claiming the same period right now steps aside at once."""
         key = zlib.crc32(f"{job}:{period}".encode()) - 2**31
-        async with self._pool.acquire() as raw, raw.transaction():  # type: ignore[attr-defined]
+        async with self._pool.acquire() as raw, raw.transaction():
             if not await raw.fetchval(
                 "SELECT pg_try_advisory_xact_lock($1, $2)", pg.JOB_LOCK_SPACE, key
             ):

@@ -23,7 +23,7 @@ from typing import Any
 try:  # asyncpg is only needed when LICENSEBOT_DATABASE names a PostgreSQL server
     import asyncpg
 except ModuleNotFoundError:  # pragma: no cover - the dependency is declared
-    asyncpg = None  # type: ignore[assignment]
+    asyncpg = None
 
 # Every write transaction holds this lock (the "BEGIN IMMEDIATE" of PostgreSQL).
 WRITE_LOCK = 0x4C42_0001
