@@ -18,7 +18,7 @@ from signing import SlackClient
 from test_serve_process import free_port, serve_env, wait_healthy
 
 from bot.metrics import REGISTRY
-from bot.store.db import Database
+from bot.store.db import Database, remember_request
 
 PERIOD = "2026-11-30T12:00:00+00:00"
 
@@ -219,3 +219,22 @@ async def test_sigterm_stops_socket_mode_while_slack_is_unreachable(tmp_path: Pa
         server.close()
     assert process.returncode == 0, seen
     assert took < 10
+
+
+async def test_a_request_signature_is_served_once_across_replicas(
+    store_target: Path | str,
+) -> None:
+    one, two = Database.open(store_target), Database.open(store_target)
+    replicas = [await one, await two]
+    try:
+        first = await asyncio.gather(
+            *(remember_request(db, "v0=abc", "2026-11-30T12:00:00+00:00",
+                               "2026-11-30T11:55:00+00:00") for db in replicas)
+        )
+        later = await remember_request(replicas[1], "v0=abc", "2026-11-30T12:06:00+00:00",
+                                       "2026-11-30T12:01:00+00:00")
+    finally:
+        for db in replicas:
+            await db.close()
+    assert sorted(first) == [False, True]
+    assert later is True  # forgotten after five minutes: its timestamp is stale by then

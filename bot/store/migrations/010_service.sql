@@ -12,3 +12,11 @@ CREATE TABLE job_periods (
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (job, period)
 );
+
+-- Signatures of the Slack requests already served (replay protection): shared by every
+-- replica, kept for the 5 minutes a timestamp is accepted, then pruned.
+CREATE TABLE seen_requests (
+    signature TEXT PRIMARY KEY,
+    seen_at TEXT NOT NULL
+);
+CREATE INDEX seen_requests_at ON seen_requests(seen_at);
