@@ -35,10 +35,13 @@ class Readiness:
     expect_scheduler: bool = False
     scheduler_running: Callable[[], bool] | None = None
     slack_error: str | None = None  # why Slack was unreachable at start
+    starting: bool = False
     stopping: bool = False
 
     async def reasons(self, deps: Deps) -> list[str]:
         found = []
+        if self.starting:
+            found.append("starting: not connected to Slack yet")
         if self.stopping:
             found.append("stopping: not taking new requests")
         problem = await deps.db.writable()

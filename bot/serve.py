@@ -67,20 +67,30 @@ async def serve(
     log.info("licensebot starting")
     service = await build_service(settings)
     readiness = service.readiness
+    readiness.starting = True
+    health_runner: web.AppRunner | None = None
+    if not http and health_port is not None:
+        # Probes answer from the start (503 while starting), whatever Slack does.
+        health_runner = web.AppRunner(
+            health_app(service.deps, readiness), access_log=None, shutdown_timeout=1.0
+        )
+        await health_runner.setup()
+        await web.TCPSite(health_runner, host, health_port).start()
+        log.info("licensebot probes on http://%s:%s/readyz", host, health_port)
     try:
         code = await _start(service, stop)
     except Stopped:
         log.info("licensebot stopped while starting")
+        code = 0
+    if code is not None or stop.is_set():
+        if health_runner is not None:
+            await health_runner.cleanup()
         await _close(service)
-        return 0
-    if code is not None:
-        await _close(service)
-        return code
+        return code or 0
     scheduler = _start_scheduler(service)
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     runner: web.AppRunner | None = None
-    health_runner: web.AppRunner | None = None
     socket_handler: Any = None
     try:
         if http:
@@ -89,15 +99,9 @@ async def serve(
             )
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
+            readiness.starting = False
             log.info("licensebot serving http://%s:%s/slack/events", host, port)
         else:
-            if health_port is not None:
-                health_runner = web.AppRunner(
-                    health_app(service.deps, readiness), access_log=None, shutdown_timeout=1.0
-                )
-                await health_runner.setup()
-                await web.TCPSite(health_runner, host, health_port).start()
-                log.info("licensebot probes on http://%s:%s/readyz", host, health_port)
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert settings.slack_app_token is not None
@@ -107,12 +111,14 @@ async def serve(
             log.info("licensebot connecting over Socket Mode")
             try:
                 await _unless_stopped(stop, socket_handler.connect_async())
+                readiness.starting = False
                 log.info("licensebot connected over Socket Mode")
             except Stopped:
                 pass
             except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError) as error:
                 # Slack unreachable: keep the probes up (not ready) until stopped; the
                 # orchestrator restarts us, or an operator does.
+                readiness.starting = False
                 readiness.slack_error = readiness.slack_error or f"{type(error).__name__}"
                 log.error("Socket Mode could not connect: %s", error)
         await stop.wait()

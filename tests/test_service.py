@@ -207,11 +207,19 @@ async def test_sigterm_stops_socket_mode_while_slack_is_unreachable(tmp_path: Pa
         "SLACK_APP_TOKEN": "xapp-1-A0TEST-1-0123456789abcdef"
     }
     env.pop("SLACK_SIGNING_SECRET")
-    process = await start(tmp_path, env, "serve", "--health-port", str(free_port()))
+    health = free_port()
+    process = await start(tmp_path, env, "serve", "--health-port", str(health))
     seen: list[str] = []
     try:
-        await read_until(process, "licensebot starting", seen)
-        await asyncio.sleep(0)  # nothing to wait for: the stop must win from any state
+        await read_until(process, "licensebot probes on", seen)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{health}/readyz") as response:
+                assert response.status == 503
+                assert (await response.json())["reasons"] == [
+                    "starting: not connected to Slack yet"
+                ]
+            async with session.get(f"http://127.0.0.1:{health}/healthz") as response:
+                assert response.status == 200
         took = await stop_within(process, 10)
     finally:
         for writer in held:

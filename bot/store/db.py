@@ -48,7 +48,7 @@ class Database:
         connection = await aiosqlite.connect(path, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await connection.execute("PRAGMA journal_mode = WAL")
+        await _wal(connection)
         await connection.execute("PRAGMA synchronous = NORMAL")
         await connection.execute("PRAGMA foreign_keys = ON")
         database = cls(connection, path)
@@ -141,6 +141,21 @@ class Database:
         caller, now or later, gets False. The claim is a row (job, period)."""
         async with self.transaction() as tx:
             return await _claim(tx, job, period, owner)
+
+
+async def _wal(connection: aiosqlite.Connection) -> None:
+    """Switch to WAL. Two processes opening a new file at once can find it locked: the
+    switch does not wait on the busy timeout, so wait here, as long as that timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except aiosqlite.OperationalError as error:
+            if "locked" not in str(error) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.02)
 
 
 async def remember_request(db: Database, signature: str, at: str, forget_before: str) -> bool:
