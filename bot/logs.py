@@ -67,9 +67,11 @@ def configure(verbose: bool = False, fmt: str | None = None) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name("licensebot")
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == "licensebot":  # ours from an earlier call; keep others' (pytest)
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     for name in QUIET_LIBRARIES:

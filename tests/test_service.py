@@ -246,3 +246,50 @@ async def test_a_request_signature_is_served_once_across_replicas(
             await db.close()
     assert sorted(first) == [False, True]
     assert later is True  # forgotten after five minutes: its timestamp is stale by then
+
+
+async def test_a_stop_waits_for_the_running_job_to_finish(bot: Bot) -> None:
+    from bot.jobs.scheduler import start_scheduler
+
+    handle = start_scheduler(bot.service)
+    await handle.catch_up
+    async with bot.db.transaction():  # the job waits for the store, as behind a long write
+        run = asyncio.ensure_future(handle.run("limits"))
+        while not handle.running:
+            await asyncio.sleep(0)  # until the run has started (it registers itself first)
+        assert await handle.drain(within=0.05) is False  # still running: not abandoned
+        assert not handle.is_running  # but nothing new starts
+    assert await handle.drain(within=10) is True
+    await run
+    async with bot.db.read() as tx:
+        runs = await tx.job_runs.all()
+    assert runs["limits"].last_status == "ok"
+
+
+async def test_readyz_says_why_when_postgresql_is_read_only(
+    store_target: Path | str, make_bot  # noqa: ANN001
+) -> None:
+    import asyncpg
+
+    from bot.store.pg import repair_url
+
+    if not isinstance(store_target, str):
+        pytest.skip("PostgreSQL only: the SQLite case is the query_only test above")
+    bot = await make_bot()
+    url = repair_url(store_target).split("?", 1)[0]
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        await bot.db._pool.expire_connections()
+        status, body = await get(bot, "/readyz")
+    finally:
+        await admin.execute(f"ALTER DATABASE {name} RESET default_transaction_read_only")
+        await admin.close()
+        await bot.db._pool.expire_connections()
+    assert status == 503
+    reasons = json.loads(body)["reasons"]
+    assert len(reasons) == 1 and reasons[0].startswith("the store cannot be written")
+    assert "read-only transaction" in reasons[0]
+    status, _ = await get(bot, "/readyz")
+    assert status == 200
