@@ -255,8 +255,8 @@ async def test_a_stop_waits_for_the_running_job_to_finish(bot: Bot) -> None:
     await handle.catch_up
     async with bot.db.transaction():  # the job waits for the store, as behind a long write
         run = asyncio.ensure_future(handle.run("limits"))
-        while not handle.running:
-            await asyncio.sleep(0)  # until the run has started (it registers itself first)
+        await asyncio.sleep(0)  # one turn of the loop: the run starts and registers itself
+        assert handle.running
         assert await handle.drain(within=0.05) is False  # still running: not abandoned
         assert not handle.is_running  # but nothing new starts
     assert await handle.drain(within=10) is True
