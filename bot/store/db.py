@@ -236,6 +236,15 @@ class PostgresDatabase(Database):
                 )
                 applied.append(name)
             self._ids = await pg.id_tables(raw)
+            collation = await raw.fetchval(
+                "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+            )
+        if str(collation) not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
+            log.warning(
+                "the PostgreSQL database sorts text by %s: lists sort as on SQLite only with "
+                "the C collation (CREATE DATABASE ... LC_COLLATE 'C' LC_CTYPE 'C')",
+                collation,
+            )
         return applied
 
     @asynccontextmanager
