@@ -296,7 +296,7 @@ async def id_tables(raw: Any) -> frozenset[str]:
     rows = await raw.fetch(
         "SELECT table_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND column_name = 'id' "
-        "AND column_default LIKE 'nextval(%'"
+        "AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')"
     )
     return frozenset(r[0].lower() for r in rows)
 
