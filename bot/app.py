@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.jobs.outbox import Deliverer
@@ -34,7 +35,10 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
-    return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    if settings.finance_group:
+        deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
+    return deps
 
 
 def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
@@ -59,6 +63,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    register_lifecycle(app, deps)
     return app
 
 

@@ -90,8 +90,24 @@ def run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- try ----------------------------------------------------------------------------
+
+
+def _try_args(parser: argparse.ArgumentParser) -> None:
+    from bot.tryout.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def run_try(args: argparse.Namespace) -> int:
+    from bot.tryout.cli import run_try as run  # the stand-in for Slack only when trying
+
+    return run(args)
+
+
 COMMANDS["serve"] = (_serve_args, run_serve, "run the bot (Socket Mode, or --http)")
 COMMANDS["manifest"] = (_manifest_args, run_manifest, "print the Slack app manifest (JSON)")
+COMMANDS["try"] = (_try_args, run_try, "the bot in this terminal, with no Slack workspace")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,6 +87,10 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
+
+    async def is_finance(self, user_id: str) -> bool:
+        return self.finance is not None and await self.finance.is_admin(user_id)
 
     async def deliver(self) -> None:
         await self.deliverer.flush()

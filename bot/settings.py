@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
     reminder_hours: int = _setting("LICENSEBOT_REMINDER_HOURS", 24, ge=1, le=24 * 365)
     request_expire_days: int = _setting("LICENSEBOT_REQUEST_EXPIRE_DAYS", 14, ge=1, le=3650)
     catalog: Path | None = _setting("LICENSEBOT_CATALOG", None)
+    four_eyes: bool = _setting("LICENSEBOT_FOUR_EYES", True)
+    finance_group: str | None = _setting("LICENSEBOT_FINANCE_GROUP", None)
+    finance_threshold: Decimal | None = _setting("LICENSEBOT_FINANCE_THRESHOLD", None, ge=0)
+    reclaim_on_deactivation: bool = _setting("LICENSEBOT_RECLAIM_ON_DEACTIVATION", False)
+    expiry_warning_days: int = _setting("LICENSEBOT_EXPIRY_WARNING_DAYS", 3, ge=0, le=365)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -102,6 +108,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _finance_stage_complete(self) -> Settings:
+        if (self.finance_group is None) != (self.finance_threshold is None):
+            raise ValueError(
+                "LICENSEBOT_FINANCE_GROUP and LICENSEBOT_FINANCE_THRESHOLD go together: set "
+                "both (a user group id and a monthly amount) or neither"
+            )
+        return self
+
     @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
@@ -123,6 +138,9 @@ class Settings(BaseSettings):
             utilization_high=self.utilization_high,
             reminder_hours=self.reminder_hours,
             request_expire_days=self.request_expire_days,
+            four_eyes=self.four_eyes,
+            finance_threshold=self.finance_threshold if self.finance_group else None,
+            expiry_warning_days=self.expiry_warning_days,
         )
 
 

@@ -21,7 +21,7 @@ from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.licensing.requests import RequestStatus
 from bot.metrics import delivery_failed
-from bot.services.ledger import Rules, evaluate_seat
+from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 
@@ -131,15 +131,7 @@ class Deliverer:
                 raise LookupError(f"request {message.request_id} is gone")
             impact = None
             if request.status is RequestStatus.PENDING:
-                impact = await evaluate_seat(
-                    tx,
-                    self._rules,
-                    edition=request.edition,
-                    seat_type=request.seat_type,
-                    modules=request.modules,
-                    now=self._clock.now(),
-                    email=request.email,
-                )
+                impact = await evaluate_request(tx, self._rules, request, self._clock.now())
         card = request_card(request, impact, self._rules.tz)
         if request.card_ts and request.card_channel:
             await self._client.chat_update(

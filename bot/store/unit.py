@@ -10,6 +10,7 @@ from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
+from bot.store.quotas import QuotaRepository
 from bot.store.reports import ReportRepository
 from bot.store.requests import RequestRepository
 from bot.store.trial import TrialRepository
@@ -28,3 +29,4 @@ class Store:
         self.job_runs = JobRunRepository(connection)
         self.activity = ActivityRepository(connection)
         self.reports = ReportRepository(connection)
+        self.quotas = QuotaRepository(connection)
