@@ -199,6 +199,10 @@ class PgConnection:
     def execute(self, sql: str, params: Any = ()) -> _Execution:
         return _Execution(self, sql, params)
 
+    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[Any]:
+        cursor = await self._execute(sql, params)
+        return await cursor.fetchall()
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             await self._executemany(sql, rows)
