@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
@@ -38,7 +39,21 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
     if settings.finance_group:
         deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
+    attach_genesys(deps)
     return deps
+
+
+def attach_genesys(deps: Deps) -> None:
+    """Genesys Cloud (SPEC 8): the client and the outbox's `genesys` target, when set."""
+    from bot.genesys import make_client
+    from bot.genesys.provision import Provisioner
+
+    deps.genesys = make_client(deps.settings)
+    if deps.genesys is not None:
+        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+            deps.db, deps.genesys, deps.rules.catalog, deps.clock,
+            deps.settings.alerts_channel, deps.rules.tz,
+        )
 
 
 def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
@@ -64,6 +79,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     home.register(app, deps)
     insight.register(app, deps)
     register_lifecycle(app, deps)
+    genesys_commands.register(app, deps)
     return app
 
 
@@ -92,6 +108,8 @@ class Service:
 
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
+        if self.deps.genesys is not None:
+            await self.deps.genesys.close()
         await self.deps.db.close()
         if self.session is not None:
             await self.session.close()

@@ -17,7 +17,7 @@ log = logging.getLogger("licensebot")
 # Sub-commands register here: name -> (add its arguments, run it). Returns the exit code.
 Runner = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Runner, str]] = {}
-PLUGINS = ("bot.jobs.cli", "bot.reports.cli")
+PLUGINS = ("bot.jobs.cli", "bot.reports.cli", "bot.genesys.cli")
 
 
 def fail(message: str, code: int = 2) -> int:

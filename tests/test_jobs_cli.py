@@ -117,7 +117,7 @@ async def test_bad_arguments_fail_with_one_clear_line(
     code, _, err = await licensebot(env, tmp_path, "jobs", "run", "limitz")
     assert code == 2
     assert err.strip() == ("licensebot: unknown job `limitz`: choose from limits, trial, "
-                           "inactive, requests, digest, expiring")
+                           "inactive, requests, digest, expiring, genesys")
     del env["LICENSEBOT_ALERTS_CHANNEL"]
     code, _, err = await licensebot(env, tmp_path, "jobs", "list")
     assert code == 2 and "LICENSEBOT_ALERTS_CHANNEL" in err

@@ -19,6 +19,7 @@ from bot.store.assignments import Assignment
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
 _ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
 _ADMIN_LIFECYCLE = ("extend", "quota", "quota set")
+_ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)
 
 
 def help_message(is_admin: bool) -> Message:

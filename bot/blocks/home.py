@@ -161,6 +161,7 @@ def requester_home(
     now: datetime,
     tz: tzinfo,
     finance_pending: list[LicenseRequest] | None = None,
+    genesys: dict[int, str] | None = None,  # request id -> its seat's Genesys line
 ) -> View:
     blocks: list[Block] = []
     if finance_pending is not None:  # a finance-group member (SPEC 10)
@@ -188,6 +189,8 @@ def requester_home(
             line += f" · decided {day(request.decided_at, tz)}"
         if request.decision_reason:
             line += f"\nReason: {clip(escape(request.decision_reason), 300)}"
+        if genesys and request.id in genesys:
+            line += f"\n{genesys[request.id]}"
         blocks.append(section(line))
     blocks.append(context(f"Updated {when(now, tz)} · `/license requests` lists them too"))
     return _view(blocks)

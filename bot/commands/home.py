@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
+from bot.blocks import home as home_blocks
+from bot.blocks.genesys import genesys_state_line
 from bot.blocks.home import MAX_ALERTS, MAX_PENDING, NEW_REQUEST_ACTION, admin_home, requester_home
 from bot.blocks.modals import request_modal
 from bot.context import Deps
@@ -50,7 +52,14 @@ async def home_view(deps: Deps, user_id: str) -> View:
             waiting = (
                 await tx.requests.pending_at_stage(Stage.FINANCE, MAX_PENDING) if finance else None
             )
-        return requester_home(requests, now, tz, finance_pending=waiting)
+            genesys: dict[int, str] = {}
+            if deps.genesys is not None:  # SPEC 8: where provisioning of each seat stands
+                for request in requests[: home_blocks.MAX_OWN_REQUESTS]:
+                    state = await tx.genesys.for_request(request.id)
+                    line = genesys_state_line(state.state, state.detail) if state else None
+                    if line:
+                        genesys[request.id] = line
+        return requester_home(requests, now, tz, finance_pending=waiting, genesys=genesys)
     async with deps.db.read() as tx:
         pools = await tx.pools.all_states()
         forecasts = await pool_forecasts(tx, pools, now, tz)

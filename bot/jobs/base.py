@@ -56,6 +56,8 @@ class JobContext:
     # Who approves at a stage ("admin", "finance"): Slack user ids (SPEC 10 escalation).
     approvers: Callable[[str], Awaitable[frozenset[str]]] | None = None
 
+    genesys: Any = None  # the GenesysClient, or None in ledger-only mode (SPEC 8)
+
     @classmethod
     def from_deps(cls, deps: Deps, *, dry_run: bool = False) -> JobContext:
         async def approvers(stage: str) -> frozenset[str]:
@@ -68,7 +70,15 @@ class JobContext:
                 logging.getLogger(__name__).warning("could not list the %s approvers", stage)
                 return deps.settings.admin_ids if stage == "admin" else frozenset()
 
-        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run, approvers)
+        return cls(
+            deps.db,
+            deps.rules,
+            deps.settings,
+            deps.clock,
+            dry_run,
+            approvers,
+            getattr(deps, "genesys", None),
+        )
 
     @property
     def policy(self) -> Policy:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bot.licensing.requests import Person, SeatChange, SeatRequest
 
-REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit", "reconcile")
 
 USAGE: dict[str, str] = {
     "help": "/license help",
@@ -27,16 +27,18 @@ USAGE: dict[str, str] = {
     "users": "/license users [inactive|<edition>|<seat-type>]",
     "check": "/license check <@person|email>",
     "audit": "/license audit [<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
-    "report": "/license report <status|assignments|modules|grace|billing|audit> "
+    "report": "/license report <status|assignments|modules|grace|billing|audit|reconcile> "
     "[<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
     "trial": "/license trial start <YYYY-MM-DD> | convert | status",
     "extend": "/license extend <@person|email> <YYYY-MM-DD>",
     "quota": "/license quota",
     "quota set": "/license quota set <Department> <edition> <seat-type|module> <seats>",
+    "drift": "/license drift",
 }
 ADMIN_ONLY = frozenset(
     {"pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial"}
     | {"extend", "quota", "quota set"}
+    | {"drift"}
 )
 
 
@@ -163,6 +165,13 @@ class SetQuota:
     name: str = "quota set"
 
 
+@dataclass(frozen=True)
+class ShowDrift:
+    """What Genesys Cloud and the ledger disagree on (SPEC 8)."""
+
+    name: str = "drift"
+
+
 Command = (
     Help
     | OpenRequestModal
@@ -183,4 +192,5 @@ Command = (
     | Extend
     | ShowQuotas
     | SetQuota
+    | ShowDrift
 )

@@ -28,6 +28,7 @@ from bot.licensing.commands import (
     SetPool,
     SetQuota,
     ShowAudit,
+    ShowDrift,
     ShowPools,
     ShowQuotas,
     Trial,
@@ -395,6 +396,12 @@ def _trial(text: str, args: Spans, catalog: Catalog) -> Command:
     raise LicenseError("say `trial start <YYYY-MM-DD>`, `trial convert` or `trial status`", usage)
 
 
+def _drift(text: str, args: Spans, catalog: Catalog) -> Command:
+    if args:
+        raise LicenseError("`drift` takes no arguments", USAGE["drift"])
+    return ShowDrift()
+
+
 _PARSERS = {
     "request": _request,
     "requests": _requests,
@@ -413,6 +420,7 @@ _PARSERS = {
     "extend": _extend,
     "quota": _quota,
     "quotas": _quota,
+    "drift": _drift,
 }
 
 

@@ -18,6 +18,7 @@ from bot.licensing.requests import (
     Stage,
     can_transition,
 )
+from bot.services.genesys import queue_provision
 from bot.services.ledger import Impact, Rules, evaluate_request, grant_seat
 from bot.services.outcomes import announce, snapshot
 from bot.services.seats import change_seat, check_end_date, end_seat
@@ -333,6 +334,8 @@ async def approve_request(
             for p in impact.leaving
         ]
         await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
+        if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
+            await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Decision(decided, won=True, impact=impact, assignment=assignment)
 
 

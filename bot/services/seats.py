@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
 from bot.licensing.requests import SeatRequest, license_group
+from bot.services.genesys import queue_change, queue_provision, queue_removal
 from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.services.outcomes import cancel_pending_for
 from bot.store.assignments import Assignment
@@ -63,6 +64,7 @@ async def assign_seat(
             now=now,
             ends_on=seat.until,
         )
+        await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Assigned(assignment, impact)
 
 
@@ -129,6 +131,7 @@ async def end_seat(
         f"{held.email}'s seat was revoked",
         keep=keep_request,
     )
+    await queue_removal(tx, held.id, now)  # Genesys Cloud: remove its licenses after commit
     return revoked
 
 
@@ -162,6 +165,7 @@ async def change_seat(
     await tx.audit.add(
         now, actor, "assignment.changed", held.email, held.snapshot(), changed.snapshot()
     )
+    await queue_change(tx, held, now)  # Genesys Cloud: swap the licenses after commit
     return changed
 
 

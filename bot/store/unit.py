@@ -8,6 +8,7 @@ from bot.store.activity import ActivityRepository
 from bot.store.alerts import AlertRepository, JobRunRepository
 from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
+from bot.store.genesys import GenesysRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
 from bot.store.quotas import QuotaRepository
@@ -30,3 +31,4 @@ class Store:
         self.activity = ActivityRepository(connection)
         self.reports = ReportRepository(connection)
         self.quotas = QuotaRepository(connection)
+        self.genesys = GenesysRepository(connection)
