@@ -9,6 +9,7 @@ in-flight ones and the running job finish, then closes the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable
@@ -217,6 +218,19 @@ async def _close(service: Service, within: float = INFLIGHT_DRAIN_SECONDS) -> No
         await asyncio.wait_for(service.deps.inflight.wait_idle(), within)
     except TimeoutError:
         log.warning("work after an ack was still running at stop; its messages stay queued")
+    else:
+        try:
+            # Service.close closes everything it opened (Genesys client, store, HTTP session).
+            await asyncio.wait_for(service.close(), 3.0)
+            return
+        except TimeoutError:
+            log.warning("licensebot did not close in time")
+    # Work is still running (stuck on Slack, say): close what Service.close would, without
+    # waiting for that work; the store must close or its thread keeps the process alive.
+    genesys = getattr(service.deps, "genesys", None)
+    if genesys is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(genesys.close(), 1.0)
     try:
         await asyncio.wait_for(service.deps.db.close(), 2.0)
     except TimeoutError:

@@ -137,14 +137,28 @@ async def read_until(process: asyncio.subprocess.Process, text: str, seen: list[
                 return
 
 
-async def stop_within(process: asyncio.subprocess.Process, seconds: float) -> float:
+async def stop_within(
+    process: asyncio.subprocess.Process, seconds: float, seen: list[str] | None = None
+) -> float:
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
+    tail: list[bytes] = []
+
+    async def drain() -> None:  # keep reading its log, so a full pipe never blocks it
+        assert process.stderr is not None
+        while line := await process.stderr.readline():
+            tail.append(line)
+
+    reader = asyncio.ensure_future(drain())
     try:
         await asyncio.wait_for(process.wait(), seconds + 5)
     finally:
         if process.returncode is None:
             process.kill()
+            print(b"".join(tail[-40:]).decode(errors="replace"))
+        await asyncio.wait_for(reader, 5)
+        if seen is not None:
+            seen += [line.decode() for line in tail]
     return time.monotonic() - started
 
 
@@ -163,9 +177,7 @@ async def test_json_logs_carry_the_request_and_libraries_stay_quiet(
             await client.slash("pool", ADMIN, response_url=slack.response_url("pool"))
         await read_until(process, "request received", seen)
     finally:
-        took = await stop_within(process, 10)
-        assert process.stderr is not None
-        seen += (await process.stderr.read()).decode().splitlines()
+        took = await stop_within(process, 10, seen)
     entries = [json.loads(line) for line in seen if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
     request = [e for e in entries if e["message"] == "request received"]
