@@ -193,12 +193,17 @@ async def test_sigterm_stops_http_serving_with_work_stuck_on_slack(
     process = await start(tmp_path, serve_env(slack, tmp_path, tmp_path / "s.db"), "serve",
                           "--http", "--host", "127.0.0.1", "--port", str(port))
     seen: list[str] = []
-    await read_until(process, "licensebot serving", seen)
-    slack.fail("response_url", timeout=True)  # the work after the ack hangs on Slack
-    async with SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET) as client:
-        ack = await client.slash("pool", ADMIN, response_url=slack.response_url("stuck"))
-    assert ack.status == 200
-    await slack.wait_for("response_url", faulted=True)  # in flight, held by Slack
+    try:
+        await read_until(process, "licensebot serving", seen)
+        slack.fail("response_url", timeout=True)  # the work after the ack hangs on Slack
+        async with SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET) as client:
+            ack = await client.slash("pool", ADMIN, response_url=slack.response_url("stuck"))
+        assert ack.status == 200
+        await slack.wait_for("response_url", faulted=True)  # in flight, held by Slack
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
     took = await stop_within(process, 10)
     assert process.returncode == 0
     assert took < 10
