@@ -239,6 +239,9 @@ async def test_sigterm_stops_socket_mode_while_slack_is_unreachable(tmp_path: Pa
                 assert response.status == 200
         took = await stop_within(process, 10)
     finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
         for writer in held:
             writer.close()
         server.close()
