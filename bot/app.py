@@ -17,6 +17,7 @@ from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
+from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -73,6 +74,7 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
         # Slack's own retries of events find decided requests decided (compare-and-set).
         process_before_response=False,
     )
+    app.use(bolt_middleware)  # metrics and log context first: counts what it sees
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
@@ -93,16 +95,15 @@ class Service:
     app: AsyncApp
     authorization: BotAuthorization | None = None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    readiness: Readiness = field(default_factory=Readiness)
 
     def web_app(self) -> web.Application:
-        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open)."""
+        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open),
+        GET /readyz and GET /metrics (bot/health.py)."""
         web_app = self.app.web_app(path=EVENTS_PATH)
-        web_app.router.add_get("/healthz", self._healthz)
+        web_app.middlewares.append(ack_timer)
+        add_routes(web_app, self.deps, self.readiness)
         return web_app
-
-    async def _healthz(self, _: web.Request) -> web.Response:
-        ok = await self.deps.db.ping()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     async def warm(self) -> None:
         """Take Bolt's auth.test now, not inside the first request's ack."""

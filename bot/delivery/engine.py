@@ -34,6 +34,7 @@ from bot.clock import Clock
 from bot.delivery.outcomes import Kind, NotReady, Outcome, backoff, classify
 from bot.delivery.pacing import Pacer
 from bot.delivery.slack import Attempt, Handler, Sent, SlackTarget
+from bot.metrics import delivery_failed
 from bot.services.ledger import Rules
 from bot.store.db import Database
 from bot.store.outbox import Failure, Lane, OutboxMessage, OutboxTarget
@@ -395,6 +396,7 @@ class Deliverer:
         self, message: OutboxMessage, outcome: Outcome, report: DeliveryReport
     ) -> None:
         now = self._clock.now()
+        delivery_failed(outcome.detail)
         if outcome.kind is Kind.TRANSIENT:
             report.failed += 1
             report.errors.append(outcome.detail)

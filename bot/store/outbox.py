@@ -155,6 +155,8 @@ class OutboxRepository(Repository):
         process that died (killed mid-delivery) are taken back first. `lanes` limits the
         claim to those lanes."""
         await self.reclaim_orphaned(at)
+        if self._dialect == "postgresql":
+            return await self._claim_postgres(at, limit, lanes)
         sql = (
             "SELECT * FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
             "lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
@@ -199,6 +201,34 @@ class OutboxRepository(Repository):
         """Slack answered the post with a definite refusal (429, an error): nothing was
         stored, so the next attempt need not look for it."""
         await self._run("UPDATE outbox SET post_started_at = NULL WHERE id = ?", (message_id,))
+
+    # --- PostgreSQL dialect branch (several replicas on one database) ---------------
+    async def _claim_postgres(
+        self, at: datetime, limit: int, lanes: tuple[str, ...] | None
+    ) -> list[OutboxMessage]:
+        """One statement: lease the first due free messages (interactive first, then by due
+        time, then oldest), skipping rows another replica's claim holds locked right now
+        (FOR UPDATE SKIP LOCKED), so replicas never wait on, or share, a message."""
+        where = (
+            "status = 'pending' AND (lease_until IS NULL OR lease_until < ?) "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        )
+        params: list[Any] = [to_db(at + LEASE), lease_owner(), to_db(at), to_db(at)]
+        if lanes:
+            where += f" AND lane IN ({', '.join('?' for _ in lanes)})"
+            params += list(lanes)
+        rows = await self._all(
+            "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN ("
+            f"SELECT id FROM outbox WHERE {where} "
+            "ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
+            "LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+            [*params, limit],
+        )
+        messages = [_message(r) for r in rows]
+        return sorted(
+            messages,
+            key=lambda m: (m.lane != Lane.INTERACTIVE, m.next_attempt_at or at, m.id),
+        )
 
     async def reclaim_orphaned(self, at: datetime) -> int:
         """Release the unexpired leases whose holder is dead; returns how many."""
