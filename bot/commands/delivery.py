@@ -3,6 +3,8 @@ the queue, due now, and is delivered at once; the Home is published again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.base import simple
@@ -17,13 +19,13 @@ NOT_ADMIN = "Only license admins can retry deliveries: nothing was changed."
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(RETRY_ACTION)
-    async def retry_clicked(ack: AsyncAck, body: dict) -> None:
+    async def retry_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         async with deps.inflight.track():
             await ack()
             await on_retry(deps, body)
 
 
-async def on_retry(deps: Deps, body: dict) -> None:
+async def on_retry(deps: Deps, body: dict[str, Any]) -> None:
     user_id = body["user"]["id"]
     if not await deps.admins.is_admin(user_id):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))

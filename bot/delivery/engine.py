@@ -102,7 +102,7 @@ class _OutboxClient(AsyncWebClient):
         self._shared = shared
         self.retry_handlers = []
 
-    @property  # type: ignore[override]
+    @property
     def session(self) -> Any:
         return self._shared.session
 
@@ -110,7 +110,7 @@ class _OutboxClient(AsyncWebClient):
     def session(self, value: Any) -> None:
         pass  # always the shared one
 
-    @property  # type: ignore[override]
+    @property
     def token(self) -> Any:
         return self._shared.token
 
@@ -227,10 +227,8 @@ class Deliverer:
         )
         # The one dispatch point: each target's handler (and, for non-Slack ones, which
         # messages must go one at a time). A new system adds its OutboxTarget member here.
-        self.targets: dict[str, Handler] = {
-            **self.slack.handlers(),
-            OutboxTarget.GENESYS: self._genesys_step,
-        }
+        self.targets: dict[str, Handler] = {str(k): v for k, v in self.slack.handlers().items()}
+        self.targets[OutboxTarget.GENESYS] = self._genesys_step
         self._destinations: dict[str, Callable[[OutboxMessage], str]] = {
             OutboxTarget.GENESYS: lambda message: "genesys",  # in order, one at a time
         }
@@ -388,8 +386,9 @@ class Deliverer:
         report.delivered += 1
         async with self._db.transaction() as tx:
             await tx.outbox.delivered(message.id, self._clock.now(), sent.channel, sent.ts)
-            if message.target == OutboxTarget.CARD and message.request_id is not None and sent.ts:
-                await tx.requests.set_card(message.request_id, sent.channel, sent.ts)
+            request_id = message.request_id
+            if message.target == OutboxTarget.CARD and request_id and sent.channel and sent.ts:
+                await tx.requests.set_card(request_id, sent.channel, sent.ts)
         return False
 
     async def _failed(
