@@ -58,6 +58,13 @@ def run_jobs_command(args: argparse.Namespace) -> int:
             return fail(
                 f"--as-of `{args.as_of}` is not an ISO-8601 instant, e.g. 2026-12-12T09:00:00+00:00"
             )
+        from bot.licensing.errors import LicenseError
+        from bot.licensing.parsing import DATE_WINDOW_TEXT, check_date_window
+
+        try:
+            check_date_window(as_of.astimezone(settings.tz).date(), "--as-of")
+        except (LicenseError, OverflowError):
+            return fail(f"--as-of `{args.as_of}` is out of range: {DATE_WINDOW_TEXT}")
     return asyncio.run(_run(settings, args.jobs, as_of, args.dry_run))
 
 

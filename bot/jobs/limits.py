@@ -6,6 +6,9 @@ under its limit) the alert is resolved and its message updated in place.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
+from bot.clock import local_day
 from bot.jobs.base import JobContext, Outgoing
 from bot.licensing.alerts import OVER, pool_situations, resolution
 from bot.services.alerts import AlertSpec
@@ -40,7 +43,7 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
                     situation.kind,
                     subject,
                     situation.period or ctx.today().isoformat(),
-                    _summary(situation.kind, situation.facts),
+                    _summary(situation.kind, situation.facts, ctx.tz),
                 )
                 current.add(spec.key)
                 data = {"kind": situation.kind, **situation.facts}
@@ -59,12 +62,12 @@ def _subject(edition: str, item: str) -> str:
     return f"pool:{edition}/{item}"
 
 
-def _summary(kind: str, facts: dict) -> str:
+def _summary(kind: str, facts: dict, tz: tzinfo) -> str:
     counts = f"{facts['used']}/{facts['purchased']}"
     if kind == OVER:
         return f"{facts['pool']} is {facts['overage']} over its limit ({counts})"
     if kind == "grace-ending":
-        return f"{facts['pool']} grace period ends {facts['grace_ends'][:10]} ({counts})"
+        return f"{facts['pool']} grace period ends {local_day(facts['grace_ends'], tz)} ({counts})"
     if kind == "grace-ended":
         return f"{facts['pool']} grace period ended: approvals refused ({counts})"
     return f"{facts['pool']} is nearly full ({counts})"
