@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -13,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
 from bot.context import Deps, Inflight
+from bot.guard import ReplayGuard, SlackEndpoint, team_guard
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
@@ -36,6 +40,21 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
 
 
+# Bolt reads these from the environment when it is not given them, and `SLACK_BOT_TOKEN`
+# then collides with the client and `authorize` passed here ("As you gave `client` as well,
+# `token` will be unused"): the settings have read them already, Bolt is given what it needs.
+BOLT_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+@contextmanager
+def _without_env(*names: str) -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
     secret = deps.settings.slack_signing_secret
     authorization = authorization or BotAuthorization(deps.client)
@@ -44,13 +63,16 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     # request's ack path (Bolt's single-team default). Same session and retry handlers.
     bolt_client = copy.copy(deps.client)
     bolt_client.token = None
-    app = AsyncApp(
-        client=bolt_client,
-        authorize=authorization.bolt_authorize(),
-        signing_secret=secret.get_secret_value() if secret else "",
-        # Slack's own retries of events find decided requests decided (compare-and-set).
-        process_before_response=False,
-    )
+    with _without_env(*BOLT_ENV):
+        app = AsyncApp(
+            client=bolt_client,
+            authorize=authorization.bolt_authorize(),
+            signing_secret=secret.get_secret_value() if secret else "",
+            # Slack's own retries of events find decided requests decided (compare-and-set).
+            process_before_response=False,
+        )
+    # Only the workspace the token belongs to is served (HTTP and Socket Mode alike).
+    app.middleware(team_guard(authorization.team_id))
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
@@ -70,8 +92,13 @@ class Service:
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     def web_app(self) -> web.Application:
-        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open)."""
-        web_app = self.app.web_app(path=EVENTS_PATH)
+        """HTTP: POST /slack/events (signed; junk, replays and forgeries refused before Bolt
+        sees them), GET /healthz (200 once the store is open)."""
+        secret = self.deps.settings.slack_signing_secret
+        guard = ReplayGuard(self.deps.db, self.deps.store_health)
+        endpoint = SlackEndpoint(self.app, secret.get_secret_value() if secret else "", guard)
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.router.add_get("/healthz", self._healthz)
         return web_app
 

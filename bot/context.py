@@ -16,6 +16,7 @@ from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.slack import AdminDirectory
 from bot.store.db import Database
+from bot.store.health import StoreHealth
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    store_health: StoreHealth = field(default_factory=StoreHealth)
 
     async def deliver(self) -> None:
         await self.deliverer.flush()
