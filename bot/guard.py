@@ -193,7 +193,8 @@ def team_guard(team_of: TeamOf) -> Callable[..., Awaitable[BoltResponse | None]]
     """Bolt middleware: serve only the workspace the bot token belongs to."""
 
     async def only_our_team(
-        body: dict, next: Callable[[], Awaitable[None]]  # noqa: A002 - Bolt's argument name
+        body: dict,
+        next: Callable[[], Awaitable[None]],  # noqa: A002 - Bolt's argument name
     ) -> BoltResponse | None:
         ours = await team_of()
         theirs = extract_team_id(body) if isinstance(body, dict) else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +22,8 @@ from bot.services.requests import Decision, approve_request, deny_request
 
 _APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
 _DENY = re.compile(r"^\s*(?:deny|denied)\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+log = logging.getLogger(__name__)
 
 Tell = Callable[[Message], Awaitable[None]]
 
@@ -55,10 +58,47 @@ def _request_id(body: dict) -> int:
     return int(body["actions"][0]["value"])
 
 
+async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
+    """The request a button names must be the one of the message it was clicked in: a
+    card (its channel and ts), or the App Home (which lists pending requests). A click
+    carrying another request's id is refused (told, nothing changes)."""
+    request_id = _request_id(body)
+    container = body.get("container") or {}
+    async with deps.db.read() as tx:
+        request = await tx.requests.get(request_id)
+        if request is None:
+            return True  # the decision says there is no such request
+        if container.get("type") == "message":
+            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+            ts = container.get("message_ts")
+            shown = bool(channel and ts) and (
+                (request.card_channel, request.card_ts) == (channel, ts)
+                or getattr(await tx.requests.by_card(channel, ts), "id", None) == request_id
+            )
+        elif container.get("type") == "view":
+            view = body.get("view") or {}
+            shown = view.get("type", "home") == "home"
+        else:
+            shown = False
+    if not shown:
+        log.warning("refused a click naming request #%s outside its card", request_id)
+        await notify(
+            deps,
+            body,
+            simple(
+                f":no_entry: That button is not on request #{request_id}'s card: "
+                "nothing was changed."
+            ),
+        )
+    return shown
+
+
 async def on_approve_clicked(deps: Deps, body: dict) -> None:
     user_id = body["user"]["id"]
     if not await deps.admins.is_admin(user_id):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    if not await _clicked_where_shown(deps, body):
         return
     try:
         decision = await approve_request(
@@ -74,6 +114,8 @@ async def on_deny_clicked(deps: Deps, body: dict) -> None:
     user_id = body["user"]["id"]
     if not await deps.admins.is_admin(user_id):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    if not await _clicked_where_shown(deps, body):
         return
     request_id = _request_id(body)
     async with deps.db.read() as tx:

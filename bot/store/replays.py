@@ -28,7 +28,5 @@ class ReplayGuardRepository(Repository):
         return found is not None
 
     async def prune(self, now: datetime) -> int:
-        changed, _ = await self._run(
-            "DELETE FROM replay_guard WHERE expires_at < ?", (to_db(now),)
-        )
+        changed, _ = await self._run("DELETE FROM replay_guard WHERE expires_at < ?", (to_db(now),))
         return changed
