@@ -43,7 +43,9 @@ def _jobs_args(parser: argparse.ArgumentParser) -> None:
 def run_jobs_command(args: argparse.Namespace) -> int:
     from bot.jobs.runner import JOBS  # after argument parsing: the heavy imports
 
-    settings = settings_or_exit()
+    # Listing, and a dry run, only read the database: no Slack settings needed.
+    database_only = args.action == "list" or bool(getattr(args, "dry_run", False))
+    settings = settings_or_exit(database_only=database_only)
     _quiet(args)
     if args.action == "list":
         return asyncio.run(_list(settings))
@@ -164,7 +166,7 @@ def _import_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
+    settings = settings_or_exit(database_only=True)
     _quiet(args)
     try:
         text = args.file.read_text("utf-8")

@@ -38,7 +38,7 @@ def _args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
+    settings = settings_or_exit(database_only=True)
     try:
         now = as_utc(datetime.fromisoformat(args.as_of)) if args.as_of else SystemClock().now()
         since = date.fromisoformat(args.since) if args.since else None
