@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import sqlite3
 import sys
 
 import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from bot.app import build_service
+from bot.app import Service, build_service
 from bot.cli import install_signal_handlers
+from bot.licensing.errors import CatalogError
 from bot.settings import Settings
 
 log = logging.getLogger("licensebot")
@@ -19,8 +22,65 @@ log = logging.getLogger("licensebot")
 BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
+class StartupError(Exception):
+    """A start-up failure an operator can act on: one line, exit 2, nothing left running."""
+
+
+async def _open_service(settings: Settings) -> Service:
+    try:
+        return await build_service(settings)
+    except CatalogError as error:
+        raise StartupError(f"setting LICENSEBOT_CATALOG is invalid: {error}") from None
+    except (sqlite3.Error, OSError) as error:
+        raise StartupError(
+            f"cannot open the database {settings.database} (LICENSEBOT_DATABASE): {error}; "
+            "check that its directory exists and is writable"
+        ) from None
+
+
+async def _listen(service: Service, host: str, port: int) -> web.AppRunner:
+    """Bind the HTTP port, before anything else starts: a port in use stops the start."""
+    runner = web.AppRunner(service.web_app(), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise StartupError(f"cannot listen on {host}:{port}: {reason or error}") from None
+    return runner
+
+
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
-    service = await build_service(settings)
+    try:
+        service = await _open_service(settings)
+    except StartupError as error:
+        print(f"licensebot: {error}", file=sys.stderr)
+        return 2
+    runner: web.AppRunner | None = None
+    if http:
+        try:
+            runner = await _listen(service, host, port)
+        except StartupError as error:
+            await service.close()
+            print(f"licensebot: {error}", file=sys.stderr)
+            return 2
+    try:
+        return await _serve(service, settings, http=http, host=host, port=port, runner=runner)
+    finally:
+        if runner is not None and runner.server is not None:  # not cleaned up by _serve
+            await runner.cleanup()
+
+
+async def _serve(
+    service: Service,
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    runner: web.AppRunner | None,
+) -> int:
     deps = service.deps
     try:
         await service.warm()
@@ -42,13 +102,9 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     scheduler = _start_scheduler(service)
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    runner: web.AppRunner | None = None
     socket_handler = None
     try:
         if http:
-            runner = web.AppRunner(service.web_app(), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, host, port).start()
             log.info("licensebot serving http://%s:%s/slack/events", host, port)
         else:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
