@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.health import StoreHealth
 from bot.jobs.outbox import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.slack import AdminDirectory
 from bot.store.db import Database
-from bot.store.health import StoreHealth
 
 log = logging.getLogger(__name__)
 

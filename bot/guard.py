@@ -34,8 +34,8 @@ from slack_bolt.request.internals import extract_team_id
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.health import StoreHealth, is_storage_error
 from bot.store.db import Database
-from bot.store.health import StoreHealth, is_storage_error
 from bot.store.replays import ReplayGuardRepository
 
 log = logging.getLogger(__name__)

@@ -344,3 +344,69 @@ def catalog() -> Any:
 
 
 _unused = (MANAGER, assign)
+
+
+# ------------------------------------------------------------------ 14. storage errors
+
+
+async def _break_storage(bot: Any, how: str = "readonly") -> None:
+    """The database stops taking writes, as on a read-only mount (SQLITE_READONLY)."""
+    async with bot.db.read() as tx:
+        await tx.connection.execute("PRAGMA query_only = ON")
+
+
+@pytest.mark.parametrize(
+    ("message", "storage"),
+    [
+        ("attempt to write a readonly database", True),
+        ("database or disk is full", True),
+        ("disk I/O error", True),
+        ("unable to open database file", True),
+        ("no such table: pools", False),
+        ("database is locked", False),
+    ],
+)
+def test_storage_errors_are_told_apart_from_bugs(message: str, storage: bool) -> None:
+    import sqlite3
+
+    from bot.health import is_storage_error
+
+    assert is_storage_error(sqlite3.OperationalError(message)) is storage
+    assert not is_storage_error(ValueError(message))
+
+
+@pytest.mark.parametrize("how", ["readonly"])
+async def test_a_storage_failure_is_told_as_such_logged_once_and_recorded(
+    make_bot: BotFactory, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await make_bot()
+    await set_pool(bot, "premium agent 5")
+    await _break_storage(bot, how)
+    assert bot.deps.store_health.healthy
+    with caplog.at_level(logging.INFO):
+        for email in ("one@example.com", "two@example.com"):
+            reply = await bot.command(f"assign {email} agent premium", user=ADMIN)
+            assert (
+                "the license database cannot be written right now; nothing was changed"
+                in reply.text
+            )
+            assert "failed on our side" not in reply.text
+    causes = [r for r in caplog.records if r.name == "bot.health" and r.levelno >= logging.ERROR]
+    assert len(causes) == 1, [r.getMessage() for r in causes]
+    assert not any("Traceback" in (r.exc_text or "") for r in caplog.records)
+    health = bot.deps.store_health
+    assert not health.healthy and health.at is not None
+    assert "readonly" in (health.last_error or "")
+    assert await holders(bot) == []
+
+
+async def test_a_click_the_store_cannot_record_is_told_so(make_bot: BotFactory) -> None:
+    bot = await make_bot()
+    await set_pool(bot, "premium agent 5")
+    request_id = await file_request(bot, "nina@example.com agent premium")
+    await bot.deps.deliver()
+    await _break_storage(bot, "readonly")
+    await bot.click("approve_request", str(request_id), ADMIN, message=card(bot.slack, request_id))
+    told = [m["text"] for m in ephemerals(bot.slack, ADMIN)]
+    assert told and "cannot be written right now; nothing was changed" in told[-1]
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING

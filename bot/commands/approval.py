@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.blocks.base import Message, simple
 from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
 from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
-from bot.commands.common import notify
+from bot.commands.common import CANNOT_WRITE, notify, storage_failed
 from bot.commands.home import refresh_home
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
@@ -35,13 +35,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def approve_clicked(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
             await ack()
-            await on_approve_clicked(deps, body)
+            await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
 
     @app.action(DENY_ACTION)
     async def deny_clicked(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
             await ack()
-            await on_deny_clicked(deps, body)
+            await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
 
     @app.view(DENY_MODAL)
     async def deny_submitted(ack: AsyncAck, body: dict) -> None:
@@ -52,6 +52,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def thread_reply(event: dict) -> None:
         async with deps.inflight.track():
             await on_thread_reply(deps, event)
+
+
+async def _telling_storage_errors(deps: Deps, body: dict, work: Awaitable[None]) -> None:
+    """A click the store cannot record is told so (and recorded for readiness)."""
+    try:
+        await work
+    except Exception as error:
+        if not storage_failed(deps, error):
+            raise
+        await notify(deps, body, simple(f":warning: {CANNOT_WRITE}."))
 
 
 def _request_id(body: dict) -> int:
