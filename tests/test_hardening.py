@@ -410,3 +410,59 @@ async def test_a_click_the_store_cannot_record_is_told_so(make_bot: BotFactory) 
     told = [m["text"] for m in ephemerals(bot.slack, ADMIN)]
     assert told and "cannot be written right now; nothing was changed" in told[-1]
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+
+
+# ------------------------------------------------------------------ 15. local dates
+
+
+async def test_grace_dates_are_local_dates_everywhere(make_bot: BotFactory) -> None:
+    from datetime import UTC, datetime
+
+    from alerting import run
+    from conftest import NINA  # noqa: F401 - the fake Slack knows her
+
+    from bot.clock import FixedClock
+
+    # 03:00 UTC on Dec 1 is still Nov 30 in Los Angeles; the grace period ends 30 days
+    # later, 2026-12-31T03:00Z, which is 2026-12-30 there.
+    clock = FixedClock(datetime(2026, 12, 1, 3, 0, tzinfo=UTC))
+    bot = await make_bot(clock=clock, timezone="America/Los_Angeles")
+    await set_pool(bot, "premium agent 1")
+    await assign(bot, "one@example.com agent premium")
+    request_id = await file_request(bot, "nina@example.com agent premium")
+    await bot.deps.deliver()
+    posted = card(bot.slack, request_id)
+    await bot.click("approve_request", str(request_id), ADMIN, message=posted)
+    await bot.deps.deliver()
+    from flows import text_of
+
+    replies = " ".join(text_of(m) for m in thread(bot.slack, posted))
+    assert "grace period until 2026-12-30" in replies, replies
+    assert "2026-12-31" not in replies
+
+    clock.set(datetime(2026, 12, 29, 12, 0, tzinfo=UTC))  # within 3 days of the end
+    await run(bot, "limits")
+    async with bot.db.read() as tx:
+        summaries = [a.summary for a in await tx.alerts.open(job="limits")]
+    ending = [s for s in summaries if "grace period ends" in s]
+    assert ending and "ends 2026-12-30" in ending[0], summaries
+
+
+async def test_a_plain_run_mid_month_posts_no_digest_of_that_month(make_bot: BotFactory) -> None:
+    from datetime import UTC, datetime
+
+    from alerting import alerts, run
+
+    from bot.clock import FixedClock
+
+    clock = FixedClock(datetime(2026, 12, 14, 12, 0, tzinfo=UTC))
+    bot = await make_bot(clock=clock)
+    await set_pool(bot, "premium agent 10")
+    sent = await run(bot, "digest")
+    # Only the finished month (November), never December half-way through it.
+    assert [m.key for m in sent] == ["digest:monthly:org:2026-11"]
+    assert all("2026-12" not in m.get("text", "") for m in alerts(bot))
+    clock.set(datetime(2026, 12, 28, 12, 0, tzinfo=UTC))
+    assert await run(bot, "digest") == []  # once
+    clock.set(datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
+    assert [m.key for m in await run(bot, "digest")] == ["digest:monthly:org:2026-12"]
