@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+import socket
 import sqlite3
 import sys
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -26,12 +29,33 @@ class StartupError(Exception):
     """A start-up failure an operator can act on: one line, exit 2, nothing left running."""
 
 
+def _check_database_path(database: Path) -> None:
+    if "://" in str(database):
+        return  # a server URL (PostgreSQL): its own errors say what is wrong
+    folder = database.parent if str(database.parent) else Path(".")
+    problem = None
+    if not folder.is_dir():
+        problem = f"{folder} is not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the directory {folder} is not writable"
+    elif database.exists() and not os.access(database, os.R_OK | os.W_OK):
+        problem = "the file is not writable"
+    if problem:
+        raise StartupError(
+            f"cannot open the database {database} (LICENSEBOT_DATABASE): {problem}"
+        )
+
+
 async def _open_service(settings: Settings) -> Service:
+    _check_database_path(Path(settings.database))
     try:
         return await build_service(settings)
     except CatalogError as error:
         raise StartupError(f"setting LICENSEBOT_CATALOG is invalid: {error}") from None
     except (sqlite3.Error, OSError) as error:
+        # aiosqlite's worker thread still posts its own shutdown to this loop: let it,
+        # or it fails noisily ("Event loop is closed") after the one line below.
+        await asyncio.sleep(0.1)
         raise StartupError(
             f"cannot open the database {settings.database} (LICENSEBOT_DATABASE): {error}; "
             "check that its directory exists and is writable"
@@ -51,25 +75,25 @@ async def _listen(service: Service, host: str, port: int) -> web.AppRunner:
     return runner
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail fast when the port is taken, before the database is opened or anything is
+    sent (the real bind comes after the start-up delivery, and is checked again)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise StartupError(f"cannot listen on {host}:{port}: {reason or error}") from None
+
+
 async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
     try:
+        if http:
+            _check_port(host, port)
         service = await _open_service(settings)
     except StartupError as error:
         print(f"licensebot: {error}", file=sys.stderr)
         return 2
-    runner: web.AppRunner | None = None
-    if http:
-        try:
-            runner = await _listen(service, host, port)
-        except StartupError as error:
-            await service.close()
-            print(f"licensebot: {error}", file=sys.stderr)
-            return 2
-    try:
-        return await _serve(service, settings, http=http, host=host, port=port, runner=runner)
-    finally:
-        if runner is not None and runner.server is not None:  # not cleaned up by _serve
-            await runner.cleanup()
+    return await _serve(service, settings, http=http, host=host, port=port)
 
 
 async def _serve(
@@ -79,9 +103,9 @@ async def _serve(
     http: bool,
     host: str,
     port: int,
-    runner: web.AppRunner | None,
 ) -> int:
     deps = service.deps
+    runner: web.AppRunner | None = None
     try:
         await service.warm()
     except SlackApiError as error:
@@ -99,6 +123,15 @@ async def _serve(
         log.warning("auth.test at start failed: %s", error)
     # Whatever a previous run queued and could not send goes out first.
     await deps.deliver()
+    if http:
+        # Listening before the scheduler starts: a port taken meanwhile stops the start
+        # with nothing left running.
+        try:
+            runner = await _listen(service, host, port)
+        except StartupError as error:
+            await service.close()
+            print(f"licensebot: {error}", file=sys.stderr)
+            return 2
     scheduler = _start_scheduler(service)
     stop = asyncio.Event()
     install_signal_handlers(stop)
