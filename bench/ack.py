@@ -78,7 +78,7 @@ class Mix:
 
 
 def build_mix(
-    count: int, seed: int, slack_base: str, request_ids: list[int], tag: str,
+    count: int, seed: int, slack_base: str, request_ids: list[tuple[int, str, str]], tag: str,
     kinds_used: tuple[str, ...] = KINDS,
 ) -> Mix:
     rng = random.Random(seed)
@@ -89,9 +89,11 @@ def build_mix(
     for i, kind in enumerate(kinds):
         url = f"{slack_base}/response/{tag}{i}"
         if kind == "approve":
-            request_id = next(ids)
+            request_id, card_channel, card_ts = next(ids)
             admin = ADMIN if i % 2 else ADMIN2
-            message = {"ts": f"1700000000.{request_id:06d}", "channel": APPROVALS}
+            # The click comes from the request's own card (a click naming another
+            # card's request is refused).
+            message = {"ts": card_ts, "channel": card_channel or APPROVALS}
             mix.shots.append((kind, _click(admin, request_id, message)))
             mix.approvals += 1
         else:
@@ -154,7 +156,9 @@ async def fire(url: str, shots: list[Shot], concurrency: int) -> Results:
     return results
 
 
-async def prefile(url: str, slack_base: str, count: int, database: Path) -> list[int]:
+async def prefile(
+    url: str, slack_base: str, count: int, database: Path
+) -> list[tuple[int, str, str]]:
     """File `count` requests (untimed) and wait until their cards are posted."""
     client = SlackClient(url, SECRET)
     try:
@@ -177,7 +181,7 @@ async def prefile(url: str, slack_base: str, count: int, database: Path) -> list
             async with db.read() as tx:
                 pending = await tx.requests.pending()
             if len(pending) >= count and all(r.card_ts for r in pending):
-                return [r.id for r in pending][:count]
+                return [(r.id, r.card_channel or "", r.card_ts or "") for r in pending][:count]
             await asyncio.sleep(0.2)
         raise RuntimeError(f"only {len(pending)} of {count} cards were filed and posted")
     finally:
