@@ -90,12 +90,15 @@ class Service:
     app: AsyncApp
     authorization: BotAuthorization | None = None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    guard: ReplayGuard | None = field(default=None, repr=False)
 
     def web_app(self) -> web.Application:
         """HTTP: POST /slack/events (signed; junk, replays and forgeries refused before Bolt
         sees them), GET /healthz (200 once the store is open)."""
         secret = self.deps.settings.slack_signing_secret
-        guard = ReplayGuard(self.deps.db, self.deps.store_health)
+        if self.guard is None:
+            self.guard = ReplayGuard(self.deps.db, self.deps.store_health)
+        guard = self.guard
         endpoint = SlackEndpoint(self.app, secret.get_secret_value() if secret else "", guard)
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
@@ -113,6 +116,8 @@ class Service:
 
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
+        if self.guard is not None:
+            await self.guard.close()
         await self.deps.db.close()
         if self.session is not None:
             await self.session.close()

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiosqlite
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -35,7 +37,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.health import StoreHealth, is_storage_error
-from bot.store.db import Database
+from bot.store.db import BUSY_TIMEOUT_MS, Database
 from bot.store.replays import ReplayGuardRepository
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ SIGNATURE_WINDOW = timedelta(minutes=5)  # Slack's (and Bolt's) timestamp tolera
 SKEW = timedelta(minutes=1)  # remembered a little longer than the window, for clock skew
 EVENT_RETRY_WINDOW = timedelta(hours=1)  # Slack retries an event for about 5 minutes
 PRUNE_EVERY_SECONDS = 60.0
+MAX_BATCH = 400  # keys per statement stay well under SQLite's bound-parameter limit
 
 INVALID = {"error": "invalid request"}  # Bolt's own answer to a bad signature
 NOT_INSTALLED = "this app is not installed in that workspace: nothing was changed."
@@ -69,40 +72,107 @@ class ReplayGuard:
     # Used only while the store cannot be written (read-only file, full disk): replays
     # are still refused within this process, and the request goes on to be told so.
     _memory: dict[str, float] = field(default_factory=dict)
+    _queue: list[tuple[list[tuple[str, datetime]], asyncio.Future[list[bool]]]] = field(
+        default_factory=list
+    )
+    _writer: asyncio.Task[None] | None = None
+    _own: aiosqlite.Connection | None = None
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._own is None:
+            self._own = await aiosqlite.connect(self.db.path, isolation_level=None)
+            await self._own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return self._own
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._own is not None:
+            await self._own.close()
+            self._own = None
 
     async def admit(
         self, signature: str, timestamp: int, event_id: str | None, retry: bool
     ) -> Verdict:
-        now_s = self.wall()
-        now = datetime.fromtimestamp(now_s, UTC)
+        now = datetime.fromtimestamp(self.wall(), UTC)
         signed_at = datetime.fromtimestamp(timestamp, UTC)
         keys = [("sig:" + signature, signed_at + SIGNATURE_WINDOW + SKEW)]
         if event_id:
             keys.append(("event:" + event_id, now + EVENT_RETRY_WINDOW))
-        try:
-            fresh = await self._remember(keys, now, now_s)
-            self.health.ok()
-        except Exception as error:
-            if not is_storage_error(error):
-                raise
-            self.health.failed(error, now)
-            fresh = self._remember_in_memory(keys, now_s)
+        fresh = await self._remember(keys)
         if not fresh[0]:
             return Verdict.RETRY if retry and event_id else Verdict.REPLAY
         if event_id and not fresh[1]:
             return Verdict.RETRY
         return Verdict.ACCEPT
 
-    async def _remember(
-        self, keys: list[tuple[str, datetime]], now: datetime, now_s: float
-    ) -> list[bool]:
-        async with self.db.transaction() as tx:
-            guard = ReplayGuardRepository(tx.connection)
-            fresh = [await guard.first_sight(key, now, until) for key, until in keys]
-            if now_s - self._pruned_at >= PRUNE_EVERY_SECONDS:
-                self._pruned_at = now_s
+    async def _remember(self, keys: list[tuple[str, datetime]]) -> list[bool]:
+        """Queue the keys for the next group write and wait for it: requests arriving
+        together share one statement and one commit (and one turn of the store's lock)
+        instead of a transaction each on the ack path."""
+        done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        self._queue.append((keys, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        return await done
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            now_s = self.wall()
+            now = datetime.fromtimestamp(now_s, UTC)
+            try:
+                results = await self._write(batch, now, now_s)
+            except Exception as error:
+                if not is_storage_error(error):
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                self.health.failed(error, now)
+                results = [self._remember_in_memory(keys, now_s) for keys, _ in batch]
+            for (_, done), fresh in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(fresh)
+
+    async def _write(
+        self,
+        batch: list[tuple[list[tuple[str, datetime]], asyncio.Future[list[bool]]]],
+        now: datetime,
+        now_s: float,
+    ) -> list[list[bool]]:
+        distinct: dict[str, datetime] = {}
+        for keys, _ in batch:
+            for key, until in keys:
+                distinct.setdefault(key, until)
+        prune = now_s - self._pruned_at >= PRUNE_EVERY_SECONDS
+        if prune:
+            self._pruned_at = now_s
+        if not _is_sqlite_file(self.db):
+            # Another store (PostgreSQL): a transaction of its own; rows lock, not files.
+            async with self.db.transaction() as tx:
+                guard = ReplayGuardRepository(tx.connection)
+                new = await guard.first_sights(list(distinct.items()), now)
+                if prune:
+                    await guard.prune(now)
+        else:
+            # Autocommit statements on the guard's own SQLite connection: the ack path
+            # never queues behind the app's transactions on the shared connection (WAL
+            # lets it write as soon as the file's write lock is free).
+            guard = ReplayGuardRepository(await self._connection())
+            new = await guard.first_sights(list(distinct.items()), now)
+            if prune:
                 await guard.prune(now)
-        return fresh
+        # A key twice in one batch (a replay sent together with the original): only its
+        # first request counts as the first sight.
+        results = []
+        for keys, _ in batch:
+            fresh = []
+            for key, _until in keys:
+                fresh.append(key in new)
+                new.discard(key)
+            results.append(fresh)
+        return results
 
     def _remember_in_memory(self, keys: list[tuple[str, datetime]], now_s: float) -> list[bool]:
         for key in [k for k, until in self._memory.items() if until < now_s]:
@@ -112,6 +182,11 @@ class ReplayGuard:
             fresh.append(key not in self._memory)
             self._memory.setdefault(key, until.timestamp())
         return fresh
+
+
+def _is_sqlite_file(db: object) -> bool:
+    path = getattr(db, "path", None)
+    return isinstance(db, Database) and path is not None and "://" not in str(path)
 
 
 class BadBody(ValueError):

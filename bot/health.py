@@ -61,6 +61,7 @@ class StoreHealth:
         self.at = at
 
     def ok(self) -> None:
+        """A write went through again (for the readiness probe, which may try one)."""
         if self.last_error is not None:
             log.info("the license database can be written again")
         self.last_error = None
