@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import genesys as genesys_commands
+from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.guard import ReplayGuard, SlackEndpoint, team_guard
 from bot.jobs.outbox import Deliverer
@@ -37,7 +39,24 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
-    return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    if settings.finance_group:
+        deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
+    attach_genesys(deps)
+    return deps
+
+
+def attach_genesys(deps: Deps) -> None:
+    """Genesys Cloud (SPEC 8): the client and the outbox's `genesys` target, when set."""
+    from bot.genesys import make_client
+    from bot.genesys.provision import Provisioner
+
+    deps.genesys = make_client(deps.settings)
+    if deps.genesys is not None:
+        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+            deps.db, deps.genesys, deps.rules.catalog, deps.clock,
+            deps.settings.alerts_channel, deps.rules.tz,
+        )
 
 
 # Bolt reads these from the environment when it is not given them, and `SLACK_BOT_TOKEN`
@@ -79,6 +98,8 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    register_lifecycle(app, deps)
+    genesys_commands.register(app, deps)
     return app
 
 
@@ -118,6 +139,8 @@ class Service:
         await self.deps.inflight.wait_idle()
         if self.guard is not None:
             await self.guard.close()
+        if self.deps.genesys is not None:
+            await self.deps.genesys.close()
         await self.deps.db.close()
         if self.session is not None:
             await self.session.close()

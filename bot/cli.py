@@ -17,7 +17,7 @@ log = logging.getLogger("licensebot")
 # Sub-commands register here: name -> (add its arguments, run it). Returns the exit code.
 Runner = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Runner, str]] = {}
-PLUGINS = ("bot.jobs.cli", "bot.reports.cli")
+PLUGINS = ("bot.jobs.cli", "bot.reports.cli", "bot.genesys.cli")
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -82,8 +82,24 @@ def run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- try ----------------------------------------------------------------------------
+
+
+def _try_args(parser: argparse.ArgumentParser) -> None:
+    from bot.tryout.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def run_try(args: argparse.Namespace) -> int:
+    from bot.tryout.cli import run_try as run  # the stand-in for Slack only when trying
+
+    return run(args)
+
+
 COMMANDS["serve"] = (_serve_args, run_serve, "run the bot (Socket Mode, or --http)")
 COMMANDS["manifest"] = (_manifest_args, run_manifest, "print the Slack app manifest (JSON)")
+COMMANDS["try"] = (_try_args, run_try, "the bot in this terminal, with no Slack workspace")
 
 
 def build_parser() -> argparse.ArgumentParser:

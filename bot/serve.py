@@ -121,6 +121,9 @@ async def _serve(
     except (aiohttp.ClientError, TimeoutError) as error:
         # Not fatal: the first request takes it instead, as Bolt would.
         log.warning("auth.test at start failed: %s", error)
+    if await _genesys_at_start(service) is False:
+        await service.close()
+        return 2
     # Whatever a previous run queued and could not send goes out first.
     await deps.deliver()
     if http:
@@ -159,6 +162,32 @@ async def _serve(
             await runner.cleanup()
         await service.close()
     return 0
+
+
+async def _genesys_at_start(service: object) -> bool:
+    """SPEC 8: unset, say ledger-only once; wrong credentials stop with one line;
+    unreachable, serve anyway (the outbox and the job retry) and say so."""
+    from bot.genesys import LEDGER_ONLY
+    from bot.genesys.client import GenesysAuthError, GenesysError
+
+    client = service.deps.genesys  # type: ignore[attr-defined]
+    if client is None:
+        log.info(LEDGER_ONLY)
+        return True
+    try:
+        await asyncio.wait_for(client.token(), 5)
+    except TimeoutError:
+        log.warning("Genesys Cloud unreachable at start: serving; retrying in the background")
+        return True
+    except GenesysAuthError as error:
+        print(f"licensebot: setting GENESYS_CLIENT_SECRET is invalid: {error}", file=sys.stderr)
+        return False
+    except GenesysError as error:
+        log.warning("Genesys Cloud unreachable at start (%s): serving; retrying in the background",
+                    error)
+        return True
+    log.info("Genesys Cloud connected (%s)", client.endpoints.api_url)
+    return True
 
 
 def _start_scheduler(service: object) -> object | None:

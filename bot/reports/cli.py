@@ -53,7 +53,14 @@ def run_report(args: argparse.Namespace) -> int:
         return fail(f"no database at {settings.database}: set LICENSEBOT_DATABASE")
     start, end = day_range(since, until, settings.tz)
     where = AuditFilter(email=(args.email or "").lower() or None, since=start, until=end)
-    table = asyncio.run(_build(settings, rules, args.kind, now, where))
+    if args.kind == "reconcile":  # against Genesys Cloud (SPEC 8): bot/genesys/cli.py
+        from bot.genesys.cli import reconcile_or_fail
+
+        table = reconcile_or_fail(settings, rules, now)
+        if table is None:
+            return 1
+    else:
+        table = asyncio.run(_build(settings, rules, args.kind, now, where))
     data = table.csv_bytes()
     if args.output:
         Path(args.output).write_bytes(data)
