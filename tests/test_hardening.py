@@ -466,3 +466,25 @@ async def test_a_plain_run_mid_month_posts_no_digest_of_that_month(make_bot: Bot
     assert await run(bot, "digest") == []  # once
     clock.set(datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
     assert [m.key for m in await run(bot, "digest")] == ["digest:monthly:org:2026-12"]
+
+
+async def test_a_thread_reply_the_store_cannot_record_is_told_so(make_bot: BotFactory) -> None:
+    bot = await make_bot()
+    await set_pool(bot, "premium agent 5")
+    request_id = await file_request(bot, "nina@example.com agent premium")
+    await bot.deps.deliver()
+    posted = card(bot.slack, request_id)
+    await _break_storage(bot)
+    event = {
+        "type": "message",
+        "channel": APPROVALS,
+        "user": ADMIN,
+        "text": "approve",
+        "ts": "1800000000.000200",
+        "thread_ts": posted["ts"],
+    }
+    assert (await bot.event(event)).status == 200
+    told = [m["text"] for m in ephemerals(bot.slack, ADMIN)]
+    assert told and "cannot be written right now; nothing was changed" in told[-1]
+    assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
+    assert not bot.deps.store_health.healthy

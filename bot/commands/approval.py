@@ -51,7 +51,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.event("message")
     async def thread_reply(event: dict) -> None:
         async with deps.inflight.track():
-            await on_thread_reply(deps, event)
+            try:
+                await on_thread_reply(deps, event)
+            except Exception as error:
+                if not storage_failed(deps, error) or not event.get("user"):
+                    raise
+                await deps.client.chat_postEphemeral(
+                    channel=event["channel"],
+                    user=event["user"],
+                    thread_ts=event.get("thread_ts"),
+                    text=f":warning: {CANNOT_WRITE}.",
+                )
 
 
 async def _telling_storage_errors(deps: Deps, body: dict, work: Awaitable[None]) -> None:
