@@ -46,7 +46,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.view(DENY_MODAL)
     async def deny_submitted(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
-            await on_deny_submitted(deps, ack, body)
+            await _telling_storage_errors(deps, body, on_deny_submitted(deps, ack, body))
 
     @app.event("message")
     async def thread_reply(event: dict) -> None:
