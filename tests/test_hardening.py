@@ -488,3 +488,29 @@ async def test_a_thread_reply_the_store_cannot_record_is_told_so(make_bot: BotFa
     assert told and "cannot be written right now; nothing was changed" in told[-1]
     assert (await request_row(bot, request_id)).status is RequestStatus.PENDING
     assert not bot.deps.store_health.healthy
+
+
+async def test_an_app_home_click_must_name_a_request_the_home_shows(make_bot: BotFactory) -> None:
+    bot = await make_bot()
+    await set_pool(bot, "premium agent 5")
+    one = await file_request(bot, "one@example.com agent premium")
+    await bot.deps.deliver()
+    home = {
+        "id": "V0HOME",
+        "type": "home",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": f"home_decide:{one}",
+                "elements": [{"type": "button", "action_id": "approve_request", "value": str(one)}],
+            }
+        ],
+    }
+    two = await file_request(bot, "two@example.com agent premium")  # not on that Home
+    response = await bot.client.block_action(ADMIN, "approve_request", str(two), view=home)
+    await bot.settle()
+    assert response.status == 200
+    assert (await request_row(bot, two)).status is RequestStatus.PENDING
+    response = await bot.client.block_action(ADMIN, "approve_request", str(one), view=home)
+    await bot.settle()
+    assert (await request_row(bot, one)).status is RequestStatus.APPROVED

@@ -96,8 +96,10 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
                 or getattr(await tx.requests.by_card(channel, ts), "id", None) == request_id
             )
         elif container.get("type") == "view":
+            # The App Home lists pending requests with their buttons: the view clicked in
+            # must be a Home that shows a decision button for this very request.
             view = body.get("view") or {}
-            shown = view.get("type", "home") == "home"
+            shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
         else:
             shown = False
     if not shown:
@@ -111,6 +113,18 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
             ),
         )
     return shown
+
+
+def _shows_request(view: dict, request_id: int) -> bool:
+    for block in view.get("blocks") or []:
+        for element in block.get("elements") or [] if isinstance(block, dict) else []:
+            if (
+                isinstance(element, dict)
+                and element.get("action_id") in (APPROVE_ACTION, DENY_ACTION)
+                and element.get("value") == str(request_id)
+            ):
+                return True
+    return False
 
 
 async def approver(deps: Deps, user_id: str) -> Approver | None:
