@@ -209,3 +209,12 @@ def test_jobs_run_as_of_outside_the_window_is_one_line(tmp_path: Path, as_of: st
         f"licensebot: --as-of `{as_of}` is out of range: use a date from 2000-01-01 to 2100-12-31"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_report_dates_outside_the_window_are_one_line(tmp_path: Path) -> None:
+    env = {"LICENSEBOT_DATABASE": str(tmp_path / "r.db")}
+    result = licensebot(tmp_path, env, "report", "audit", "--from", "0001-01-01")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "licensebot: --from is out of range: use a date from 2000-01-01 to 2100-12-31"
+    ]

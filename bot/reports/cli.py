@@ -17,6 +17,7 @@ from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
 from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.errors import CatalogError
+from bot.licensing.parsing import DATE_MAX, DATE_MIN, DATE_WINDOW_TEXT
 from bot.reports.build import build_report
 from bot.reports.table import Table
 from bot.services.insight import day_range
@@ -45,6 +46,9 @@ def run_report(args: argparse.Namespace) -> int:
         until = date.fromisoformat(args.until) if args.until else None
     except ValueError as error:
         return fail(f"bad date: {error}")
+    for flag, value in (("--as-of", now.date()), ("--from", since), ("--to", until)):
+        if value is not None and not DATE_MIN <= value <= DATE_MAX:
+            return fail(f"{flag} is out of range: {DATE_WINDOW_TEXT}")
     try:
         rules = Rules(settings.policy, load_catalog(settings.catalog), settings.tz)
     except CatalogError as error:
