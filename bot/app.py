@@ -18,7 +18,7 @@ from bot.commands import admin, alerts, approval, home, insight, request, router
 from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
-from bot.guard import ReplayGuard, SlackEndpoint, team_guard
+from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
@@ -74,7 +74,9 @@ def _without_env(*names: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
+def build_app(
+    deps: Deps, authorization: BotAuthorization | None = None, guard: ReplayGuard | None = None
+) -> AsyncApp:
     secret = deps.settings.slack_signing_secret
     authorization = authorization or BotAuthorization(deps.client)
     # Bolt takes a client without a token together with `authorize`: the token comes from
@@ -92,6 +94,8 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
         )
     # Only the workspace the token belongs to is served (HTTP and Socket Mode alike).
     app.middleware(team_guard(authorization.team_id))
+    if guard is not None:  # Socket Mode: Slack's redelivery of an event has no effect
+        app.middleware(socket_event_guard(guard))
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
@@ -154,4 +158,6 @@ async def build_service(settings: Settings, clock: Clock | None = None) -> Servi
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=deps.client.timeout))
     deps.client.session = session
     authorization = BotAuthorization(deps.client)
-    return Service(deps, build_app(deps, authorization), authorization, session)
+    guard = ReplayGuard(deps.db, deps.store_health)
+    app = build_app(deps, authorization, guard)
+    return Service(deps, app, authorization, session, guard=guard)

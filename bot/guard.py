@@ -106,6 +106,12 @@ class ReplayGuard:
             return Verdict.RETRY
         return Verdict.ACCEPT
 
+    async def first_event(self, event_id: str) -> bool:
+        """Whether an Events API event id is seen for the first time (Socket Mode, where
+        there is no signature: Slack's redeliveries carry the same event id)."""
+        now = datetime.fromtimestamp(self.wall(), UTC)
+        return (await self._remember([("event:" + event_id, now + EVENT_RETRY_WINDOW)]))[0]
+
     async def _remember(self, keys: list[tuple[str, datetime]]) -> list[bool]:
         """Queue the keys for the next group write and wait for it: requests arriving
         together share one statement and one commit (and one turn of the store's lock)
@@ -286,3 +292,26 @@ def team_guard(team_of: TeamOf) -> Callable[..., Awaitable[BoltResponse | None]]
         return BoltResponse(status=200, body="")
 
     return only_our_team
+
+
+def socket_event_guard(guard: ReplayGuard) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Bolt middleware: over Socket Mode (no signatures, so `SlackEndpoint` is not in the
+    way), an event Slack delivers again (same event id) comes to nothing the second time."""
+
+    async def once_per_event(
+        req: AsyncBoltRequest,
+        body: dict,
+        next: Callable[[], Awaitable[None]],  # noqa: A002 - Bolt's argument name
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if (
+            req.mode == "socket_mode"
+            and body.get("type") == "event_callback"
+            and isinstance(event_id, str)
+            and not await guard.first_event(event_id)
+        ):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    return once_per_event

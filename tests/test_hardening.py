@@ -514,3 +514,38 @@ async def test_an_app_home_click_must_name_a_request_the_home_shows(make_bot: Bo
     response = await bot.client.block_action(ADMIN, "approve_request", str(one), view=home)
     await bot.settle()
     assert (await request_row(bot, one)).status is RequestStatus.APPROVED
+
+
+async def test_over_socket_mode_a_redelivered_event_comes_to_nothing(make_bot: BotFactory) -> None:
+    from slack_bolt.request.async_request import AsyncBoltRequest
+
+    bot = await make_bot()
+    await set_pool(bot, "premium agent 5")
+    request_id = await file_request(bot, "nina@example.com agent premium")
+    await bot.deps.deliver()
+    posted = card(bot.slack, request_id)
+    envelope = {
+        "type": "event_callback",
+        "team_id": "T0TEAM",
+        "api_app_id": "A0APP",
+        "event_id": "Ev0SOCKET",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0TEAM", "user_id": "UBOT", "is_bot": True}],
+        "event": {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN,
+            "text": "approve",
+            "ts": "1800000000.000300",
+            "thread_ts": posted["ts"],
+        },
+    }
+    for _ in range(2):  # what the Socket Mode adapter hands Bolt, twice
+        response = await bot.service.app.async_dispatch(
+            AsyncBoltRequest(body=envelope, mode="socket_mode")
+        )
+        assert response.status == 200
+        await bot.settle()
+    await bot.deps.deliver()
+    assert (await request_row(bot, request_id)).status is RequestStatus.APPROVED
+    assert ephemerals(bot.slack, ADMIN) == []  # no "already decided" for the second one
