@@ -19,6 +19,7 @@ from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
+from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
@@ -92,6 +93,7 @@ def build_app(
             # Slack's own retries of events find decided requests decided (compare-and-set).
             process_before_response=False,
         )
+    app.use(bolt_middleware)  # metrics and log context first: counts what it sees
     # Only the workspace the token belongs to is served (HTTP and Socket Mode alike).
     app.middleware(team_guard(authorization.team_id))
     if guard is not None:  # Socket Mode: Slack's redelivery of an event has no effect
@@ -116,23 +118,23 @@ class Service:
     authorization: BotAuthorization | None = None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
     guard: ReplayGuard | None = field(default=None, repr=False)
+    readiness: Readiness = field(default_factory=Readiness)
 
     def web_app(self) -> web.Application:
         """HTTP: POST /slack/events (signed; junk, replays and forgeries refused before Bolt
-        sees them), GET /healthz (200 once the store is open)."""
+        sees them), GET /healthz (200 once the store is open), GET /readyz and GET /metrics
+        (bot/health.py)."""
         secret = self.deps.settings.slack_signing_secret
         if self.guard is None:
             self.guard = ReplayGuard(self.deps.db, self.deps.store_health)
-        guard = self.guard
-        endpoint = SlackEndpoint(self.app, secret.get_secret_value() if secret else "", guard)
+        endpoint = SlackEndpoint(
+            self.app, secret.get_secret_value() if secret else "", self.guard
+        )
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
-        web_app.router.add_get("/healthz", self._healthz)
+        web_app.middlewares.append(ack_timer)
+        add_routes(web_app, self.deps, self.readiness)
         return web_app
-
-    async def _healthz(self, _: web.Request) -> web.Response:
-        ok = await self.deps.db.ping()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     async def warm(self) -> None:
         """Take Bolt's auth.test now, not inside the first request's ack."""

@@ -49,6 +49,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     parser.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help="Socket Mode: serve GET /healthz, /readyz and /metrics on this port",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -61,7 +67,15 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     from bot.serve import serve  # heavy imports only when serving
 
-    return asyncio.run(serve(settings, http=args.http, host=args.host, port=args.port))
+    return asyncio.run(
+        serve(
+            settings,
+            http=args.http,
+            host=args.host,
+            port=args.port,
+            health_port=getattr(args, "health_port", None),
+        )
+    )
 
 
 # --- manifest ---------------------------------------------------------------------------
@@ -128,10 +142,9 @@ def _load_plugins() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from bot.logs import configure
+
+    configure(verbose=args.verbose)  # LICENSEBOT_LOG_FORMAT=json: one object a line
     if not args.command:
         parser.print_help()
         return 2

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.health import StoreHealth
+from bot.db_health import StoreHealth
 from bot.jobs.outbox import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings

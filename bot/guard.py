@@ -36,7 +36,7 @@ from slack_bolt.request.internals import extract_team_id
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.health import StoreHealth, is_storage_error
+from bot.db_health import StoreHealth, is_storage_error
 from bot.store.db import BUSY_TIMEOUT_MS, Database
 from bot.store.replays import ReplayGuardRepository
 

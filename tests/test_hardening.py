@@ -369,7 +369,7 @@ async def _break_storage(bot: Any, how: str = "readonly") -> None:
 def test_storage_errors_are_told_apart_from_bugs(message: str, storage: bool) -> None:
     import sqlite3
 
-    from bot.health import is_storage_error
+    from bot.db_health import is_storage_error
 
     assert is_storage_error(sqlite3.OperationalError(message)) is storage
     assert not is_storage_error(ValueError(message))
@@ -391,7 +391,7 @@ async def test_a_storage_failure_is_told_as_such_logged_once_and_recorded(
                 in reply.text
             )
             assert "failed on our side" not in reply.text
-    causes = [r for r in caplog.records if r.name == "bot.health" and r.levelno >= logging.ERROR]
+    causes = [r for r in caplog.records if r.name == "bot.db_health" and r.levelno >= logging.ERROR]
     assert len(causes) == 1, [r.getMessage() for r in causes]
     assert not any("Traceback" in (r.exc_text or "") for r in caplog.records)
     health = bot.deps.store_health

@@ -13,7 +13,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.base import Message, error_reply
 from bot.context import Deps
-from bot.health import CANNOT_WRITE, is_storage_error
+from bot.db_health import CANNOT_WRITE, is_storage_error
 from bot.licensing.commands import Command
 
 __all__ = ["CANNOT_WRITE", "storage_failed"]

@@ -20,6 +20,7 @@ from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.licensing.requests import RequestStatus
+from bot.metrics import delivery_failed
 from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
@@ -88,6 +89,7 @@ class Deliverer:
             log.warning("outbox %s (%s) not delivered: %s", message.id, message.template, detail)
             report.failed += 1
             report.errors.append(detail)
+            delivery_failed(detail)
             async with self._db.transaction() as tx:
                 await tx.outbox.release(
                     message.id, detail, give_up=message.attempts + 1 >= GIVE_UP_AFTER

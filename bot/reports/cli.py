@@ -24,6 +24,7 @@ from bot.services.insight import day_range
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.pg import is_postgres_url
 from bot.store.reports import AuditFilter
 
 
@@ -53,7 +54,7 @@ def run_report(args: argparse.Namespace) -> int:
         rules = Rules(settings.policy, load_catalog(settings.catalog), settings.tz)
     except CatalogError as error:
         return fail(str(error))
-    if not Path(settings.database).exists():
+    if not is_postgres_url(settings.database) and not Path(settings.database).exists():
         return fail(f"no database at {settings.database}: set LICENSEBOT_DATABASE")
     start, end = day_range(since, until, settings.tz)
     where = AuditFilter(email=(args.email or "").lower() or None, since=start, until=end)
