@@ -254,7 +254,13 @@ SLACK_ONLY: dict[str, str] = {
     "admins": "U0NOTSET",
 }
 # LICENSEBOT_* variables read elsewhere than Settings (so not unknown).
-OTHER_KNOWN = frozenset({"LICENSEBOT_SLOW_TESTS"})
+OTHER_KNOWN = frozenset(
+    {
+        "LICENSEBOT_LOG_FORMAT",  # read by bot/logs.py before the settings load
+        "LICENSEBOT_SLOW_TESTS",  # the test suite's heavy variants
+        "LICENSEBOT_TEST_POSTGRES",  # the test suite's PostgreSQL target
+    }
+)
 
 
 def load_settings(*, database_only: bool = False, **overrides: object) -> Settings:
