@@ -191,8 +191,7 @@ class ReplayGuard:
 
 
 def _is_sqlite_file(db: object) -> bool:
-    path = getattr(db, "path", None)
-    return isinstance(db, Database) and path is not None and "://" not in str(path)
+    return isinstance(db, Database) and getattr(db, "dialect", "sqlite") == "sqlite"
 
 
 class BadBody(ValueError):

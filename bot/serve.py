@@ -13,6 +13,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -61,7 +62,7 @@ def _cannot_listen(host: str, port: int, error: OSError) -> str:
 
 
 def _check_database_path(database: Path) -> None:
-    if "://" in str(database):
+    if re.match(r"^postgres(ql)?:/", str(database)):
         return  # a server URL (PostgreSQL): its own errors say what is wrong
     folder = database.parent if str(database.parent) else Path(".")
     problem = None

@@ -83,3 +83,9 @@ async def test_a_port_in_use_is_one_line_before_the_scheduler_starts(
     assert "Scheduler started" not in stderr and "Added job" not in stderr
     # Nothing was delivered or scheduled before the failure.
     assert [c.method for c in slack.calls if c.method != "auth.test"] == []
+
+
+def test_a_postgresql_url_is_not_checked_as_a_directory() -> None:
+    from bot.serve import _check_database_path
+
+    _check_database_path(Path("postgresql://user@db.example.com/licensebot"))  # no error
