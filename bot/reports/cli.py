@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.cli import COMMANDS, fail, settings_or_exit
 from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
 from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.errors import CatalogError
-from bot.reports.build import build_report
-from bot.reports.table import Table
+from bot.reports.stream import Written, write_csv
 from bot.services.insight import day_range
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -53,27 +54,31 @@ def run_report(args: argparse.Namespace) -> int:
         return fail(f"no database at {settings.database}: set LICENSEBOT_DATABASE")
     start, end = day_range(since, until, settings.tz)
     where = AuditFilter(email=(args.email or "").lower() or None, since=start, until=end)
-    table = asyncio.run(_build(settings, rules, args.kind, now, where))
-    data = table.csv_bytes()
     if args.output:
-        Path(args.output).write_bytes(data)
+        with Path(args.output).open("w", encoding="utf-8", newline="") as out:
+            written = asyncio.run(_write(settings, rules, args.kind, now, where, out))
         print(
-            f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
+            f"licensebot: {args.kind} report written to {args.output}: {written.summary}",
             file=sys.stderr,
         )
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        # Streamed to stdout as it is read: a million rows never sit in memory.
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            asyncio.run(_write(settings, rules, args.kind, now, where, out))
+            out.flush()
+        finally:
+            out.detach()
     return 0
 
 
-async def _build(
-    settings: Settings, rules: Rules, kind: str, now: datetime, where: AuditFilter
-) -> Table:
+async def _write(
+    settings: Settings, rules: Rules, kind: str, now: datetime, where: AuditFilter, out: TextIO
+) -> Written:
     db = await Database.open(settings.database)
     try:
         async with db.read() as tx:
-            return await build_report(tx, rules, kind, now, where)
+            return await write_csv(tx, rules, kind, now, out, where)
     finally:
         await db.close()
 
