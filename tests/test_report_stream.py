@@ -112,7 +112,9 @@ async def test_slack_report_uploads_the_streamed_file_and_leaves_no_temp_file(
 ) -> None:
     await build_ledger(bot)
     await _more_ledger(bot)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
     reply = await bot.command("report assignments", user=ADMIN)
     assert "The *assignments* report (CSV) is in your DMs" in reply.text
     assert "18 active seats" in reply.text
@@ -121,7 +123,7 @@ async def test_slack_report_uploads_the_streamed_file_and_leaves_no_temp_file(
         table = await build_report(tx, bot.deps.rules, "assignments", START)
     assert data == table.csv_bytes()
     assert int(bot.slack.calls_to("files.getUploadURLExternal")[-1].parsed["length"]) == len(data)
-    assert list(tmp_path.iterdir()) == []
+    assert await asyncio.to_thread(lambda: list(spool.iterdir())) == []
 
 
 async def test_failed_byte_upload_is_reported(bot: Bot) -> None:
