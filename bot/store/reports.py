@@ -230,7 +230,8 @@ class ReportRepository(_Streams):
             where = "al.resolved_at IS NULL"
             rows = await self._all(
                 "SELECT al.summary, al.opened_at, o.delivered_channel, o.delivered_ts "
-                f"FROM alerts al LEFT JOIN outbox o ON o.key = al.key WHERE {where} "
+                "FROM alerts al LEFT JOIN outbox o ON o.key = COALESCE(al.message_key, al.key) "
+                f"WHERE {where} "
                 "ORDER BY al.opened_at DESC, al.key LIMIT ?",
                 (int(limit),),
             )
