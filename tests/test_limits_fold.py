@@ -71,7 +71,7 @@ async def test_two_hundred_pools_over_at_once_is_one_message_worst_first(
     text = shown(summary)
     assert "200 pools need attention" in text
     lines = [line for line in text.split("\\n") if line.startswith(":")]
-    assert lines[0].startswith(":rotating_light: *e000 analytics* `6/1` 5 over")  # 600 % first, then by name
+    assert lines[0].startswith(":rotating_light: *e000 analytics* `6/1` 5 over")  # 600 %, by name
     assert "*e005 qm* `6/5` 1 over" in lines[-2]  # the least over
     assert lines[-1].startswith(":large_orange_circle: *e010 chat* `6/6` nearly full")
     async with bot.db.read() as tx:

@@ -43,11 +43,20 @@ class AuditRepository(Repository):
         self, entries: Sequence[tuple[datetime, str, str, str, Any, Any]]
     ) -> None:
         """Many entries (at, actor, action, subject, before, after) in one statement."""
+        times: dict[datetime, str | None] = {}  # an import stamps every entry alike
+
+        def stamp(at: datetime) -> str | None:
+            if at not in times:
+                times[at] = to_db(at)
+            return times[at]
+
         await self._many(
             "INSERT INTO audit (at, actor, action, subject, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [(to_db(at), actor, action, subject, dumps(before), dumps(after))
-             for at, actor, action, subject, before, after in entries],
+            [
+                (stamp(at), actor, action, subject, dumps(before), dumps(after))
+                for at, actor, action, subject, before, after in entries
+            ],
         )
 
     async def recent(
