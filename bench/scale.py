@@ -109,18 +109,24 @@ def env_for(database: Path, catalog: Path | None, slack_url: str = "http://127.0
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """Run a process to its end: (wall seconds, its own peak RSS in MiB, stderr tail)."""
+    """Run a process to its end: (wall seconds, its own peak RSS in MiB, stderr tail).
+
+    The peak is the process's VmHWM (read every 10 ms until it exits): wait4's ru_maxrss
+    would also count this bench's own memory, which the child had before its exec."""
     started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    err = process.stderr.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
+    err_file = cwd / "timed.err"
+    with err_file.open("wb") as err_out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter
+            argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_out)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, _peak_mb(process.pid, default=0.0))
+            time.sleep(0.01)
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+    err = err_file.read_text(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[2:])} exited {process.returncode}:\n{err}")
-    return elapsed, usage.ru_maxrss / 1024, err.strip().splitlines()[-1] if err.strip() else ""
+    return elapsed, peak, err.strip().splitlines()[-1] if err.strip() else ""
 
 
 # --------------------------------------------------------------------------- measuring
@@ -249,14 +255,15 @@ async def ack_during_report(database: Path, catalog: Path, workdir: Path,
         await runner.cleanup()
 
 
-def _peak_mb(pid: int) -> float:
+def _peak_mb(pid: int, default: float = float("nan")) -> float:
+    """The process's peak resident memory so far (Linux VmHWM), in MiB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return float("nan")
+    return default
 
 
 def outbox_figures() -> tuple[str, str]:

@@ -132,3 +132,14 @@ async def test_failed_byte_upload_is_reported(bot: Bot) -> None:
     reply = await bot.command("report assignments", user=ADMIN)
     assert "could not be uploaded" in reply.text
     assert bot.slack.calls_to("files.completeUploadExternal") == []
+
+
+def test_fields_are_quoted_as_csv_writer_quotes_them() -> None:
+    import csv
+
+    from bot.reports.stream import field
+
+    for text in ("", "plain", "a,b", 'say "hi"', "line\nbreak", "cr\rlf", " x ", "'=1", "é,ü"):
+        out = io.StringIO(newline="")
+        csv.writer(out, dialect="excel").writerow([text, "x"])
+        assert f"{field(text)},x\r\n" == out.getvalue(), text
