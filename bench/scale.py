@@ -3,7 +3,7 @@ the outbox, and `limits` folding.
 
     python bench/scale.py [--assignments 1000000] [--audit 1000000] [--keep DIR]
 
-1. Builds a database of `--assignments` active seats in 200 pools (bench/scan.py's
+1. Builds a database of `--assignments` active seats in `--pools` (2,000) pools (bench/scan.py's
    builder) and `--audit` audit entries (`--keep DIR` builds it once and reuses it).
 2. Every report kind from the CLI (`licensebot report KIND -o FILE`) in a fresh process:
    wall time and that process's peak RSS (wait4).
@@ -331,7 +331,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignments", type=int, default=1_000_000)
     parser.add_argument("--audit", type=int, default=1_000_000)
-    parser.add_argument("--pools", type=int, default=200)
+    parser.add_argument("--pools", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=4,
                         help="command senders while the report runs")
     parser.add_argument("--keep", type=Path, help="build the big database here once, reuse it")
