@@ -6,7 +6,7 @@ the outbox, and `limits` folding.
 1. Builds a database of `--assignments` active seats in `--pools` (2,000) pools (bench/scan.py's
    builder) and `--audit` audit entries (`--keep DIR` builds it once and reuses it).
 2. Every report kind from the CLI (`licensebot report KIND -o FILE`) in a fresh process:
-   wall time and that process's peak RSS (wait4).
+   wall time and that process's peak RSS (VmHWM).
 3. `licensebot import assignments` of 100,000 rows into an empty database, then
    `licensebot import activity` of 100,000 rows: wall time of each.
 4. `licensebot serve --http` on the big database with the fake Slack: `/license report

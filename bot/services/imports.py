@@ -3,6 +3,7 @@ first; a file with any bad row changes nothing, and every bad row is named by li
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -62,7 +63,7 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         if header is None:
             header = [re.sub(r"[\s-]+", "_", c.strip().lower()) for c in record]
             continue
-        values = dict(zip(header, (c.strip() for c in record), strict=False))
+        values = dict(zip(header, [c.strip() for c in record], strict=False))
         if len(record) > len(header):
             values["__extra__"] = ",".join(record[len(header) :])
         rows.append((reader.line_num, values))
@@ -296,19 +297,25 @@ async def import_assignments(
             )
             for seat in fresh
         ]
-        await tx.assignments.add_many(added)
-        entries: list[tuple[datetime, str, str, str, Any, Any]] = [
-            (now, actor, "assignment.imported", seat.email, None, snapshot)
-            for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
-        ]
+        # The database's thread writes the seats while this one builds their audit
+        # entries (SQLite leaves the interpreter free while it writes).
+        inserting = asyncio.ensure_future(tx.assignments.add_many(added))
+        try:
+            result.changed = len(added)
+            entries: list[tuple[datetime, str, str, str, Any, Any]] = [
+                (now, actor, "assignment.imported", seat.email, None, snapshot)
+                for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
+            ]
+            entries.append(
+                (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
+            )
+            await tx.audit.add_many(entries)
+        finally:
+            await asyncio.gather(inserting, return_exceptions=True)
+        inserting.result()  # raises what the write raised
         touched = {(s.edition, item) for s in fresh for item in (s.seat_type, *s.modules)}
-        result.changed = len(added)
         for edition, item in sorted(touched):
             await tx.pools.refresh_overage(edition, item, now)
-        entries.append(
-            (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
-        )
-        await tx.audit.add_many(entries)
     return result
 
 
