@@ -12,7 +12,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import genesys as genesys_commands
+from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
+from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
@@ -33,7 +36,24 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
-    return Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    if settings.finance_group:
+        deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
+    attach_genesys(deps)
+    return deps
+
+
+def attach_genesys(deps: Deps) -> None:
+    """Genesys Cloud (SPEC 8): the client and the outbox's `genesys` target, when set."""
+    from bot.genesys import make_client
+    from bot.genesys.provision import Provisioner
+
+    deps.genesys = make_client(deps.settings)
+    if deps.genesys is not None:
+        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+            deps.db, deps.genesys, deps.rules.catalog, deps.clock,
+            deps.settings.alerts_channel, deps.rules.tz,
+        )
 
 
 def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
@@ -51,12 +71,15 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
         # Slack's own retries of events find decided requests decided (compare-and-set).
         process_before_response=False,
     )
+    app.use(bolt_middleware)  # metrics and log context first: counts what it sees
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
     alerts.register(app, deps)
     home.register(app, deps)
     insight.register(app, deps)
+    register_lifecycle(app, deps)
+    genesys_commands.register(app, deps)
     return app
 
 
@@ -68,16 +91,15 @@ class Service:
     app: AsyncApp
     authorization: BotAuthorization | None = None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    readiness: Readiness = field(default_factory=Readiness)
 
     def web_app(self) -> web.Application:
-        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open)."""
+        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open),
+        GET /readyz and GET /metrics (bot/health.py)."""
         web_app = self.app.web_app(path=EVENTS_PATH)
-        web_app.router.add_get("/healthz", self._healthz)
+        web_app.middlewares.append(ack_timer)
+        add_routes(web_app, self.deps, self.readiness)
         return web_app
-
-    async def _healthz(self, _: web.Request) -> web.Response:
-        ok = await self.deps.db.ping()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
 
     async def warm(self) -> None:
         """Take Bolt's auth.test now, not inside the first request's ack."""
@@ -86,6 +108,8 @@ class Service:
 
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
+        if self.deps.genesys is not None:
+            await self.deps.genesys.close()
         await self.deps.db.close()
         if self.session is not None:
             await self.session.close()

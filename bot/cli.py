@@ -17,7 +17,7 @@ log = logging.getLogger("licensebot")
 # Sub-commands register here: name -> (add its arguments, run it). Returns the exit code.
 Runner = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Runner, str]] = {}
-PLUGINS = ("bot.jobs.cli", "bot.reports.cli")
+PLUGINS = ("bot.jobs.cli", "bot.reports.cli", "bot.genesys.cli")
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -43,6 +43,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     parser.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help="Socket Mode: serve GET /healthz, /readyz and /metrics on this port",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -55,7 +61,15 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     from bot.serve import serve  # heavy imports only when serving
 
-    return asyncio.run(serve(settings, http=args.http, host=args.host, port=args.port))
+    return asyncio.run(
+        serve(
+            settings,
+            http=args.http,
+            host=args.host,
+            port=args.port,
+            health_port=getattr(args, "health_port", None),
+        )
+    )
 
 
 # --- manifest ---------------------------------------------------------------------------
@@ -76,8 +90,24 @@ def run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- try ----------------------------------------------------------------------------
+
+
+def _try_args(parser: argparse.ArgumentParser) -> None:
+    from bot.tryout.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def run_try(args: argparse.Namespace) -> int:
+    from bot.tryout.cli import run_try as run  # the stand-in for Slack only when trying
+
+    return run(args)
+
+
 COMMANDS["serve"] = (_serve_args, run_serve, "run the bot (Socket Mode, or --http)")
 COMMANDS["manifest"] = (_manifest_args, run_manifest, "print the Slack app manifest (JSON)")
+COMMANDS["try"] = (_try_args, run_try, "the bot in this terminal, with no Slack workspace")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,10 +136,9 @@ def _load_plugins() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from bot.logs import configure
+
+    configure(verbose=args.verbose)  # LICENSEBOT_LOG_FORMAT=json: one object a line
     if not args.command:
         parser.print_help()
         return 2

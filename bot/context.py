@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -87,6 +88,11 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
+
+    async def is_finance(self, user_id: str) -> bool:
+        return self.finance is not None and await self.finance.is_admin(user_id)
+    genesys: Any = None  # GenesysClient (bot/genesys), None in ledger-only mode
 
     async def deliver(self) -> None:
         await self.deliverer.flush()

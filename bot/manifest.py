@@ -43,6 +43,7 @@ BOT_EVENTS: tuple[str, ...] = (
     "app_home_opened",
     "message.channels",
     "message.groups",
+    "user_change",  # a deactivated member who holds a seat (SPEC 9); needs users:read
 )
 
 _DESCRIPTION = "Request, approve and audit contact-center license seats from Slack."

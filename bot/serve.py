@@ -1,54 +1,106 @@
-"""`licensebot serve`: the app over Socket Mode or HTTP, the outbox, the scheduler."""
+"""`licensebot serve`: the app over Socket Mode or HTTP, the outbox, the scheduler.
+
+Stopping (SIGTERM or SIGINT) wins in every state within STOP_SECONDS: while starting
+(Slack unreachable, auth.test or the first delivery hanging), connecting over Socket
+Mode, or serving. The stop marks the process not ready, stops taking requests, lets the
+in-flight ones and the running job finish, then closes the store.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
-from bot.app import build_service
+from bot.app import Service, build_service
 from bot.cli import install_signal_handlers
+from bot.health import health_app
 from bot.settings import Settings
 
 log = logging.getLogger("licensebot")
 
 BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+STOP_SECONDS = 10.0
+# Shares of the stop budget: requests in flight, the running job, listener work after acks.
+HTTP_DRAIN_SECONDS = 3.0
+JOB_DRAIN_SECONDS = 3.0
+INFLIGHT_DRAIN_SECONDS = 2.0
+
+T = TypeVar("T")
 
 
-async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
-    service = await build_service(settings)
-    deps = service.deps
+class Stopped(Exception):
+    """A stop request arrived before the awaited step finished."""
+
+
+async def _unless_stopped(stop: asyncio.Event, step: Awaitable[T]) -> T:
+    """Await `step`, or cancel it the moment a stop is requested (then raise Stopped)."""
+    task = asyncio.ensure_future(step)
+    stopper = asyncio.ensure_future(stop.wait())
     try:
-        await service.warm()
-    except SlackApiError as error:
-        code = error.response.get("error")
-        if code in BAD_TOKEN:
-            await service.close()
-            print(
-                f"licensebot: setting SLACK_BOT_TOKEN is invalid: Slack answered {code}",
-                file=sys.stderr,
-            )
-            return 2
-        log.warning("auth.test at start failed: %s", code)  # the first request retries it
-    except (aiohttp.ClientError, TimeoutError) as error:
-        # Not fatal: the first request takes it instead, as Bolt would.
-        log.warning("auth.test at start failed: %s", error)
-    # Whatever a previous run queued and could not send goes out first.
-    await deps.deliver()
-    scheduler = _start_scheduler(service)
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise Stopped
+    return task.result()
+
+
+async def serve(
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    health_port: int | None = None,
+) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
+    log.info("licensebot starting")
+    service = await build_service(settings)
+    readiness = service.readiness
+    readiness.starting = True
+    health_runner: web.AppRunner | None = None
+    if not http and health_port is not None:
+        # Probes answer from the start (503 while starting), whatever Slack does.
+        health_runner = web.AppRunner(
+            health_app(service.deps, readiness), access_log=None, shutdown_timeout=1.0
+        )
+        await health_runner.setup()
+        await web.TCPSite(health_runner, host, health_port).start()
+        log.info("licensebot probes on http://%s:%s/readyz", host, health_port)
+    try:
+        code = await _start(service, stop)
+    except Stopped:
+        log.info("licensebot stopped while starting")
+        code = 0
+    if code is not None or stop.is_set():
+        if health_runner is not None:
+            await health_runner.cleanup()
+        await _close(service)
+        return code or 0
+    scheduler = _start_scheduler(service)
+    readiness.expect_scheduler = True
+    readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     runner: web.AppRunner | None = None
-    socket_handler = None
+    socket_handler: Any = None
     try:
         if http:
-            runner = web.AppRunner(service.web_app(), access_log=None)
+            runner = web.AppRunner(
+                service.web_app(), access_log=None, shutdown_timeout=HTTP_DRAIN_SECONDS
+            )
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
+            readiness.starting = False
             log.info("licensebot serving http://%s:%s/slack/events", host, port)
         else:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -57,22 +109,137 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int) -> int:
             socket_handler = AsyncSocketModeHandler(
                 service.app, settings.slack_app_token.get_secret_value()
             )
-            await socket_handler.connect_async()
-            log.info("licensebot connected over Socket Mode")
+            log.info("licensebot connecting over Socket Mode")
+            try:
+                await _unless_stopped(stop, socket_handler.connect_async())
+                readiness.starting = False
+                log.info("licensebot connected over Socket Mode")
+            except Stopped:
+                pass
+            except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError) as error:
+                # Slack unreachable: keep the probes up (not ready) until stopped; the
+                # orchestrator restarts us, or an operator does.
+                readiness.starting = False
+                readiness.slack_error = readiness.slack_error or f"{type(error).__name__}"
+                log.error("Socket Mode could not connect: %s", error)
         await stop.wait()
     finally:
-        log.info("licensebot stopping")
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        if socket_handler is not None:
-            await socket_handler.close_async()
-        if runner is not None:
-            await runner.cleanup()
-        await service.close()
+        await _stop(service, scheduler, runner, socket_handler, health_runner)
     return 0
 
 
-def _start_scheduler(service: object) -> object | None:
+async def _start(service: Service, stop: asyncio.Event) -> int | None:
+    """auth.test and the backlog of a previous run; each step yields to a stop request.
+    Returns an exit code when the process must not serve."""
+    deps = service.deps
+    try:
+        await _unless_stopped(stop, service.warm())
+    except SlackApiError as error:
+        code = error.response.get("error")
+        if code in BAD_TOKEN:
+            print(
+                f"licensebot: setting SLACK_BOT_TOKEN is invalid: Slack answered {code}",
+                file=sys.stderr,
+            )
+            return 2
+        service.readiness.slack_error = str(code)
+        log.warning("auth.test at start failed: %s", code)  # the first request retries it
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
+        # Not fatal: the first request takes it instead, as Bolt would.
+        service.readiness.slack_error = f"{type(error).__name__}: {error}"
+        log.warning("auth.test at start failed: %s", error)
+    if await _unless_stopped(stop, _genesys_at_start(service)) is False:
+        return 2
+    # Whatever a previous run queued and could not send goes out first.
+    await _unless_stopped(stop, deps.deliver())
+    return None
+
+
+async def _genesys_at_start(service: object) -> bool:
+    """SPEC 8: unset, say ledger-only once; wrong credentials stop with one line;
+    unreachable, serve anyway (the outbox and the job retry) and say so."""
+    from bot.genesys import LEDGER_ONLY
+    from bot.genesys.client import GenesysAuthError, GenesysError
+
+    client = service.deps.genesys  # type: ignore[attr-defined]
+    if client is None:
+        log.info(LEDGER_ONLY)
+        return True
+    try:
+        await asyncio.wait_for(client.token(), 5)
+    except TimeoutError:
+        log.warning("Genesys Cloud unreachable at start: serving; retrying in the background")
+        return True
+    except GenesysAuthError as error:
+        print(f"licensebot: setting GENESYS_CLIENT_SECRET is invalid: {error}", file=sys.stderr)
+        return False
+    except GenesysError as error:
+        log.warning("Genesys Cloud unreachable at start (%s): serving; retrying in the background",
+                    error)
+        return True
+    log.info("Genesys Cloud connected (%s)", client.endpoints.api_url)
+    return True
+
+
+async def _stop(
+    service: Service,
+    scheduler: Any,
+    runner: web.AppRunner | None,
+    socket_handler: Any,
+    health_runner: web.AppRunner | None,
+) -> None:
+    """Not ready; no new requests; in-flight requests, the running job and the work
+    after acks finish; then the store closes. Bounded by STOP_SECONDS in all."""
+    log.info("licensebot stopping")
+    service.readiness.stopping = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_SECONDS - 1.0
+
+    def left(share: float) -> float:
+        return max(0.1, min(share, deadline - loop.time()))
+
+    if socket_handler is not None:
+        try:
+            await asyncio.wait_for(socket_handler.close_async(), left(HTTP_DRAIN_SECONDS))
+        except (TimeoutError, Exception) as error:  # closing a half-open socket may fail
+            log.warning("Socket Mode did not close cleanly: %s", error)
+    if runner is not None:
+        await runner.cleanup()  # stops listening, waits for requests up to its timeout
+    if scheduler is not None:
+        if not await scheduler.drain(left(JOB_DRAIN_SECONDS)):
+            log.warning("a scheduled job was still running at stop; its period runs again")
+    if health_runner is not None:
+        await health_runner.cleanup()
+    await _close(service, left(INFLIGHT_DRAIN_SECONDS))
+
+
+async def _close(service: Service, within: float = INFLIGHT_DRAIN_SECONDS) -> None:
+    try:
+        await asyncio.wait_for(service.deps.inflight.wait_idle(), within)
+    except TimeoutError:
+        log.warning("work after an ack was still running at stop; its messages stay queued")
+    else:
+        try:
+            # Service.close closes everything it opened (Genesys client, store, HTTP session).
+            await asyncio.wait_for(service.close(), 3.0)
+            return
+        except TimeoutError:
+            log.warning("licensebot did not close in time")
+    # Work is still running (stuck on Slack, say): close what Service.close would, without
+    # waiting for that work; the store must close or its thread keeps the process alive.
+    genesys = getattr(service.deps, "genesys", None)
+    if genesys is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(genesys.close(), 1.0)
+    try:
+        await asyncio.wait_for(service.deps.db.close(), 2.0)
+    except TimeoutError:
+        log.warning("the store did not close in time")
+    if service.session is not None:
+        await service.session.close()
+
+
+def _start_scheduler(service: object) -> Any:
     try:
         from bot.jobs.scheduler import start_scheduler
     except ModuleNotFoundError:

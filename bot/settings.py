@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +59,47 @@ class Settings(BaseSettings):
     reminder_hours: int = _setting("LICENSEBOT_REMINDER_HOURS", 24, ge=1, le=24 * 365)
     request_expire_days: int = _setting("LICENSEBOT_REQUEST_EXPIRE_DAYS", 14, ge=1, le=3650)
     catalog: Path | None = _setting("LICENSEBOT_CATALOG", None)
+    four_eyes: bool = _setting("LICENSEBOT_FOUR_EYES", True)
+    finance_group: str | None = _setting("LICENSEBOT_FINANCE_GROUP", None)
+    finance_threshold: Decimal | None = _setting("LICENSEBOT_FINANCE_THRESHOLD", None, ge=0)
+    reclaim_on_deactivation: bool = _setting("LICENSEBOT_RECLAIM_ON_DEACTIVATION", False)
+    expiry_warning_days: int = _setting("LICENSEBOT_EXPIRY_WARNING_DAYS", 3, ge=0, le=365)
+    # --- Genesys Cloud (SPEC 8): unset client id and secret = ledger-only mode ---------
+    genesys_client_id: str | None = _setting("GENESYS_CLIENT_ID", None)
+    genesys_client_secret: SecretStr | None = _setting("GENESYS_CLIENT_SECRET", None)
+    genesys_region: str = _setting("GENESYS_REGION", "mypurecloud.com")
+    genesys_api_url: str | None = _setting("GENESYS_API_URL", None)
+    genesys_login_url: str | None = _setting("GENESYS_LOGIN_URL", None)
+    genesys_rate_per_minute: int = _setting("GENESYS_RATE_PER_MINUTE", 300, ge=1, le=100_000)
+
+    @field_validator("genesys_api_url", "genesys_login_url")
+    @classmethod
+    def _genesys_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else None
+
+    @field_validator("genesys_region")
+    @classmethod
+    def _genesys_region(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value or "/" in value or " " in value:
+            raise ValueError("must be a region host like mypurecloud.com or usw2.pure.cloud")
+        return value
+
+    @model_validator(mode="after")
+    def _genesys_pair(self) -> Settings:
+        if bool(self.genesys_client_id) != bool(self.genesys_client_secret):
+            raise ValueError(
+                "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET go together: set both or neither"
+            )
+        return self
+
+    @property
+    def genesys_enabled(self) -> bool:
+        return bool(self.genesys_client_id and self.genesys_client_secret)
+
+    # --- end Genesys Cloud ------------------------------------------------------------
 
     @field_validator("slack_api_url")
     @classmethod
@@ -102,6 +144,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _finance_stage_complete(self) -> Settings:
+        if (self.finance_group is None) != (self.finance_threshold is None):
+            raise ValueError(
+                "LICENSEBOT_FINANCE_GROUP and LICENSEBOT_FINANCE_THRESHOLD go together: set "
+                "both (a user group id and a monthly amount) or neither"
+            )
+        return self
+
     @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
@@ -123,6 +174,9 @@ class Settings(BaseSettings):
             utilization_high=self.utilization_high,
             reminder_hours=self.reminder_hours,
             request_expire_days=self.request_expire_days,
+            four_eyes=self.four_eyes,
+            finance_threshold=self.finance_threshold if self.finance_group else None,
+            expiry_warning_days=self.expiry_warning_days,
         )
 
 

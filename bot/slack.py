@@ -98,6 +98,11 @@ class AdminDirectory:
             return False
         return user_id in await self._group_members()
 
+    async def members(self) -> frozenset[str]:
+        """Everyone this directory names: the configured ids and the group's members."""
+        group = await self._group_members() if self._group_id else frozenset()
+        return self._user_ids | group
+
     async def _group_members(self) -> frozenset[str]:
         now = self._clock.now().timestamp()
         if self._fetched_at is not None and now - self._fetched_at < ADMIN_GROUP_TTL_SECONDS:

@@ -3,8 +3,11 @@ real SQLite file, with an injected clock."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,112 @@ NINA = "U07NINA"
 START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
+# --- the store under test: SQLite always, PostgreSQL where LICENSEBOT_TEST_POSTGRES names one.
+# Each session gets its own database (lb_<random>, dropped at the end) and each test its
+# own schema in it, so parallel runs and tests never see each other's rows.
+
+PG_ENV = "LICENSEBOT_TEST_POSTGRES"
+PG_NOT_CONFIGURED = f"PostgreSQL not configured: set {PG_ENV}"
+_pg_skipped: list[str] = []
+
+
+class PostgresServer:
+    """The session's own database on the server LICENSEBOT_TEST_POSTGRES names."""
+
+    def __init__(self, admin_url: str) -> None:
+        from bot.store.pg import repair_url
+
+        self.admin_url = repair_url(admin_url)
+        self.name = f"lb_{secrets.token_hex(5)}"
+        base, _, _ = self.admin_url.rpartition("/")
+        self.url = f"{base}/{self.name}"
+        self._schemas = itertools.count(1)
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(self.admin_url, timeout=5)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    def create(self) -> None:
+        asyncio.run(self._admin(
+            f"CREATE DATABASE {self.name} TEMPLATE template0 ENCODING 'UTF8' "
+            "LC_COLLATE 'C' LC_CTYPE 'C'"))
+
+    def drop(self) -> None:
+        asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+
+    def fresh_schema(self) -> str:
+        """A URL whose connections see only a new, empty schema."""
+        import asyncpg
+
+        schema = f"t{next(self._schemas)}"
+
+        async def create() -> None:
+            connection = await asyncpg.connect(self.url, timeout=5)
+            try:
+                await connection.execute(f"CREATE SCHEMA {schema}")
+            finally:
+                await connection.close()
+
+        asyncio.run(create())
+        return f"{self.url}?search_path={schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    """The session's PostgreSQL database, or None (with the reason kept) when there is none."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        _pg_skipped.append(PG_NOT_CONFIGURED)
+        yield None
+        return
+    server = PostgresServer(url)
+    try:
+        server.create()
+    except Exception as error:  # unreachable, refused, no such role: say so, skip
+        _pg_skipped.append(f"PostgreSQL at {url} unreachable: {type(error).__name__}: {error}")
+        yield None
+        return
+    yield server
+    server.drop()
+
+
+def postgres_url(server: PostgresServer | None) -> str:
+    """A fresh PostgreSQL store for one test, or skip the test saying why."""
+    if server is None:
+        pytest.skip(_pg_skipped[-1] if _pg_skipped else PG_NOT_CONFIGURED)
+    return server.fresh_schema()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path,
+                 postgres_server: PostgresServer | None) -> Path | str:
+    """What LICENSEBOT_DATABASE would say: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "licensebot.db"
+    return postgres_url(postgres_server)
+
+
+@pytest.fixture
+def pg_store(postgres_server: PostgresServer | None) -> str:
+    """A fresh PostgreSQL store (tests that only make sense on PostgreSQL)."""
+    return postgres_url(postgres_server)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if "PostgreSQL not configured" in str(getattr(r, "longrepr", ""))
+               or "unreachable" in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        reason = _pg_skipped[-1] if _pg_skipped else PG_NOT_CONFIGURED
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL variants skipped: {reason}", yellow=True)
+
+
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
@@ -42,7 +151,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
     await fake.stop()
 
 
-def make_settings(slack: FakeSlack, database: Path, **overrides: Any) -> Settings:
+def make_settings(slack: FakeSlack, database: Path | str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "_env_file": None,
         "slack_bot_token": "xoxb-test-token",
@@ -132,12 +241,12 @@ BotFactory = Callable[..., Awaitable[Bot]]
 
 
 @pytest.fixture
-async def make_bot(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[BotFactory]:
+async def make_bot(slack: FakeSlack, store_target: Path | str) -> AsyncIterator[BotFactory]:
     bots: list[Bot] = []
 
-    async def start(database: Path | None = None, clock: FixedClock | None = None,
+    async def start(database: Path | str | None = None, clock: FixedClock | None = None,
                     **overrides: Any) -> Bot:
-        settings = make_settings(slack, database or tmp_path / "licensebot.db", **overrides)
+        settings = make_settings(slack, database or store_target, **overrides)
         clock = clock or FixedClock(START)
         service = await build_service(settings, clock)
         server = TestServer(service.web_app(), host="127.0.0.1")

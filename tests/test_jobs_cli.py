@@ -75,8 +75,8 @@ async def test_jobs_run_as_of_posts_each_alert_once_and_dry_run_shows_it(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["JOB", "SCHEDULE", "(UTC)"]
-    rows = {line.split()[0]: line for line in lines[1:6]}
-    assert set(rows) == {"limits", "trial", "inactive", "requests", "digest"}
+    rows = {line.split()[0]: line for line in lines[1:7]}
+    assert set(rows) == {"limits", "trial", "inactive", "requests", "digest", "expiring"}
     assert "hourly at :00" in rows["limits"] and "2026-12-01 10:00 UTC" in rows["limits"]
     assert "daily 09:00" in rows["trial"] and "monthly, 1st 09:00" in rows["digest"]
     for row in rows.values():
@@ -117,7 +117,7 @@ async def test_bad_arguments_fail_with_one_clear_line(
     code, _, err = await licensebot(env, tmp_path, "jobs", "run", "limitz")
     assert code == 2
     assert err.strip() == ("licensebot: unknown job `limitz`: choose from limits, trial, "
-                           "inactive, requests, digest")
+                           "inactive, requests, digest, expiring, genesys")
     del env["LICENSEBOT_ALERTS_CHANNEL"]
     code, _, err = await licensebot(env, tmp_path, "jobs", "list")
     assert code == 2 and "LICENSEBOT_ALERTS_CHANNEL" in err

@@ -40,11 +40,15 @@ async def test_jobs_and_delivery_are_scheduled_in_the_configured_zone(make_bot) 
     try:
         await handle.catch_up
         jobs = {job.id: job for job in handle.scheduler.get_jobs()}
-        assert set(jobs) == {"limits", "trial", "inactive", "requests", "digest", "deliver"}
-        fields = {name: {f.name: str(f) for f in jobs[name].trigger.fields} for name in JOBS}
+        assert set(jobs) == {
+            "limits", "trial", "inactive", "requests", "digest", "expiring", "deliver"
+        }
+        # `genesys` is scheduled only when Genesys Cloud is set (test_genesys_settings.py)
+        fields = {n: {f.name: str(f) for f in jobs[n].trigger.fields} for n in JOBS if n in jobs}
         assert fields["limits"]["minute"] == "0" and fields["limits"]["hour"] == "*"
         assert (fields["trial"]["hour"], fields["trial"]["minute"]) == ("9", "0")
         assert (fields["inactive"]["hour"], fields["inactive"]["minute"]) == ("9", "0")
+        assert (fields["expiring"]["hour"], fields["expiring"]["minute"]) == ("9", "0")
         assert fields["digest"]["day"] == "1" and fields["digest"]["hour"] == "9"
         assert str(jobs["trial"].trigger.timezone) == "Europe/Berlin"
         assert jobs["deliver"].trigger.interval == timedelta(seconds=30)

@@ -138,6 +138,7 @@ def test_features_and_events() -> None:
         "app_home_opened",
         "message.channels",
         "message.groups",
+        "user_change",  # SPEC 9: a deactivated holder
     ]
 
 

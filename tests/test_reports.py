@@ -43,13 +43,13 @@ async def test_assignments_report(bot: Bot) -> None:
     rows = await report_rows(bot, "assignments")
     assert rows[0] == ["email", "name", "slack_user_id", "edition", "seat_type", "modules",
                        "department", "license_group", "assigned_at", "last_active",
-                       "inactive_days", "inactive", "request_id"]
+                       "inactive_days", "inactive", "request_id", "ends_on"]
     by_email = {r[0]: r for r in rows[1:]}
     assert len(rows) == 8  # header + 7 active seats; eve was revoked
     assert "eve@example.com" not in by_email
     assert by_email["nina@example.com"] == [
         "nina@example.com", "Nina Novak", "U07NINA", "premium", "agent", "wfo", "Support",
-        "Support_Agent_LicenseGroup", "2026-11-20", "", "10", "no", str(nina)]
+        "Support_Agent_LicenseGroup", "2026-11-20", "", "10", "no", str(nina), ""]
     assert by_email["old@example.com"][8:12] == ["2026-10-16", "", "45", "yes"]
     assert by_email["cy@example.com"][3:6] == ["standard", "agent", "qm"]
     assert by_email["bo@example.com"][6:8] == ["Sales", "Sales_Agent_LicenseGroup"]

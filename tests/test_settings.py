@@ -254,3 +254,35 @@ def test_serve_without_settings_exits_with_one_line_naming_the_token(tmp_path):
     assert "SLACK_BOT_TOKEN" in lines[0]
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_lifecycle_settings_defaults_and_values(monkeypatch):
+    settings = load(monkeypatch, BASE)
+    assert settings.four_eyes is True and settings.reclaim_on_deactivation is False
+    assert settings.finance_group is None and settings.finance_threshold is None
+    assert settings.expiry_warning_days == 3
+    assert settings.policy.finance_threshold is None and settings.policy.four_eyes is True
+    settings = load(
+        monkeypatch,
+        {
+            **BASE,
+            "LICENSEBOT_FOUR_EYES": "false",
+            "LICENSEBOT_FINANCE_GROUP": "S0FINANCE",
+            "LICENSEBOT_FINANCE_THRESHOLD": "1500.50",
+            "LICENSEBOT_RECLAIM_ON_DEACTIVATION": "true",
+            "LICENSEBOT_EXPIRY_WARNING_DAYS": "7",
+        },
+    )
+    assert settings.policy.four_eyes is False and settings.reclaim_on_deactivation is True
+    assert str(settings.policy.finance_threshold) == "1500.50"
+    assert settings.policy.expiry_warning_days == 7
+
+
+def test_finance_settings_go_together(monkeypatch):
+    message = failure(monkeypatch, {**BASE, "LICENSEBOT_FINANCE_THRESHOLD": "100"})
+    assert "LICENSEBOT_FINANCE_GROUP and LICENSEBOT_FINANCE_THRESHOLD go together" in message
+    message = failure(
+        monkeypatch,
+        {**BASE, "LICENSEBOT_FINANCE_GROUP": "S0F", "LICENSEBOT_FINANCE_THRESHOLD": "lots"},
+    )
+    assert "LICENSEBOT_FINANCE_THRESHOLD" in message

@@ -19,8 +19,8 @@ T0 = datetime(2026, 11, 30, 20, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "licensebot.db")
+async def db(store_target):
+    database = await Database.open(store_target)
     yield database
     await database.close()
 
@@ -95,6 +95,8 @@ async def test_fresh_database_records_the_migrations_it_applied(tmp_path):
 
 
 async def test_wal_mode_and_busy_timeout(db):
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL has no journal mode or busy timeout to set")
     assert await scalar(db, "PRAGMA journal_mode") == "wal"
     assert await scalar(db, "PRAGMA busy_timeout") >= 1000
     assert await scalar(db, "PRAGMA foreign_keys") == 1

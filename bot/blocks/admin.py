@@ -16,17 +16,25 @@ from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_b
 from bot.services.ledger import Impact
 from bot.store.assignments import Assignment
 
-_EVERYONE = ("help", "request", "requests", "cancel")
+_EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
 _ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
+_ADMIN_LIFECYCLE = ("extend", "quota", "quota set")
+_ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)
 
 
 def help_message(is_admin: bool) -> Message:
     lines = ["*licensebot* — contact-center seats from Slack", ""]
     lines += [f"`{escape(USAGE[k], formatting=False)}`" for k in _EVERYONE]
     lines.append("`/license request` with nothing after it opens a form.")
+    lines.append(
+        "`change` asks to upgrade, downgrade or add/drop modules for someone who holds a seat; "
+        "`offboard` says a holder has left; `until:YYYY-MM-DD` makes a seat time-bound."
+    )
     blocks: list[Block] = [section("\n".join(lines))]
     if is_admin:
-        admin = ["*Admin commands*"] + [f"`{escape(USAGE[k], formatting=False)}`" for k in _ADMIN]
+        admin = ["*Admin commands*"] + [
+            f"`{escape(USAGE[k], formatting=False)}`" for k in _ADMIN + _ADMIN_LIFECYCLE
+        ]
         admin.append(
             "Approve or deny on the request card, or reply `approve` / "
             "`deny <reason>` in its thread."

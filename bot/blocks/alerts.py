@@ -9,7 +9,9 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
+from bot.blocks import genesys as _genesys  # noqa: F401 - registers its templates
 from bot.blocks import inactive as _inactive  # noqa: F401 - registers its templates
+from bot.blocks import lifecycle as _lifecycle  # noqa: F401 - registers its templates
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, section, when
 from bot.blocks.templates import template
 from bot.licensing.requests import LicenseRequest

@@ -18,7 +18,8 @@ from bot.blocks.base import clip, context, day, escape, section, when
 from bot.blocks.requests import decision_buttons, new_hire, seat_label
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
-from bot.licensing.requests import LicenseRequest
+from bot.licensing.requests import LicenseRequest, RequestKind, Stage
+from bot.store.assignments import Assignment
 from bot.store.reports import OpenAlert
 
 NEW_REQUEST_ACTION = "home_new_request"
@@ -64,10 +65,23 @@ def pool_block(
     return section("\n".join(lines))
 
 
+def lifecycle_note(request: LicenseRequest) -> str:
+    """The kind, end date and approval stage of a request (SPEC 9, 10), for its line."""
+    note = ""
+    if request.kind is not RequestKind.NEW:
+        note += f" · *{request.title.lower()}*"
+    if request.until_date:
+        note += f" · until {request.until_date.isoformat()}"
+    if request.stage is Stage.FINANCE:
+        note += f" · approved by <@{request.stage_approved_by}> — waiting for finance"
+    return note
+
+
 def pending_blocks(request: LicenseRequest, tz: tzinfo) -> list[Block]:
     text = (
         f"*#{request.id}* {seat_label(request)} for {new_hire(request)} · requested by "
         f"<@{request.requester_id}> · filed {when(request.created_at, tz)}"
+        f"{lifecycle_note(request)}"
     )
     if request.reason:
         text += f"\n{clip(escape(request.reason), 300)}"
@@ -103,6 +117,7 @@ def admin_home(
     policy: Policy,
     now: datetime,
     tz: tzinfo,
+    ending: list[Assignment] | None = None,
 ) -> View:
     blocks: list[Block] = [HeaderBlock(text="License pools"), _new_request_button()]
     if not pools:
@@ -119,6 +134,17 @@ def admin_home(
     if pending_total > len(pending[:MAX_PENDING]):
         more = pending_total - len(pending[:MAX_PENDING])
         blocks.append(context(f"and {more} more — decide them on their cards"))
+    if ending:
+        lines = [
+            f"• {escape(seat.name)} ({escape(seat.email)}) · {seat.seat} · until "
+            f"{seat.ends_on.isoformat() if seat.ends_on else '—'}"
+            for seat in ending[:MAX_ALERTS]
+        ]
+        blocks += [
+            DividerBlock(),
+            HeaderBlock(text="Time-bound seats ending soon"),
+            section("\n".join(lines) + "\nMove an end with `/license extend`."),
+        ]
     blocks += [DividerBlock(), HeaderBlock(text=f"Open alerts ({alerts_total})")]
     if alerts:
         blocks.append(section("\n".join(alert_line(a, tz) for a in alerts[:MAX_ALERTS])))
@@ -130,8 +156,22 @@ def admin_home(
     return _view(blocks)
 
 
-def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) -> View:
-    blocks: list[Block] = [
+def requester_home(
+    requests: list[LicenseRequest],
+    now: datetime,
+    tz: tzinfo,
+    finance_pending: list[LicenseRequest] | None = None,
+    genesys: dict[int, str] | None = None,  # request id -> its seat's Genesys line
+) -> View:
+    blocks: list[Block] = []
+    if finance_pending is not None:  # a finance-group member (SPEC 10)
+        blocks.append(HeaderBlock(text=f"Waiting for finance ({len(finance_pending)})"))
+        if not finance_pending:
+            blocks.append(section("Nothing waits for a finance approval."))
+        for request in finance_pending[:MAX_PENDING]:
+            blocks += pending_blocks(request, tz)
+        blocks.append(DividerBlock())
+    blocks += [
         HeaderBlock(text="Your seat requests"),
         section("Ask for a seat for a new hire; license admins decide and you get a DM."),
         _new_request_button(),
@@ -143,11 +183,14 @@ def requester_home(requests: list[LicenseRequest], now: datetime, tz: tzinfo) ->
         line = (
             f"*#{request.id}* {seat_label(request)} for {escape(request.email)} · "
             f"*{request.status.value}* · filed {day(request.created_at, tz)}"
+            f"{lifecycle_note(request)}"
         )
         if request.decided_at:
             line += f" · decided {day(request.decided_at, tz)}"
         if request.decision_reason:
             line += f"\nReason: {clip(escape(request.decision_reason), 300)}"
+        if genesys and request.id in genesys:
+            line += f"\n{genesys[request.id]}"
         blocks.append(section(line))
     blocks.append(context(f"Updated {when(now, tz)} · `/license requests` lists them too"))
     return _view(blocks)

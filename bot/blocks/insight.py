@@ -62,6 +62,8 @@ def holder_line(seat: Assignment, now: datetime, policy: Policy, tz: tzinfo) -> 
     if seat.department:
         line += f" · {escape(seat.department)}"
     line += f" · since {day(seat.assigned_at, tz)}"
+    if seat.ends_on:
+        line += f" · :hourglass: until {seat.ends_on.isoformat()}"
     days = inactive_days(seat.last_active_at, seat.assigned_at, now)
     last = day(seat.last_active_at, tz) if seat.last_active_at else "never"
     line += f" · last active {last}"
@@ -122,6 +124,8 @@ def check_reply(diagnosis: Diagnosis, tz: tzinfo) -> Message:
         held = f"Holds {seat.seat} since {day(seat.assigned_at, tz)}"
         if seat.license_group:
             held += f" · `{seat.license_group}`"
+        if seat.ends_on:
+            held += f" · :hourglass: time-bound until {seat.ends_on.isoformat()}"
         lines.append(held)
     for finding in diagnosis.findings:
         # Findings quote emails and commands: neutralise markup, keep the code marks.

@@ -87,6 +87,13 @@ def request_modal(catalog: Catalog) -> View:
                 element=DatePickerElement(action_id=FIELD),
             ),
             InputBlock(
+                block_id="until_date",
+                label="Last day (time-bound seat)",
+                optional=True,
+                hint="Seasonal staff, contractors: the seat is revoked the day after.",
+                element=DatePickerElement(action_id=FIELD),
+            ),
+            InputBlock(
                 block_id="reason",
                 label="Reason",
                 optional=True,

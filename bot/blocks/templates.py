@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 
 from bot.blocks.base import Message
-from bot.blocks.requests import decision_dm, decision_reply
+from bot.blocks.requests import decision_dm, decision_reply, stage_dm, stage_reply
 from bot.licensing.requests import LicenseRequest
 
 # (request or None, the message's data, time zone) -> the message to post
@@ -40,3 +40,15 @@ def _decision_reply(request: LicenseRequest | None, data: dict, tz: tzinfo) -> M
 def _decision_dm(request: LicenseRequest | None, data: dict, tz: tzinfo) -> Message:
     assert request is not None
     return decision_dm(request, data, tz)
+
+
+@template("stage_reply")
+def _stage_reply(request: LicenseRequest | None, data: dict, tz: tzinfo) -> Message:
+    assert request is not None
+    return stage_reply(request, data, tz)
+
+
+@template("stage_dm")
+def _stage_dm(request: LicenseRequest | None, data: dict, tz: tzinfo) -> Message:
+    assert request is not None
+    return stage_dm(request, data, tz)

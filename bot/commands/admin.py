@@ -6,6 +6,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.admin import assigned_reply, pool_set_reply, pools_message, revoked_reply
 from bot.commands.common import handles, reply, reply_error
+from bot.commands.genesys import genesys_outcome
 from bot.context import Deps
 from bot.licensing.commands import Assign, Revoke, SetPool, ShowPools
 from bot.services.insight import pool_forecasts
@@ -62,7 +63,10 @@ async def assign(deps: Deps, command: Assign, body: dict, respond: AsyncRespond)
         admin_id=body["user_id"],
         now=deps.clock.now(),
     )
-    await reply(respond, assigned_reply(assigned.assignment, assigned.impact, deps.rules.tz))
+    await deps.deliver()  # the Genesys Cloud side queued with the seat
+    message = assigned_reply(assigned.assignment, assigned.impact, deps.rules.tz)
+    await genesys_outcome(deps, message, assigned.assignment.id)
+    await reply(respond, message)
 
 
 @handles(Revoke)
@@ -75,4 +79,7 @@ async def revoke(deps: Deps, command: Revoke, body: dict, respond: AsyncRespond)
         actor=body["user_id"],
         now=deps.clock.now(),
     )
-    await reply(respond, revoked_reply(revoked))
+    await deps.deliver()  # the Genesys Cloud side queued with the revocation
+    message = revoked_reply(revoked)
+    await genesys_outcome(deps, message, revoked.id)
+    await reply(respond, message)

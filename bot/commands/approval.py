@@ -16,8 +16,8 @@ from bot.commands.home import refresh_home
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import check_text
-from bot.licensing.requests import RequestStatus
-from bot.services.requests import Decision, approve_request, deny_request
+from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
+from bot.services.requests import Approver, Decision, approve_request, deny_request
 
 _APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
 _DENY = re.compile(r"^\s*(?:deny|denied)\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
@@ -55,14 +55,29 @@ def _request_id(body: dict) -> int:
     return int(body["actions"][0]["value"])
 
 
+async def approver(deps: Deps, user_id: str) -> Approver | None:
+    """The clicker's roles: an admin, a finance-group member (SPEC 10), or neither (None)."""
+    is_admin = await deps.admins.is_admin(user_id)
+    is_finance = await deps.is_finance(user_id)
+    return Approver(user_id, is_admin, is_finance) if is_admin or is_finance else None
+
+
+def may_deny(who: Approver | None, request: LicenseRequest) -> bool:
+    """Admins deny at any stage; finance members at the finance stage."""
+    if who is None:
+        return False
+    return who.is_admin or (who.is_finance and request.stage is Stage.FINANCE)
+
+
 async def on_approve_clicked(deps: Deps, body: dict) -> None:
     user_id = body["user"]["id"]
-    if not await deps.admins.is_admin(user_id):
+    who = await approver(deps, user_id)
+    if who is None:
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
     try:
         decision = await approve_request(
-            deps.db, deps.rules, _request_id(body), user_id, deps.clock.now()
+            deps.db, deps.rules, _request_id(body), who, deps.clock.now()
         )
     except LicenseError as error:
         await notify(deps, body, simple(f":warning: {error}"))
@@ -72,12 +87,16 @@ async def on_approve_clicked(deps: Deps, body: dict) -> None:
 
 async def on_deny_clicked(deps: Deps, body: dict) -> None:
     user_id = body["user"]["id"]
-    if not await deps.admins.is_admin(user_id):
+    who = await approver(deps, user_id)
+    if who is None:
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
     request_id = _request_id(body)
     async with deps.db.read() as tx:
         request = await tx.requests.get(request_id)
+    if request is not None and not may_deny(who, request):
+        await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
     if request is None or request.status is not RequestStatus.PENDING:
         if request is not None:
             await notify(deps, body, already_decided(request, deps.rules.tz))
@@ -98,7 +117,9 @@ async def on_deny_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
     await ack()
     user_id = body["user"]["id"]
     request_id = int(body["view"]["private_metadata"])
-    if not await deps.admins.is_admin(user_id):
+    async with deps.db.read() as tx:
+        found = await tx.requests.get(request_id)
+    if found is None or not may_deny(await approver(deps, user_id), found):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
     decision = await deny_request(deps.db, request_id, user_id, reason.strip(), deps.clock.now())
@@ -126,12 +147,13 @@ async def on_thread_reply(deps: Deps, event: dict) -> None:
             channel=event["channel"], user=user_id, thread_ts=thread_ts, **message.payload()
         )
 
-    if not await deps.admins.is_admin(user_id):
+    who = await approver(deps, user_id)
+    if who is None or (deny and not may_deny(who, request)):
         await tell(simple(f":no_entry: {NOT_ADMIN}"))
         return
     now = deps.clock.now()
     if approve:
-        decision = await approve_request(deps.db, deps.rules, request.id, user_id, now)
+        decision = await approve_request(deps.db, deps.rules, request.id, who, now)
     else:
         assert deny is not None
         reason = deny.group(1).strip()

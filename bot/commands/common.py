@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -51,9 +50,11 @@ class KeepAliveRespond(AsyncRespond):
     ) -> WebhookResponse:
         assert self.response_url is not None
         client = AsyncWebhookClient(url=self.response_url, session=self._session)
-        if isinstance(text, dict):
-            return await client.send_dict(_build_message(**text))
-        return await client.send_dict(_build_message(text=text, **fields))
+        message = dict(text) if isinstance(text, dict) else {"text": text, **fields}
+        # Bolt's own respond sends neither unset fields nor empty block lists.
+        return await client.send_dict(
+            {k: v for k, v in message.items() if v is not None and v != []}
+        )
 
 
 def keep_alive(respond: AsyncRespond, deps: Deps) -> AsyncRespond:

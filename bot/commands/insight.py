@@ -67,6 +67,11 @@ async def _audit_filter(
 
 @handles(Report)
 async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond) -> None:
+    if command.kind == "reconcile":  # against Genesys Cloud: bot/commands/genesys.py
+        from bot.commands.genesys import reconcile_report
+
+        await reconcile_report(deps, body, respond)
+        return
     if command.kind != "audit" and (command.person or command.since or command.until):
         raise LicenseError(
             "a person, `from:` and `to:` filter the audit report only: nothing was uploaded",
@@ -212,6 +217,10 @@ async def check(deps: Deps, command: Check, body: dict, respond: AsyncRespond) -
         diagnosis = await diagnose_person(
             tx, deps.rules, person.email, person.slack_user_id, deps.clock.now()
         )
+        if deps.genesys is not None and diagnosis.holding is not None:  # SPEC 8
+            from bot.services.genesys import add_genesys_finding
+
+            add_genesys_finding(diagnosis, await tx.genesys.get(diagnosis.holding.id))
     await reply(respond, check_reply(diagnosis, deps.rules.tz))
 
 

@@ -89,6 +89,7 @@ def read_form(values: dict) -> RequestForm:
         department=field("department").get("value") or "",
         start_date=field("start_date").get("selected_date"),
         reason=field("reason").get("value") or "",
+        until_date=field("until_date").get("selected_date"),
     )
 
 

@@ -8,7 +8,8 @@ have queued, rendered the same way: `jobs run --dry-run` shows exactly what a ru
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -52,10 +53,32 @@ class JobContext:
     settings: Settings
     clock: Clock
     dry_run: bool = False
+    # Who approves at a stage ("admin", "finance"): Slack user ids (SPEC 10 escalation).
+    approvers: Callable[[str], Awaitable[frozenset[str]]] | None = None
+
+    genesys: Any = None  # the GenesysClient, or None in ledger-only mode (SPEC 8)
 
     @classmethod
     def from_deps(cls, deps: Deps, *, dry_run: bool = False) -> JobContext:
-        return cls(deps.db, deps.rules, deps.settings, deps.clock, dry_run)
+        async def approvers(stage: str) -> frozenset[str]:
+            directory = deps.finance if stage == "finance" else deps.admins
+            if directory is None:
+                return frozenset()
+            try:
+                return await directory.members()
+            except Exception:  # Slack unreachable (a dry run offline): the ids configured
+                logging.getLogger(__name__).warning("could not list the %s approvers", stage)
+                return deps.settings.admin_ids if stage == "admin" else frozenset()
+
+        return cls(
+            deps.db,
+            deps.rules,
+            deps.settings,
+            deps.clock,
+            dry_run,
+            approvers,
+            getattr(deps, "genesys", None),
+        )
 
     @property
     def policy(self) -> Policy:

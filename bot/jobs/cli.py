@@ -25,7 +25,7 @@ def _jobs_args(parser: argparse.ArgumentParser) -> None:
         "jobs",
         nargs="*",
         metavar="JOB",
-        help="limits, trial, inactive, requests, digest (default: all)",
+        help="limits, trial, inactive, requests, digest, expiring (default: all)",
     )
     run.add_argument(
         "--as-of",

@@ -20,7 +20,8 @@ from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.licensing.requests import RequestStatus
-from bot.services.ledger import Rules, evaluate_seat
+from bot.metrics import delivery_failed
+from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 
@@ -65,9 +66,13 @@ class Deliverer:
             while True:
                 async with self._db.transaction() as tx:
                     claimed = await tx.outbox.claim(self._clock.now(), batch)
+                before = report.delivered
                 for message in claimed:
                     await self._deliver_one(message, report)
-                if len(claimed) < batch or report.delivered == 0:
+                # A Genesys side effect queues its outcome (a thread reply, an alert): one
+                # more round sends it now rather than on the next flush.
+                again = report.delivered > before and any(m.target == "genesys" for m in claimed)
+                if (len(claimed) < batch and not again) or report.delivered == before:
                     break
         return report
 
@@ -84,6 +89,7 @@ class Deliverer:
             log.warning("outbox %s (%s) not delivered: %s", message.id, message.template, detail)
             report.failed += 1
             report.errors.append(detail)
+            delivery_failed(detail)
             async with self._db.transaction() as tx:
                 await tx.outbox.release(
                     message.id, detail, give_up=message.attempts + 1 >= GIVE_UP_AFTER
@@ -100,6 +106,9 @@ class Deliverer:
             return await self._send_card(message)
         if message.target == "update":
             return await self._send_update(message)
+        if message.target == "genesys":  # Genesys Cloud side effects: bot/genesys/provision.py
+            provisioner = getattr(self, "genesys", None)  # None: ledger-only mode
+            return await provisioner.deliver(message) if provisioner else (None, None)
         request = None
         if message.request_id is not None:
             async with self._db.read() as tx:
@@ -129,16 +138,10 @@ class Deliverer:
                 raise LookupError(f"request {message.request_id} is gone")
             impact = None
             if request.status is RequestStatus.PENDING:
-                impact = await evaluate_seat(
-                    tx,
-                    self._rules,
-                    edition=request.edition,
-                    seat_type=request.seat_type,
-                    modules=request.modules,
-                    now=self._clock.now(),
-                    email=request.email,
-                )
+                impact = await evaluate_request(tx, self._rules, request, self._clock.now())
         card = request_card(request, impact, self._rules.tz)
+        if getattr(self, "genesys", None) is not None:  # SPEC 8: provisioning on the card
+            await self.genesys.on_card(card, request.id)  # type: ignore[attr-defined]
         if request.card_ts and request.card_channel:
             await self._client.chat_update(
                 channel=request.card_channel, ts=request.card_ts, **card.payload()

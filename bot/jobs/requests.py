@@ -8,11 +8,13 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from bot.jobs.base import JobContext, Outgoing
-from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
 from bot.services.requests import expire_request
 
 JOB = "requests"
 NUDGE = "request_nudge"
+ESCALATION = "request_escalation"
+MAX_ESCALATED = 50  # DMs per request and stage: a huge admin group is not spammed
 
 
 async def requests_job(ctx: JobContext) -> list[Outgoing]:
@@ -26,8 +28,52 @@ async def requests_job(ctx: JobContext) -> list[Outgoing]:
     for request in stale:
         if now - request.created_at >= expire_age:
             sent += await _expire(ctx, request, now)
-        elif request.nudged_at is None:
+            continue
+        if request.nudged_at is None:
             sent += await _nudge(ctx, request, now)
+        waiting_since = request.stage_approved_at or request.created_at
+        if (
+            now - waiting_since >= 2 * nudge_age
+            and request.escalated_stage != request.stage.value
+        ):
+            sent += await _escalate(ctx, request, now)
+    return sent
+
+
+async def _escalate(ctx: JobContext, request: LicenseRequest, now: datetime) -> list[Outgoing]:
+    """Pending past twice the reminder hours: a DM, once, to each approver of its current
+    stage who may approve it (not its filer, nor the admin who gave the first approval)."""
+    stage = request.stage
+    if ctx.approvers is not None:
+        people = await ctx.approvers(stage.value)
+    else:
+        people = ctx.settings.admin_ids if stage is Stage.ADMIN else frozenset()
+    excluded = {request.requester_id, request.stage_approved_by}
+    targets = sorted(p for p in people if p not in excluded)[:MAX_ESCALATED]
+    waiting_since = request.stage_approved_at or request.created_at
+    hours = int((now - waiting_since).total_seconds() // 3600)
+    sent: list[Outgoing] = []
+    async with ctx.unit() as tx:
+        if not ctx.dry_run and not await tx.requests.mark_escalated(request.id, stage):
+            return []
+        for user_id in targets:
+            message = Outgoing(
+                JOB,
+                "dm",
+                ESCALATION,
+                {
+                    "hours": hours,
+                    "stage": stage.value,
+                    "channel": request.card_channel,
+                    "ts": request.card_ts,
+                },
+                key=f"{JOB}:escalate:request:{request.id}:{stage.value}:{user_id}",
+                request_id=request.id,
+                request=request,
+                user_id=user_id,
+            )
+            if (out := await ctx.queue(tx, message)) is not None:
+                sent.append(out)
     return sent
 
 
@@ -62,6 +108,8 @@ async def _nudge(ctx: JobContext, request: LicenseRequest, now: datetime) -> lis
         if settings.admin_group
         else [f"<@{admin}>" for admin in sorted(settings.admin_ids)[:10]]
     )
+    if request.stage is Stage.FINANCE and settings.finance_group:
+        mentions = [f"<!subteam^{settings.finance_group}>"]  # finance decides now
     hours = int((now - request.created_at).total_seconds() // 3600)
     message = Outgoing(
         JOB,

@@ -22,6 +22,8 @@ from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.jobs.base import JobContext, Outgoing
 from bot.jobs.digest import digest_job
+from bot.jobs.expiring import expiring_job
+from bot.jobs.genesys import genesys_job
 from bot.jobs.inactive import inactive_job
 from bot.jobs.limits import limits_job
 from bot.jobs.outbox import DeliveryReport
@@ -54,6 +56,8 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("inactive", inactive_job, DAILY_9, "daily 09:00"),
         JobSpec("requests", requests_job, HOURLY, "hourly at :00"),
         JobSpec("digest", digest_job, {"day": 1, **DAILY_9}, "monthly, 1st 09:00"),
+        JobSpec("expiring", expiring_job, DAILY_9, "daily 09:00"),
+        JobSpec("genesys", genesys_job, HOURLY, "hourly at :00 (when Genesys is set)"),
     )
 }
 

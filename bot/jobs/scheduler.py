@@ -14,12 +14,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.jobs.runner import JOBS, JobSpec, execute
+from bot.metrics import JOB_RUNS
 
 if TYPE_CHECKING:
     from bot.app import Service
@@ -39,6 +40,17 @@ def next_run(spec: JobSpec, tz: object, after: datetime) -> datetime | None:
     """The first scheduled time strictly after `after`."""
     trigger = trigger_for(spec, tz, start=after + timedelta(seconds=1))
     return trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+
+
+def current_period(spec: JobSpec, tz: object, now: datetime) -> datetime | None:
+    """The latest scheduled time at or before `now`: the period a run at `now` stands for."""
+    window = timedelta(days=32) if "day" in spec.cron else timedelta(days=2)
+    at = next_run(spec, tz, now - window)
+    latest = None
+    while at is not None and at <= now:
+        latest = at
+        at = next_run(spec, tz, at)
+    return latest
 
 
 def missed(spec: JobSpec, tz: object, since: datetime | None, now: datetime) -> bool:
@@ -85,11 +97,56 @@ class JobScheduler:
     # Names of the scheduled runs that finished, in order: tests wait on it, no sleeping.
     finished: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
+    # The job runs in progress: a stop waits for them to finish (drain).
+    running: set[asyncio.Task[Any]] = field(default_factory=set)
+
     async def run(self, name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
         try:
-            await run_scheduled(self.deps, name)
+            if await self._claim(name):
+                JOB_RUNS.labels(job=name, outcome="ran").inc()
+                await run_scheduled(self.deps, name)
+            else:
+                JOB_RUNS.labels(job=name, outcome="skipped").inc()
         finally:
+            if task is not None:
+                self.running.discard(task)
             self.finished.put_nowait(name)
+
+    @property
+    def is_running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    async def drain(self, within: float) -> bool:
+        """Stop starting runs, and wait up to `within` seconds for the running ones to finish;
+        True when none is left running."""
+        self.shutdown(wait=False)
+        pending = [t for t in self.running if not t.done()]
+        if not pending:
+            return True
+        _, left = await asyncio.wait(pending, timeout=within)
+        return not left
+
+    async def _claim(self, name: str) -> bool:
+        """Each period of a job runs on exactly one process (replica): the one that claims
+        (job, period) first. Alert keys already make a repeated period harmless; the claim
+        spares the repeated work and the repeated log lines."""
+        from bot.store.outbox import lease_owner
+
+        deps = self.deps
+        period = current_period(JOBS[name], deps.rules.tz, deps.clock.now())
+        if period is None:
+            return True
+        try:
+            mine = await deps.db.claim_period(name, period.isoformat(), lease_owner())
+        except Exception:
+            log.exception("job %s: could not claim its period; running it anyway", name)
+            return True
+        if not mine:
+            log.info("job %s: period %s already run by another replica", name, period)
+        return mine
 
     def shutdown(self, wait: bool = False) -> None:
         if self.catch_up is not None and not self.catch_up.done():
@@ -108,7 +165,7 @@ class JobScheduler:
         for name, spec in JOBS.items():
             run = runs.get(name)
             since = (run.last_run_at or run.first_seen_at) if run else None
-            if missed(spec, tz, since, now):
+            if missed(spec, tz, since, now) and self.scheduler.get_job(name) is not None:
                 log.info("job %s missed a run since %s: running it now", name, since)
                 self.scheduler.modify_job(name, next_run_time=now)
                 self.caught_up.append(name)
@@ -122,6 +179,8 @@ def start_scheduler(service: Service) -> JobScheduler:
     scheduler = AsyncIOScheduler(timezone=tz, job_defaults=JOB_DEFAULTS)
     handle = JobScheduler(deps, scheduler)
     for name, spec in JOBS.items():
+        if name == "genesys" and getattr(deps, "genesys", None) is None:
+            continue  # ledger-only mode (SPEC 8): scheduled only when Genesys is set
         scheduler.add_job(handle.run, trigger_for(spec, tz), args=(name,), id=name, name=name)
     scheduler.add_job(
         deliver,

@@ -27,6 +27,8 @@ class Catalog:
     seat_types: dict[str, str]  # name -> label
     modules: dict[str, str]  # name -> label
     module_prices: dict[str, Decimal]
+    # Genesys Cloud license definition ids: "<edition>.<seat type>" or "<module>" -> ids.
+    genesys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def edition(self, name: str) -> Edition:
         edition = self.editions.get(name.lower())
@@ -77,6 +79,59 @@ class Catalog:
         return self.editions[edition].prices.get(item)
 
 
+    # --- Genesys Cloud mapping (SPEC 8) ------------------------------------------------
+
+    def genesys_licenses(
+        self, edition: str, seat_type: str, modules: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
+        """The license definition ids a seat and its modules stand for (may be empty:
+        unmapped seats are kept in the ledger only)."""
+        ids: list[str] = []
+        for key in (f"{edition}.{seat_type}", *modules):
+            for license_id in self.genesys.get(key, ()):
+                if license_id not in ids:
+                    ids.append(license_id)
+        return tuple(ids)
+
+    def genesys_unmapped(self) -> list[str]:
+        """Every seat ("premium agent") and module ("+wfo") with no license id."""
+        missing = [
+            f"{e} {s}" for e in self.editions for s in self.seat_types if f"{e}.{s}" not in
+            self.genesys
+        ]
+        offered = {m for e in self.editions.values() for m in e.modules}
+        missing += [f"+{m}" for m in self.modules if m in offered and m not in self.genesys]
+        return missing
+
+    def genesys_mapped_ids(self) -> frozenset[str]:
+        return frozenset(i for ids in self.genesys.values() for i in ids)
+
+    def genesys_seat_for(
+        self, held: set[str] | frozenset[str]
+    ) -> tuple[str, str, tuple[str, ...]] | None:
+        """The richest seat (and the modules of its edition) whose licenses are all held:
+        what adopting a license found in Genesys records in the ledger."""
+        best: tuple[int, str, str] | None = None
+        for edition in self.editions:
+            for seat_type in self.seat_types:
+                ids = self.genesys.get(f"{edition}.{seat_type}")
+                if ids and set(ids) <= held and (best is None or len(ids) > best[0]):
+                    best = (len(ids), edition, seat_type)
+        if best is None:
+            return None
+        _, edition, seat_type = best
+        seat_ids = set(self.genesys[f"{edition}.{seat_type}"])
+        modules = tuple(
+            m
+            for m in self.modules
+            if m in self.editions[edition].modules
+            and self.genesys.get(m)
+            and set(self.genesys[m]) <= held
+            and not set(self.genesys[m]) <= seat_ids
+        )
+        return edition, seat_type, modules
+
+
 def _one_of(names: dict[str, object], prefix: str = "") -> str:
     items = [f"{prefix}{n}" for n in names]
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
@@ -122,7 +177,34 @@ def parse_catalog(data: dict) -> Catalog:
     if seat_types.keys() & modules.keys():
         raise CatalogError("a name cannot be both a seat type and a module")
     ordered = dict(sorted(editions.items(), key=lambda kv: _edition_rank(kv[0])))
-    return Catalog(ordered, seat_types, modules, module_prices)
+    genesys = _genesys_mapping(data.get("genesys", {}), ordered, seat_types, modules)
+    return Catalog(ordered, seat_types, modules, module_prices, genesys)
+
+
+def _genesys_mapping(
+    table: object, editions: dict[str, Edition], seat_types: dict[str, str], modules: dict
+) -> dict[str, tuple[str, ...]]:
+    """`[genesys.licenses]`: "<edition>.<seat type>" or "<module>" = ["<license id>", ...]."""
+    if not isinstance(table, dict):
+        raise CatalogError("[genesys] must be a table")
+    licenses = table.get("licenses", {})
+    if not isinstance(licenses, dict):
+        raise CatalogError("[genesys.licenses] must be a table")
+    mapping: dict[str, tuple[str, ...]] = {}
+    for key, ids in licenses.items():
+        edition, _, seat_type = str(key).partition(".")
+        if seat_type:
+            if edition not in editions or seat_type not in seat_types:
+                raise CatalogError(f"[genesys.licenses] names an unknown seat {key!r}")
+        elif key not in modules:
+            raise CatalogError(f"[genesys.licenses] names an unknown module {key!r}")
+        if isinstance(ids, str):
+            ids = [ids]
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+            raise CatalogError(f"[genesys.licenses] {key} must be a list of license ids")
+        if ids:
+            mapping[str(key)] = tuple(ids)
+    return mapping
 
 
 def _edition_rank(name: str) -> tuple[int, str]:

@@ -6,30 +6,39 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from bot.licensing.requests import Person, SeatRequest
+from bot.licensing.requests import Person, SeatChange, SeatRequest
 
-REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+REPORT_KINDS = ("status", "assignments", "modules", "grace", "billing", "audit", "reconcile")
 
 USAGE: dict[str, str] = {
     "help": "/license help",
     "request": "/license request <@person|email> <seat-type> <edition> [+module ...] "
-    "[dept:<Department>] [start:<YYYY-MM-DD>] [reason ...]",
+    "[dept:<Department>] [start:<YYYY-MM-DD>] [until:<YYYY-MM-DD>] [reason ...]",
+    "change": "/license change <@person|email> <seat-type> <edition> [+module ...] "
+    "[-module ...] [until:<YYYY-MM-DD>] [reason ...]",
+    "offboard": "/license offboard <@person|email> [reason ...]",
     "requests": "/license requests",
     "cancel": "/license cancel <request-id>",
     "pool": "/license pool",
     "pool set": "/license pool set <edition> <seat-type|module> <seats> [price:<amount>]",
     "assign": "/license assign <@person|email> <seat-type> <edition> [+module ...] "
-    "[dept:<Department>]",
+    "[dept:<Department>] [until:<YYYY-MM-DD>]",
     "revoke": "/license revoke <@person|email>",
     "users": "/license users [inactive|<edition>|<seat-type>]",
     "check": "/license check <@person|email>",
     "audit": "/license audit [<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
-    "report": "/license report <status|assignments|modules|grace|billing|audit> "
+    "report": "/license report <status|assignments|modules|grace|billing|audit|reconcile> "
     "[<@person|email>] [from:<YYYY-MM-DD>] [to:<YYYY-MM-DD>]",
     "trial": "/license trial start <YYYY-MM-DD> | convert | status",
+    "extend": "/license extend <@person|email> <YYYY-MM-DD>",
+    "quota": "/license quota",
+    "quota set": "/license quota set <Department> <edition> <seat-type|module> <seats>",
+    "drift": "/license drift",
 }
 ADMIN_ONLY = frozenset(
     {"pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial"}
+    | {"extend", "quota", "quota set"}
+    | {"drift"}
 )
 
 
@@ -122,6 +131,47 @@ class Trial:
     name: str = "trial"
 
 
+@dataclass(frozen=True)
+class FileChange:
+    change: SeatChange
+    name: str = "change"
+
+
+@dataclass(frozen=True)
+class Offboard:
+    person: Person
+    reason: str = ""
+    name: str = "offboard"
+
+
+@dataclass(frozen=True)
+class Extend:
+    person: Person
+    until: date
+    name: str = "extend"
+
+
+@dataclass(frozen=True)
+class ShowQuotas:
+    name: str = "quota"
+
+
+@dataclass(frozen=True)
+class SetQuota:
+    department: str
+    edition: str
+    item: str
+    seats: int
+    name: str = "quota set"
+
+
+@dataclass(frozen=True)
+class ShowDrift:
+    """What Genesys Cloud and the ledger disagree on (SPEC 8)."""
+
+    name: str = "drift"
+
+
 Command = (
     Help
     | OpenRequestModal
@@ -137,4 +187,10 @@ Command = (
     | ShowAudit
     | Report
     | Trial
+    | FileChange
+    | Offboard
+    | Extend
+    | ShowQuotas
+    | SetQuota
+    | ShowDrift
 )

@@ -24,6 +24,7 @@ class RequestForm:
     department: str = ""
     start_date: str | None = None
     reason: str = ""
+    until_date: str | None = None
 
 
 def validate_request_form(
@@ -81,9 +82,17 @@ def validate_request_form(
             start = parse_date(form.start_date, "start")
         except LicenseError as error:
             errors["start_date"] = str(error)
+    until: date | None = None
+    if form.until_date:
+        try:
+            until = parse_date(form.until_date, "until")
+        except LicenseError as error:
+            errors["until_date"] = str(error)
+        if until and start and until < start:
+            errors["until_date"] = "the last day is before the start date"
     if errors or person is None or seat_type is None or edition is None:
         return None, errors
     request = SeatRequest(
-        person, seat_type, edition, modules, department, start, form.reason.strip()
+        person, seat_type, edition, modules, department, start, form.reason.strip(), until
     )
     return request, {}

@@ -15,20 +15,26 @@ from bot.licensing.commands import (
     CancelRequest,
     Check,
     Command,
+    Extend,
+    FileChange,
     FileRequest,
     Help,
     ListRequests,
     ListUsers,
+    Offboard,
     OpenRequestModal,
     Report,
     Revoke,
     SetPool,
+    SetQuota,
     ShowAudit,
+    ShowDrift,
     ShowPools,
+    ShowQuotas,
     Trial,
 )
 from bot.licensing.errors import LicenseError
-from bot.licensing.requests import Person, SeatRequest, normalize_department
+from bot.licensing.requests import Person, SeatChange, SeatRequest, normalize_department
 
 MAX_TEXT = 2999
 MAX_SEATS = 1_000_000
@@ -54,7 +60,11 @@ def parse_command(text: str, catalog: Catalog) -> Command:
         check_text(text)
     except LicenseError as error:
         words = text.lower().split(maxsplit=2)
-        head = " ".join(words[:2]) if words[:2] == ["pool", "set"] else (words or ["help"])[0]
+        head = (
+            " ".join(words[:2])
+            if words[:2] in (["pool", "set"], ["quota", "set"])
+            else (words or ["help"])[0]
+        )
         raise LicenseError(str(error), USAGE.get(head, USAGE["help"])) from None
     spans = [(m.group(0), m.start()) for m in _TOKEN.finditer(text)]
     words = [w for w, _ in spans]
@@ -66,7 +76,8 @@ def parse_command(text: str, catalog: Catalog) -> Command:
     if parser is None:
         raise LicenseError(
             f"unknown command `{words[0]}`; try one of: request, requests, cancel, pool, "
-            "assign, revoke, users, check, audit, report, trial, help",
+            "assign, revoke, users, check, audit, report, trial, change, offboard, extend, "
+            "quota, help",
             usage=USAGE["help"],
         )
     return parser(text, args, catalog)
@@ -97,6 +108,7 @@ def _seat_request(
         modules: list[str] = []
         department: str | None = None
         start: date | None = None
+        until: date | None = None
         reason = ""
         for index, (word, offset) in enumerate(args[3:], start=3):
             lower = word.lower()
@@ -108,6 +120,8 @@ def _seat_request(
                 department = normalize_department(word[5:])
             elif lower.startswith("start:"):
                 start = parse_date(word[6:], "start")
+            elif lower.startswith("until:"):
+                until = parse_date(word[6:], "until")
             elif allow_reason:
                 reason = text[offset:].strip()
                 break
@@ -116,7 +130,105 @@ def _seat_request(
         catalog.check_modules(edition, tuple(modules))
     except LicenseError as error:
         raise LicenseError(str(error), usage) from None
-    return SeatRequest(person, seat_type, edition, tuple(modules), department, start, reason)
+    if start and until and until < start:
+        raise LicenseError(f"until:{until} is before start:{start}", usage)
+    return SeatRequest(
+        person, seat_type, edition, tuple(modules), department, start, reason, until
+    )
+
+
+def _change(text: str, args: Spans, catalog: Catalog) -> Command:
+    """`change <person> <seat-type> <edition> [+module ...] [-module ...] [until:] [reason]`"""
+    usage = USAGE["change"]
+    if len(args) < 3:
+        raise LicenseError("a person, the seat type and the edition they should have", usage)
+    try:
+        person = parse_person(args[0][0])
+        seat_type, edition = _seat_and_edition(args[1][0], args[2][0], catalog)
+        add: list[str] = []
+        drop: list[str] = []
+        until: date | None = None
+        reason = ""
+        for word, offset in args[3:]:
+            lower = word.lower()
+            if word.startswith("+") and len(word) > 1:
+                module = catalog.module(word[1:])
+                if module in drop:
+                    raise LicenseError(f"+{module} and -{module} together: pick one")
+                if module not in add:
+                    add.append(module)
+            elif word.startswith("-") and len(word) > 1 and word[1:].lower() in catalog.modules:
+                module = catalog.module(word[1:])
+                if module in add:
+                    raise LicenseError(f"+{module} and -{module} together: pick one")
+                if module not in drop:
+                    drop.append(module)
+            elif lower.startswith("until:"):
+                until = parse_date(word[6:], "until")
+            elif lower.startswith(("dept:", "start:")):
+                raise LicenseError(
+                    f"`{word}`: a change keeps the holder's department and start; "
+                    "only the seat, its modules and until: change"
+                )
+            else:
+                reason = text[offset:].strip()
+                break
+        catalog.check_modules(edition, tuple(add))
+    except LicenseError as error:
+        raise LicenseError(str(error), usage) from None
+    return FileChange(
+        SeatChange(person, seat_type, edition, tuple(add), tuple(drop), until, reason)
+    )
+
+
+def _offboard(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args:
+        raise LicenseError("who has left? give one person", USAGE["offboard"])
+    try:
+        person = parse_person(args[0][0])
+    except LicenseError as error:
+        raise LicenseError(str(error), USAGE["offboard"]) from None
+    reason = text[args[1][1] :].strip() if len(args) > 1 else ""
+    return Offboard(person, reason)
+
+
+def _extend(text: str, args: Spans, catalog: Catalog) -> Command:
+    usage = USAGE["extend"]
+    if len(args) != 2:
+        raise LicenseError("give one person and their new last day", usage)
+    try:
+        person = parse_person(args[0][0])
+        word = args[1][0]
+        value = word[6:] if word.lower().startswith("until:") else word
+        return Extend(person, parse_date(value, "end"))
+    except LicenseError as error:
+        raise LicenseError(str(error), usage) from None
+
+
+def _quota(text: str, args: Spans, catalog: Catalog) -> Command:
+    if not args:
+        return ShowQuotas()
+    usage = USAGE["quota set"]
+    if args[0][0].lower() != "set":
+        raise LicenseError(f"unexpected `{args[0][0]}` after `quota`", usage)
+    words = [w for w, _ in args[1:]]
+    if len(words) != 4:
+        raise LicenseError(
+            "a department, an edition, a seat type or module, and a seat count are needed", usage
+        )
+    try:
+        department = normalize_department(words[0])
+        edition = catalog.edition(words[1]).name
+        item_word = words[2].lstrip("+")
+        if item_word.lower() in catalog.modules:
+            item = catalog.module(item_word)
+            catalog.check_modules(edition, (item,))
+        else:
+            item = catalog.seat_type(item_word)
+        seats = parse_seats(words[3])
+    except LicenseError as error:
+        raise LicenseError(str(error), usage) from None
+    return SetQuota(department, edition, item, seats)
 
 
 def _seat_and_edition(first: str, second: str, catalog: Catalog) -> tuple[str, str]:
@@ -284,6 +396,12 @@ def _trial(text: str, args: Spans, catalog: Catalog) -> Command:
     raise LicenseError("say `trial start <YYYY-MM-DD>`, `trial convert` or `trial status`", usage)
 
 
+def _drift(text: str, args: Spans, catalog: Catalog) -> Command:
+    if args:
+        raise LicenseError("`drift` takes no arguments", USAGE["drift"])
+    return ShowDrift()
+
+
 _PARSERS = {
     "request": _request,
     "requests": _requests,
@@ -297,6 +415,12 @@ _PARSERS = {
     "audit": _audit,
     "report": _report,
     "trial": _trial,
+    "change": _change,
+    "offboard": _offboard,
+    "extend": _extend,
+    "quota": _quota,
+    "quotas": _quota,
+    "drift": _drift,
 }
 
 

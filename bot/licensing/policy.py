@@ -23,6 +23,9 @@ class Policy:
     utilization_high: float = 0.95
     reminder_hours: int = 24
     request_expire_days: int = 14
+    four_eyes: bool = True
+    finance_threshold: Decimal | None = None  # None: no finance stage
+    expiry_warning_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -213,3 +216,94 @@ def utilization_band(pool: PoolState, policy: Policy) -> Band:
     if ratio < policy.utilization_low:
         return Band.OVER_PROVISIONED
     return Band.IN_BAND
+
+
+# --- approval policy (SPEC 10) ----------------------------------------------------------
+
+FOUR_EYES_REFUSAL = "another admin must approve this: nobody approves what they filed"
+SAME_APPROVER_REFUSAL = (
+    "you gave the admin approval already: another member of the finance group must approve "
+    "this (one person never gives both approvals)"
+)
+
+
+def four_eyes_refusal(filer: str, approver: str, policy: Policy) -> str | None:
+    """Four eyes: the filer of a request never approves it, admin or not."""
+    if policy.four_eyes and filer == approver:
+        return FOUR_EYES_REFUSAL
+    return None
+
+
+def monthly_cost(prices: list[Decimal | None]) -> Decimal:
+    """A seat's monthly cost: its seat and modules, unpriced items counting nothing."""
+    return sum((p for p in prices if p is not None), Decimal(0))
+
+
+def needs_finance(cost: Decimal, policy: Policy) -> bool:
+    """A request at or over the finance threshold needs a second, finance, approval."""
+    return policy.finance_threshold is not None and cost >= policy.finance_threshold
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """What adding seats would do to a department's allocation inside one pool."""
+
+    department: str
+    label: str  # "premium agent"
+    allocated: int
+    used: int
+    adding: int = 1
+
+    @property
+    def used_after(self) -> int:
+        return self.used + self.adding
+
+    @property
+    def over(self) -> bool:
+        return self.used_after > self.allocated
+
+    def line(self) -> str:
+        move = (
+            f"{self.department} {self.label} {self.used}/{self.allocated} → "
+            f"{self.used_after}/{self.allocated}"
+        )
+        return f"{move}, over the department's quota" if self.over else move
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"{self.department} {self.label} would be {self.used_after}/{self.allocated}, over "
+            f"the department's quota: raise it with `/license quota set {self.department} "
+            f"{self.label} <seats>`, or free a {self.department} seat first"
+        )
+
+
+def check_quota(
+    department: str, label: str, allocated: int | None, used: int, adding: int = 1
+) -> QuotaCheck | None:
+    """The department's allocation in this pool, or None: without a quota, the pool decides."""
+    if allocated is None:
+        return None
+    return QuotaCheck(department, label, allocated, used, adding)
+
+
+# --- time-bound seats (SPEC 9) ----------------------------------------------------------
+
+
+def end_date_refusal(until: date | None, today: date) -> str | None:
+    """A time-bound seat's last day may be today or later, never in the past."""
+    if until is not None and until < today:
+        return (
+            f"the end date {until.isoformat()} is in the past (today is {today.isoformat()}): "
+            "give today or a later day as until:YYYY-MM-DD"
+        )
+    return None
+
+
+def expiry_stage(ends_on: date, today: date, policy: Policy) -> str | None:
+    """'ended' the day after the last day; 'warn' within the warning days; else None."""
+    if today > ends_on:
+        return "ended"
+    if (ends_on - today).days <= policy.expiry_warning_days:
+        return "warn"
+    return None

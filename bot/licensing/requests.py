@@ -34,6 +34,17 @@ def can_transition(current: RequestStatus, target: RequestStatus) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+class RequestKind(StrEnum):
+    NEW = "new"  # a seat for someone who holds none
+    CHANGE = "change"  # a different seat type, edition or modules for a holder (SPEC 9)
+    OFFBOARD = "offboard"  # a holder has left: their seat ends (SPEC 9)
+
+
+class Stage(StrEnum):
+    ADMIN = "admin"
+    FINANCE = "finance"
+
+
 @dataclass(frozen=True)
 class Person:
     """Who a seat is for: a Slack user, an email address, or both once resolved."""
@@ -59,6 +70,25 @@ class SeatRequest:
     department: str | None = None
     start_date: date | None = None
     reason: str = ""
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class SeatChange:
+    """`/license change`: the seat a holder should have instead (SPEC 9)."""
+
+    person: Person
+    seat_type: str
+    edition: str
+    add: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    until: date | None = None
+    reason: str = ""
+
+    def modules_from(self, current: tuple[str, ...]) -> tuple[str, ...]:
+        """The modules after the change: what is held, plus +added, minus -dropped."""
+        kept = [m for m in current if m not in self.drop]
+        return tuple(sorted(set(kept) | set(self.add)))
 
 
 @dataclass
@@ -85,6 +115,13 @@ class LicenseRequest:
     card_ts: str | None = None
     nudged_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+    kind: RequestKind = RequestKind.NEW
+    assignment_id: int | None = None
+    until_date: date | None = None
+    stage: Stage = Stage.ADMIN
+    stage_approved_by: str | None = None
+    stage_approved_at: datetime | None = None
+    escalated_stage: str | None = None
 
     @property
     def license_group(self) -> str | None:
@@ -93,6 +130,15 @@ class LicenseRequest:
     @property
     def ref(self) -> str:
         return f"#{self.id}"
+
+    @property
+    def title(self) -> str:
+        """How cards and replies name it: "Seat request", "Seat change", "Offboarding"."""
+        return {
+            RequestKind.NEW: "Seat request",
+            RequestKind.CHANGE: "Seat change",
+            RequestKind.OFFBOARD: "Offboarding",
+        }[self.kind]
 
 
 DEPARTMENT_RE = re.compile(r"^[A-Za-z0-9]{1,40}$")

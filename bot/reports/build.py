@@ -137,6 +137,7 @@ async def assignments(tx: Store, rules: Rules, now: datetime, _: AuditFilter) ->
             "inactive_days",
             "inactive",
             "request_id",
+            "ends_on",  # the last day of a time-bound seat (SPEC 9)
         ],
     )
     inactive = 0
@@ -158,6 +159,7 @@ async def assignments(tx: Store, rules: Rules, now: datetime, _: AuditFilter) ->
                 inactive_days(seat.last_active_at, seat.assigned_at, now),
                 idle,
                 seat.request_id,
+                seat.ends_on,
             ]
         )
     table.summary = (

@@ -24,6 +24,7 @@ from bot.services.insight import day_range
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.pg import is_postgres_url
 from bot.store.reports import AuditFilter
 
 
@@ -50,10 +51,27 @@ def run_report(args: argparse.Namespace) -> int:
         rules = Rules(settings.policy, load_catalog(settings.catalog), settings.tz)
     except CatalogError as error:
         return fail(str(error))
-    if not Path(settings.database).exists():
+    if not is_postgres_url(settings.database) and not Path(settings.database).exists():
         return fail(f"no database at {settings.database}: set LICENSEBOT_DATABASE")
     start, end = day_range(since, until, settings.tz)
     where = AuditFilter(email=(args.email or "").lower() or None, since=start, until=end)
+    if args.kind == "reconcile":  # against Genesys Cloud (SPEC 8): bot/genesys/cli.py
+        from bot.genesys.cli import reconcile_or_fail
+
+        table = reconcile_or_fail(settings, rules, now)
+        if table is None:
+            return 1
+        data = table.csv_bytes()
+        if args.output:
+            Path(args.output).write_bytes(data)
+            print(
+                f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
+                file=sys.stderr,
+            )
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        return 0
     if args.output:
         with Path(args.output).open("w", encoding="utf-8", newline="") as out:
             written = asyncio.run(_write(settings, rules, args.kind, now, where, out))

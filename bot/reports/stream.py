@@ -45,6 +45,7 @@ ASSIGNMENT_HEADER = [
     "inactive_days",
     "inactive",
     "request_id",
+    "ends_on",  # the last day of a time-bound seat (SPEC 9)
 ]
 AUDIT_HEADER = ["id", "at", "actor", "action", "subject", "before", "after"]
 
@@ -222,9 +223,20 @@ async def _assignments(
         if len(days) > 100_000 or len(text) > 100_000:
             days.clear()
             text = _Neutralised()
-        for seat_id, email, name, slack, edition, seat_type, dept, group, assigned, last, req in (
-            page.rows
-        ):
+        for (
+            seat_id,
+            email,
+            name,
+            slack,
+            edition,
+            seat_type,
+            dept,
+            group,
+            assigned,
+            last,
+            req,
+            ends,
+        ) in page.rows:
             found = days.get(assigned)
             if found is None:
                 found = days[assigned] = day_of(assigned)
@@ -254,6 +266,7 @@ async def _assignments(
                         str((now - last_at).days),
                         "yes" if idle else "no",
                         "" if req is None else str(req),
+                        ends or "",  # an ISO date as stored
                     )
                 )
             )

@@ -363,6 +363,7 @@ def _snapshots(first: int, seats: list[NewSeat]) -> list[dict[str, Any]]:
             "department": seat.department,
             "license_group": seat.license_group,
             "status": "active",
+            "ends_on": None,
         }
 
     if seats and fast(first, seats[0]) != _snapshot(first, seats[0]):

@@ -4,11 +4,23 @@ and card previews ask "may this seat be taken?"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
-from bot.licensing.policy import Outcome, Policy, SeatCheck, check_add, check_trial_cap
-from bot.licensing.requests import license_group
+from bot.licensing.policy import (
+    Outcome,
+    Policy,
+    PoolState,
+    QuotaCheck,
+    SeatCheck,
+    check_add,
+    check_quota,
+    check_trial_cap,
+    monthly_cost,
+    needs_finance,
+)
+from bot.licensing.requests import LicenseRequest, RequestKind, license_group
 from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
@@ -28,6 +40,12 @@ class Impact:
     trial_refusal: str | None = None
     holder_refusal: str | None = None
     extra: list[str] = field(default_factory=list)
+    # SPEC 9/10: the pools a change leaves (a seat freed in each), the department's quota
+    # in each pool entered, and the monthly cost the finance stage looks at.
+    leaving: list[PoolState] = field(default_factory=list)
+    quotas: list[QuotaCheck] = field(default_factory=list)
+    cost: Decimal | None = None
+    finance: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -36,6 +54,7 @@ class Impact:
     @property
     def reasons(self) -> list[str]:
         found = [r for r in (self.holder_refusal, self.trial_refusal) if r]
+        found += [q.reason for q in self.quotas if q.over]
         return found + [c.reason for c in self.checks if c.outcome is Outcome.REFUSED]
 
     @property
@@ -52,6 +71,7 @@ async def evaluate_seat(
     modules: tuple[str, ...],
     now: datetime,
     email: str | None = None,
+    department: str | None = None,
 ) -> Impact:
     checks = [
         check_add(
@@ -81,7 +101,113 @@ async def evaluate_seat(
                 f"{email} already holds a {holder.seat} seat: revoke it first "
                 f"(`/license revoke {email}`)"
             )
-    return Impact(checks, trial_refusal, holder_refusal)
+    quotas = await _quotas(tx, department, edition, (seat_type, *modules), rules)
+    cost = await seat_cost(tx, rules, edition, seat_type, modules)
+    return Impact(
+        checks,
+        trial_refusal,
+        holder_refusal,
+        quotas=quotas,
+        cost=cost,
+        finance=needs_finance(cost, rules.policy),
+    )
+
+
+async def _quotas(
+    tx: Store, department: str | None, edition: str, items: tuple[str, ...], rules: Rules
+) -> list[QuotaCheck]:
+    """The department's allocation in each pool a seat would draw on (SPEC 10)."""
+    if not department:
+        return []
+    found = []
+    for item in items:
+        allocated = await tx.quotas.get(department, edition, item)
+        if allocated is None:
+            continue
+        used = await tx.assignments.count_department(
+            department, edition, item, module=item in rules.catalog.modules
+        )
+        check = check_quota(department, f"{edition} {item}", allocated, used)
+        if check is not None:
+            found.append(check)
+    return found
+
+
+async def seat_cost(
+    tx: Store, rules: Rules, edition: str, seat_type: str, modules: tuple[str, ...]
+) -> Decimal:
+    """Monthly cost of a seat and its modules: each pool's price, else the catalog's."""
+    prices = []
+    for item in (seat_type, *modules):
+        pool = await tx.pools.state(edition, item)
+        prices.append(rules.catalog.seat_price(edition, item, pool.price if pool else None))
+    return monthly_cost(prices)
+
+
+async def evaluate_request(
+    tx: Store, rules: Rules, request: LicenseRequest, now: datetime
+) -> Impact:
+    """What approving this request would do now, whatever its kind (card and approval)."""
+    if request.kind is RequestKind.NEW:
+        return await evaluate_seat(
+            tx,
+            rules,
+            edition=request.edition,
+            seat_type=request.seat_type,
+            modules=request.modules,
+            now=now,
+            email=request.email,
+            department=request.department,
+        )
+    held = await tx.assignments.get(request.assignment_id) if request.assignment_id else None
+    if held is None or held.status != "active":
+        gone = f"{request.email} no longer holds the seat this request is about: nothing to do"
+        return Impact([], holder_refusal=gone)
+    if request.kind is RequestKind.OFFBOARD:
+        return Impact([])
+    return await evaluate_change(
+        tx,
+        rules,
+        held,
+        edition=request.edition,
+        seat_type=request.seat_type,
+        modules=request.modules,
+        now=now,
+    )
+
+
+async def evaluate_change(
+    tx: Store,
+    rules: Rules,
+    held: Assignment,
+    *,
+    edition: str,
+    seat_type: str,
+    modules: tuple[str, ...],
+    now: datetime,
+) -> Impact:
+    """A change frees a seat in each pool it leaves and takes one in each it enters; pools
+    kept on both sides do not move (SPEC 9)."""
+    before = {(held.edition, held.seat_type), *((held.edition, m) for m in held.modules)}
+    after = {(edition, seat_type), *((edition, m) for m in modules)}
+    leaving = []
+    for pool_edition, item in sorted(before - after):
+        state = await tx.pools.state(pool_edition, item)
+        leaving.append(state or PoolState(pool_edition, item, 0, 1))
+    entering = [item for item in (seat_type, *modules) if (edition, item) in after - before]
+    checks = [
+        check_add(await tx.pools.state(edition, item), f"{edition} {item}", now, rules.policy)
+        for item in entering
+    ]
+    quotas = await _quotas(tx, held.department, edition, tuple(entering), rules)
+    cost = await seat_cost(tx, rules, edition, seat_type, modules)
+    return Impact(
+        checks,
+        leaving=leaving,
+        quotas=quotas,
+        cost=cost,
+        finance=needs_finance(cost, rules.policy),
+    )
 
 
 async def refresh_pools(
@@ -105,6 +231,7 @@ async def grant_seat(
     actor: str,
     now: datetime,
     request_id: int | None = None,
+    ends_on: date | None = None,
 ) -> Assignment:
     """Create the assignment, move the pools' overage state, and audit it: one step of an
     approval or a direct assignment, inside the caller's transaction."""
@@ -119,6 +246,7 @@ async def grant_seat(
         license_group=license_group(department, seat_type) if department else None,
         assigned_at=now,
         request_id=request_id,
+        ends_on=ends_on,
     )
     await refresh_pools(tx, edition, seat_type, modules, now)
     await tx.audit.add(now, actor, "assignment.created", email, None, assignment.snapshot())

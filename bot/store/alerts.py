@@ -141,7 +141,8 @@ class JobRunRepository(Repository):
             "first_seen_at = COALESCE(job_runs.first_seen_at, excluded.first_seen_at), "
             "last_run_at = CASE WHEN excluded.last_run_at IS NULL THEN job_runs.last_run_at "
             "  WHEN job_runs.last_run_at IS NULL THEN excluded.last_run_at "
-            "  ELSE MAX(job_runs.last_run_at, excluded.last_run_at) END, "
+            "  WHEN excluded.last_run_at > job_runs.last_run_at THEN excluded.last_run_at "
+            "  ELSE job_runs.last_run_at END, "
             "last_attempt_at = excluded.last_attempt_at, last_status = excluded.last_status, "
             "last_count = excluded.last_count",
             (name, to_db(at), to_db(at) if ok else None, to_db(at), status[:300], count),

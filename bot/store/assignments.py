@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from aiosqlite import Row
 
 from bot.store.base import Repository
-from bot.store.codec import from_db, to_db
+from bot.store.codec import date_from_db, from_db, to_db
 
 _SELECT = (
     "SELECT a.*, (SELECT group_concat(m.module, ',') FROM "
@@ -35,6 +35,7 @@ class Assignment:
     last_active_at: datetime | None
     snoozed_until: datetime | None
     request_id: int | None
+    ends_on: date | None = None
 
     @property
     def seat(self) -> str:
@@ -58,6 +59,7 @@ class Assignment:
             "department": self.department,
             "license_group": self.license_group,
             "status": self.status,
+            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
         }
 
 
@@ -143,11 +145,12 @@ class AssignmentRepository(Repository):
         assigned_at: datetime,
         request_id: int | None,
         last_active_at: datetime | None = None,
+        ends_on: date | None = None,
     ) -> Assignment:
         _, new_id = await self._run(
             "INSERT INTO assignments (email, name, slack_user_id, edition, seat_type, department, "
-            "license_group, status, assigned_at, last_active_at, request_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+            "license_group, status, assigned_at, last_active_at, request_id, ends_on) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
             (
                 email.lower(),
                 name,
@@ -159,6 +162,7 @@ class AssignmentRepository(Repository):
                 to_db(assigned_at),
                 to_db(last_active_at),
                 request_id,
+                ends_on.isoformat() if ends_on else None,
             ),
         )
         await self._many(
@@ -193,6 +197,72 @@ class AssignmentRepository(Repository):
             (to_db(at), assignment_id),
         )
         return changed == 1
+
+    async def change(
+        self,
+        assignment_id: int,
+        *,
+        edition: str,
+        seat_type: str,
+        modules: tuple[str, ...],
+        license_group: str | None,
+        ends_on: date | None,
+    ) -> bool:
+        """Change an active seat in place (SPEC 9): its pool, modules and end."""
+        changed, _ = await self._run(
+            "UPDATE assignments SET edition = ?, seat_type = ?, license_group = ?, ends_on = ? "
+            "WHERE id = ? AND status = 'active'",
+            (
+                edition,
+                seat_type,
+                license_group,
+                ends_on.isoformat() if ends_on else None,
+                assignment_id,
+            ),
+        )
+        if changed != 1:
+            return False
+        await self._run(
+            "DELETE FROM assignment_modules WHERE assignment_id = ?", (assignment_id,)
+        )
+        await self._many(
+            "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
+            [(assignment_id, m) for m in modules],
+        )
+        return True
+
+    async def set_ends_on(self, assignment_id: int, ends_on: date | None) -> bool:
+        changed, _ = await self._run(
+            "UPDATE assignments SET ends_on = ? WHERE id = ? AND status = 'active'",
+            (ends_on.isoformat() if ends_on else None, assignment_id),
+        )
+        return changed == 1
+
+    async def ending_by(self, last_day: date, limit: int = 500) -> list[Assignment]:
+        """Active time-bound seats whose last day is on or before `last_day`, soonest first."""
+        rows = await self._all(
+            f"{_SELECT} WHERE a.status = 'active' AND a.ends_on IS NOT NULL "
+            f"AND a.ends_on <= ? ORDER BY a.ends_on, a.email LIMIT {int(limit)}",
+            (last_day.isoformat(),),
+        )
+        return [_assignment(r) for r in rows]
+
+    async def count_department(
+        self, department: str, edition: str, item: str, *, module: bool
+    ) -> int:
+        """Active seats of one department drawing on one pool (a seat type or a module)."""
+        if module:
+            sql = (
+                "SELECT COUNT(*) FROM assignments a JOIN assignment_modules m "
+                "ON m.assignment_id = a.id WHERE a.status = 'active' AND a.department = ? "
+                "AND a.edition = ? AND m.module = ?"
+            )
+        else:
+            sql = (
+                "SELECT COUNT(*) FROM assignments a WHERE a.status = 'active' "
+                "AND a.department = ? AND a.edition = ? AND a.seat_type = ?"
+            )
+        return int(await self._scalar(sql, (department, edition, item)))
 
     async def count_active(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM assignments WHERE status = 'active'"))
@@ -246,4 +316,5 @@ def _assignment(row: Row) -> Assignment:
         last_active_at=from_db(row["last_active_at"]),
         snoozed_until=from_db(row["snoozed_until"]),
         request_id=row["request_id"],
+        ends_on=date_from_db(row["ends_on"]),
     )

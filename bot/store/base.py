@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aiosqlite
+
+# `?` (or `?1`) placeholders with a sequence, or `:name` ones with a mapping.
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class Repository:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    @property
+    def _dialect(self) -> str:
+        """"sqlite" or "postgresql" (bot/store/pg.py's connection), for the rare statement
+        that must differ; everything else is written once in portable SQL."""
+        return getattr(self._db, "dialect", "sqlite")
+
+    async def _one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         async with self._db.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         async with self._db.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def _scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self._one(sql, params)
         return None if row is None else row[0]
 
-    async def _run(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int | None]:
+    async def _run(self, sql: str, params: Params = ()) -> tuple[int, int | None]:
         """Execute; returns (rows changed, last row id)."""
         async with self._db.execute(sql, params) as cursor:
             return cursor.rowcount, cursor.lastrowid

@@ -1,19 +1,28 @@
-"""The SQLite connection: WAL, busy timeout, numbered migrations, units of work."""
+"""The store's databases: SQLite (the embedded default: WAL, busy timeout, numbered
+migrations, units of work) and PostgreSQL (`LICENSEBOT_DATABASE=postgresql://...`, for
+several replicas), behind one contract: `transaction()`, `read()`, `ping()`,
+`writable()`, `claim_period()`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
+from bot.store import pg
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -28,13 +37,18 @@ class Database:
         self._lock = asyncio.Lock()
         self.path = path
 
+    dialect = "sqlite"
+
     @classmethod
     async def open(cls, path: str | Path) -> Database:
+        """SQLite at a path, or PostgreSQL when given a postgresql:// URL."""
+        if pg.is_postgres_url(path):
+            return await PostgresDatabase.connect(pg.repair_url(path))
         path = Path(path)
         connection = await aiosqlite.connect(path, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await connection.execute("PRAGMA journal_mode = WAL")
+        await _wal(connection)
         await connection.execute("PRAGMA synchronous = NORMAL")
         await connection.execute("PRAGMA foreign_keys = ON")
         database = cls(connection, path)
@@ -108,6 +122,172 @@ class Database:
         async with self._lock, self._connection.execute("PRAGMA integrity_check") as cursor:
             row = await cursor.fetchone()
         return str(row[0]) if row else "no answer"
+
+    async def writable(self) -> str | None:
+        """None when a write commits now; else why not (for readiness)."""
+        try:
+            async with self.transaction() as tx:
+                await tx.connection.execute(
+                    "INSERT INTO store_health (id, checked_at) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                    (_now_text(),),
+                )
+        except Exception as error:  # any failure is the reason readiness reports
+            return f"the store cannot be written: {type(error).__name__}: {error}"
+        return None
+
+    async def claim_period(self, job: str, period: str, owner: str) -> bool:
+        """True for the one process (replica) that runs this job's period; every other
+        caller, now or later, gets False. The claim is a row (job, period)."""
+        async with self.transaction() as tx:
+            return await _claim(tx, job, period, owner)
+
+
+async def _wal(connection: aiosqlite.Connection) -> None:
+    """Switch to WAL. Two processes opening a new file at once can find it locked: the
+    switch does not wait on the busy timeout, so wait here, as long as that timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except aiosqlite.OperationalError as error:
+            if "locked" not in str(error) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.02)
+
+
+async def remember_request(db: Database, signature: str, at: str, forget_before: str) -> bool:
+    """True the first time a request signature is seen by any process (replica) on this
+    store, False for a replay. Signatures older than `forget_before` are pruned (their
+    timestamps are refused as stale anyway). Times are ISO-8601 text."""
+    async with db.transaction() as tx:
+        await tx.connection.execute(
+            "DELETE FROM seen_requests WHERE seen_at < ?", (forget_before,)
+        )
+        async with tx.connection.execute(
+            "INSERT INTO seen_requests (signature, seen_at) VALUES (?, ?) "
+            "ON CONFLICT (signature) DO NOTHING",
+            (signature, at),
+        ) as cursor:
+            return cursor.rowcount == 1
+
+
+async def _claim(tx: Store, job: str, period: str, owner: str) -> bool:
+    async with tx.connection.execute(
+        "INSERT INTO job_periods (job, period, owner, claimed_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (job, period) DO NOTHING",
+        (job, period, owner, _now_text()),
+    ) as cursor:
+        return cursor.rowcount == 1
+
+
+def _now_text() -> str:
+    # Bookkeeping only (when a health write or a claim happened), never business time.
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through an asyncpg pool. Write units of work serialise on one advisory
+    lock (see bot/store/pg.py), reads take a REPEATABLE READ snapshot; the repositories'
+    SQL is translated, not rewritten."""
+
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any, url: str) -> None:
+        self._pool = pool
+        self._ids: frozenset[str] = frozenset()
+        self._lock = asyncio.Lock()
+        self.url = url
+        # Not a file: `Database.open(db.path)` opens the same store again, as on SQLite.
+        self.path = Path(url)
+
+    @classmethod
+    async def connect(cls, url: str, *, max_size: int = 10) -> PostgresDatabase:
+        pool = await pg.open_pool(url, max_size=max_size)
+        database = cls(pool, url)
+        await database.migrate()
+        return database
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def migrate(self) -> list[str]:
+        """Apply bot/store/migrations_pg in order; replicas starting together take turns
+        (an advisory lock), so each file is applied once."""
+        applied: list[str] = []
+        async with self._pool.acquire() as raw, raw.transaction():
+            await raw.execute("SELECT pg_advisory_xact_lock($1)", pg.WRITE_LOCK)
+            await raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (now()::text))"
+            )
+            done = {r[0] for r in await raw.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in pg.migrations():
+                if version in done:
+                    continue
+                for statement in _statements(sql):
+                    await raw.execute(statement)
+                await raw.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
+                )
+                applied.append(name)
+            self._ids = await pg.id_tables(raw)
+            collation = await raw.fetchval(
+                "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+            )
+        if str(collation) not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
+            log.warning(
+                "the PostgreSQL database sorts text by %s: lists sort as on SQLite only with "
+                "the C collation (CREATE DATABASE ... LC_COLLATE 'C' LC_CTYPE 'C')",
+                collation,
+            )
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Store]:
+        async with self._pool.acquire() as raw, pg.write_transaction(raw):
+            yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Store]:
+        async with self._pool.acquire() as raw, pg.read_transaction(raw):
+            yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
+
+    async def ping(self) -> bool:
+        try:
+            async with self._pool.acquire() as raw:
+                return bool(await raw.fetchval("SELECT 1") == 1)
+        except Exception:
+            return False
+
+    async def integrity_check(self) -> str:
+        # PostgreSQL has no PRAGMA integrity_check: it checksums and WAL-protects its own
+        # pages. Answer SQLite's "ok" once the catalog and every table can be read.
+        async with self.read() as tx:
+            async with tx.connection.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            ) as cursor:
+                tables = [r[0] for r in await cursor.fetchall()]
+            for table in tables:
+                await tx.connection.execute(f'SELECT 1 FROM "{table}" LIMIT 1')
+        return "ok"
+
+    async def claim_period(self, job: str, period: str, owner: str) -> bool:
+        """As on SQLite, plus a non-blocking advisory lock per (job, period): a replica
+        that finds another one claiming the same period right now steps aside at once."""
+        key = zlib.crc32(f"{job}:{period}".encode()) - 2**31
+        async with self._pool.acquire() as raw, raw.transaction():
+            if not await raw.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1, $2)", pg.JOB_LOCK_SPACE, key
+            ):
+                return False
+            await raw.execute("SELECT pg_advisory_xact_lock($1)", pg.WRITE_LOCK)
+            return await _claim(Store(pg.PgConnection(raw, self._ids)), job, period, owner)  # type: ignore[arg-type]
 
 
 def _migrations() -> list[tuple[int, str, str]]:

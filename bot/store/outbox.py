@@ -104,6 +104,8 @@ class OutboxRepository(Repository):
         """Lease pending messages to this process (compare-and-set), oldest first. Leases
         of a process that died (killed mid-delivery) are taken back first."""
         await self.reclaim_orphaned(at)
+        if self._dialect == "postgresql":
+            return await self._claim_postgres(at, limit)
         rows = await self._all(
             "SELECT * FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
             "lease_until < ?) ORDER BY id LIMIT ?",
@@ -119,6 +121,19 @@ class OutboxRepository(Repository):
             if changed == 1:
                 claimed.append(_message(row))
         return claimed
+
+    # --- PostgreSQL dialect branch (several replicas on one database) ---------------
+    async def _claim_postgres(self, at: datetime, limit: int) -> list[OutboxMessage]:
+        """One statement: lease the oldest free messages, skipping rows another replica's
+        claim holds locked right now (FOR UPDATE SKIP LOCKED), so replicas never wait on,
+        or share, a message."""
+        rows = await self._all(
+            "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN ("
+            "SELECT id FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
+            "lease_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+            (to_db(at + LEASE), lease_owner(), to_db(at), limit),
+        )
+        return sorted((_message(r) for r in rows), key=lambda m: m.id)
 
     async def reclaim_orphaned(self, at: datetime) -> int:
         """Release the unexpired leases whose holder is dead; returns how many."""

@@ -48,17 +48,19 @@ class AuditFilter:
 # Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
 _FLOWS = """
     SELECT a.edition AS edition, a.seat_type AS item,
-           SUM(a.assigned_at >= :since AND a.assigned_at <= :until) AS added,
-           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since
-               AND a.revoked_at <= :until) AS removed
+           SUM(CASE WHEN a.assigned_at >= :since AND a.assigned_at <= :until
+               THEN 1 ELSE 0 END) AS added,
+           SUM(CASE WHEN a.revoked_at IS NOT NULL AND a.revoked_at >= :since
+               AND a.revoked_at <= :until THEN 1 ELSE 0 END) AS removed
     FROM assignments a
     WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
        OR (a.revoked_at >= :since AND a.revoked_at <= :until)
     GROUP BY a.edition, a.seat_type
     UNION ALL
     SELECT a.edition, m.module,
-           SUM(a.assigned_at >= :since AND a.assigned_at <= :until),
-           SUM(a.revoked_at IS NOT NULL AND a.revoked_at >= :since AND a.revoked_at <= :until)
+           SUM(CASE WHEN a.assigned_at >= :since AND a.assigned_at <= :until THEN 1 ELSE 0 END),
+           SUM(CASE WHEN a.revoked_at IS NOT NULL AND a.revoked_at >= :since
+               AND a.revoked_at <= :until THEN 1 ELSE 0 END)
     FROM assignments a JOIN assignment_modules m ON m.assignment_id = a.id
     WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
        OR (a.revoked_at >= :since AND a.revoked_at <= :until)
@@ -82,6 +84,7 @@ SEAT_COLUMNS = (
     "assigned_at",
     "last_active_at",
     "request_id",
+    "ends_on",
 )
 # Positions in an `audit_pages` row: the stored text (times ISO 8601 UTC, JSON).
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "before", "after")

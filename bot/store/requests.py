@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aiosqlite import Row
 
-from bot.licensing.requests import LicenseRequest, RequestStatus, SeatRequest
+from bot.licensing.requests import LicenseRequest, RequestKind, RequestStatus, SeatRequest, Stage
 from bot.store.base import Repository
 from bot.store.codec import date_from_db, from_db, modules_from_db, modules_to_db, to_db
 
@@ -21,11 +21,13 @@ class RequestRepository(Repository):
         name: str,
         slack_user_id: str | None,
         at: datetime,
+        kind: RequestKind = RequestKind.NEW,
+        assignment_id: int | None = None,
     ) -> LicenseRequest:
         _, new_id = await self._run(
             "INSERT INTO requests (requester_id, email, name, slack_user_id, seat_type, edition, "
-            "modules, department, start_date, reason, status, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            "modules, department, start_date, reason, status, created_at, kind, assignment_id, "
+            "until_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             (
                 requester_id,
                 email.lower(),
@@ -38,6 +40,9 @@ class RequestRepository(Repository):
                 seat.start_date.isoformat() if seat.start_date else None,
                 seat.reason,
                 to_db(at),
+                kind.value,
+                assignment_id,
+                seat.until.isoformat() if seat.until else None,
             ),
         )
         created = await self.get(int(new_id or 0))
@@ -67,6 +72,42 @@ class RequestRepository(Repository):
             (email.lower(),),
         )
         return _request(row) if row else None
+
+    async def all_pending_for_email(self, email: str) -> list[LicenseRequest]:
+        rows = await self._all(
+            "SELECT * FROM requests WHERE email = ? AND status = 'pending' ORDER BY id",
+            (email.lower(),),
+        )
+        return [_request(r) for r in rows]
+
+    async def pending_at_stage(self, stage: Stage, limit: int = 15) -> list[LicenseRequest]:
+        rows = await self._all(
+            "SELECT * FROM requests WHERE status = 'pending' AND stage = ? "
+            f"ORDER BY id LIMIT {int(limit)}",
+            (stage.value,),
+        )
+        return [_request(r) for r in rows]
+
+    async def advance_stage(
+        self, request_id: int, stage: Stage, by: str, at: datetime
+    ) -> bool:
+        """Compare-and-set: the admin stage's approval moves a pending request on to
+        `stage` once; True for the one caller that wins."""
+        changed, _ = await self._run(
+            "UPDATE requests SET stage = ?, stage_approved_by = ?, stage_approved_at = ? "
+            "WHERE id = ? AND status = 'pending' AND (stage IS NULL OR stage = 'admin')",
+            (stage.value, by, to_db(at), request_id),
+        )
+        return changed == 1
+
+    async def mark_escalated(self, request_id: int, stage: Stage) -> bool:
+        """Once per stage: True for the one caller that escalates it."""
+        changed, _ = await self._run(
+            "UPDATE requests SET escalated_stage = ? WHERE id = ? AND status = 'pending' "
+            "AND (escalated_stage IS NULL OR escalated_stage <> ?)",
+            (stage.value, request_id, stage.value),
+        )
+        return changed == 1
 
     async def pending(
         self, *, created_before: datetime | None = None, limit: int | None = None
@@ -132,4 +173,11 @@ def _request(row: Row) -> LicenseRequest:
         card_channel=row["card_channel"],
         card_ts=row["card_ts"],
         nudged_at=from_db(row["nudged_at"]),
+        kind=RequestKind(row["kind"] or "new"),
+        assignment_id=row["assignment_id"],
+        until_date=date_from_db(row["until_date"]),
+        stage=Stage(row["stage"] or "admin"),
+        stage_approved_by=row["stage_approved_by"],
+        stage_approved_at=from_db(row["stage_approved_at"]),
+        escalated_stage=row["escalated_stage"],
     )

@@ -8,8 +8,10 @@ from bot.store.activity import ActivityRepository
 from bot.store.alerts import AlertRepository, JobRunRepository
 from bot.store.assignments import AssignmentRepository
 from bot.store.audit import AuditRepository
+from bot.store.genesys import GenesysRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
+from bot.store.quotas import QuotaRepository
 from bot.store.reports import ReportRepository
 from bot.store.requests import RequestRepository
 from bot.store.trial import TrialRepository
@@ -28,3 +30,5 @@ class Store:
         self.job_runs = JobRunRepository(connection)
         self.activity = ActivityRepository(connection)
         self.reports = ReportRepository(connection)
+        self.quotas = QuotaRepository(connection)
+        self.genesys = GenesysRepository(connection)

@@ -1,0 +1,75 @@
+"""What every decided request queues, and how the audit log records a request: shared by
+the request services and the seat services (a revoked holder's pending requests close)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.store.unit import Store
+
+
+async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict[str, Any]) -> None:
+    """The card update, the thread reply and the requester's DM, queued with the decision."""
+    data = {**data, "status": request.status.value}
+    await tx.outbox.enqueue(
+        "card", "request_card", now, request_id=request.id, channel=request.card_channel
+    )
+    await tx.outbox.enqueue("thread", "decision_reply", now, request_id=request.id, data=data)
+    if request.status is not RequestStatus.CANCELLED:
+        await tx.outbox.enqueue(
+            "dm", "decision_dm", now, request_id=request.id, user_id=request.requester_id, data=data
+        )
+
+
+def snapshot(request: LicenseRequest) -> dict[str, Any]:
+    return {
+        "status": request.status.value,
+        "kind": request.kind.value,
+        "email": request.email,
+        "edition": request.edition,
+        "seat_type": request.seat_type,
+        "modules": list(request.modules),
+        "department": request.department,
+        "until": request.until_date.isoformat() if request.until_date else None,
+        "stage": request.stage.value,
+        "stage_approved_by": request.stage_approved_by,
+        "decided_by": request.decided_by,
+        "decision_reason": request.decision_reason,
+    }
+
+
+async def cancel_pending_for(
+    tx: Store, email: str, actor: str, now: datetime, reason: str, *, keep: int | None = None
+) -> list[int]:
+    """Close the person's pending requests (their seat ended): each audited and announced.
+    `keep` is the request being decided now, left to its own decision."""
+    closed = []
+    for pending in await tx.requests.all_pending_for_email(email):
+        if pending.id == keep:
+            continue
+        if not await tx.requests.decide(pending.id, RequestStatus.CANCELLED, actor, now, reason):
+            continue
+        after = await tx.requests.get(pending.id)
+        assert after is not None
+        await tx.audit.add(
+            now,
+            actor,
+            "request.cancelled",
+            f"request:{pending.id}",
+            snapshot(pending),
+            snapshot(after),
+        )
+        await announce(tx, after, now, {})
+        if after.requester_id != actor:  # the requester did not cancel it: tell them
+            await tx.outbox.enqueue(
+                "dm",
+                "decision_dm",
+                now,
+                request_id=after.id,
+                user_id=after.requester_id,
+                data={"status": after.status.value},
+            )
+        closed.append(pending.id)
+    return closed
