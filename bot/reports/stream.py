@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import tempfile
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
@@ -149,6 +150,12 @@ class _SwitchInterval:
 
 
 _switch = _SwitchInterval()
+# One report thread at a time per event loop: a burst of `/license report` queues behind
+# the running one instead of starving the loop's thread of the GIL (each thread gets a
+# turn; thirty threads leave the loop a thirtieth).
+_one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def write_report_file(
@@ -157,10 +164,12 @@ async def write_report_file(
     """`write_csv` into a new temporary file (`Written.path`: the caller removes it with
     `remove_file`), in a worker thread on a connection of its own: the calling event loop
     keeps acking while a million rows are read and written."""
-    with _switch:
-        return await asyncio.to_thread(
-            asyncio.run, _write_file(database, rules, kind, now, where)
-        )
+    turn = _one_at_a_time.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1))
+    async with turn:
+        with _switch:
+            return await asyncio.to_thread(
+                asyncio.run, _write_file(database, rules, kind, now, where)
+            )
 
 
 async def remove_file(path: Path | None) -> None:
