@@ -10,6 +10,7 @@ not 200). Each pool keeps its own alert; its resolution updates its line of the 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -96,7 +97,6 @@ async def _raise_folded(
     ctx: JobContext, tx: Store, new: list[tuple[AlertSpec, dict[str, Any]]], now: datetime
 ) -> Outgoing | None:
     """One summary message for the new alerts of this run, worst first."""
-    key = f"{JOB}:summary:{now.isoformat()}"
     channel = ctx.settings.alerts_channel
     raised: list[dict[str, Any]] = []
     for spec, data in new:
@@ -117,6 +117,9 @@ async def _raise_folded(
     if not raised:
         return None
     raised.sort(key=_worst_first)
+    # The run's time, and which alerts it folds: two runs in one second never share a key.
+    digest = hashlib.sha1("\n".join(sorted(x["key"] for x in raised)).encode()).hexdigest()
+    key = f"{JOB}:summary:{now.isoformat()}:{digest[:12]}"
     data = {"lines": raised}
     if not ctx.dry_run:
         await tx.alerts.fold_into([line["key"] for line in raised], key)
