@@ -3,7 +3,6 @@ first; a file with any bad row changes nothing, and every bad row is named by li
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -297,22 +296,18 @@ async def import_assignments(
             )
             for seat in fresh
         ]
-        # The database's thread writes the seats while this one builds their audit
-        # entries (SQLite leaves the interpreter free while it writes).
-        inserting = asyncio.ensure_future(tx.assignments.add_many(added))
-        try:
-            result.changed = len(added)
-            entries: list[tuple[datetime, str, str, str, Any, Any]] = [
-                (now, actor, "assignment.imported", seat.email, None, snapshot)
-                for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
-            ]
-            entries.append(
-                (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
-            )
-            await tx.audit.add_many(entries)
-        finally:
-            await asyncio.gather(inserting, return_exceptions=True)
-        inserting.result()  # raises what the write raised
+        result.changed = len(added)
+        entries: list[tuple[datetime, str, str, str, Any, Any]] = [
+            (now, actor, "assignment.imported", seat.email, None, snapshot)
+            for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
+        ]
+        entries.append(
+            (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
+        )
+        # One statement at a time: a unit of work's connection (asyncpg's above all)
+        # runs one operation at once.
+        await tx.assignments.add_many(added)
+        await tx.audit.add_many(entries)
         touched = {(s.edition, item) for s in fresh for item in (s.seat_type, *s.modules)}
         for edition, item in sorted(touched):
             await tx.pools.refresh_overage(edition, item, now)
