@@ -1,27 +1,35 @@
 """Ack latency of `licensebot serve --http` against a bare Bolt app (SPEC 7).
 
-    python bench/ack.py [--requests 1000] [--concurrency 50] [--seed 7]
+    python bench/ack.py [--requests 1000] [--concurrency 50] [--rounds 4] [--seed 7]
+                        [--assignments 100000] [--audit 100000]
 
 Starts, as real processes on 127.0.0.1: the fake Slack (tests/fakeslack.py), licensebot on
-its own temporary database, and bench/bare_app.py (a Bolt app that only acks). Fires the
-same signed mix at each — help, pool, requests, request filing, approve clicks on cards
-filed beforehand — with `--concurrency` requests in flight, and measures the time from
-sending a request to its HTTP response (the ack). The bare app runs first, then
-licensebot, both from a cold start; afterwards licensebot must finish the work it started
-after each ack (every approval decided, the outbox drained).
-Last line: `ack_p99_ms=<x> bare_p99_ms=<y> ack_p99_ratio=<x/y> errors=<n>`.
+a database of `--assignments` active seats with `--audit` audit entries of history, and
+bench/bare_app.py (a Bolt app that only acks). Both apps are started, then warmed with
+the same first requests (their cold start is reported on a line of its own); then the
+same signed mix — help, pool, requests, request filing, approve clicks on cards filed
+beforehand, users, check, report — is fired at each in `--rounds` interleaved rounds
+(bare then licensebot, then the other way round), `--concurrency` requests in flight,
+measuring the time from sending a request to its HTTP response (the ack). During
+licensebot's middle round the scheduled jobs run (`licensebot jobs run`, every job, on the
+same database). Afterwards licensebot must finish the work it started after each ack
+(every approval decided, the outbox drained).
+Last line (warm figures): `ack_p99_ms=<x> bare_p99_ms=<y> ack_p99_ratio=<x/y>
+ack_max_ms=<m> errors=<n>`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _procs import (
@@ -32,6 +40,7 @@ from _procs import (
     SECRET,
     TESTS,
     Child,
+    bot_env,
     free_port,
     percentile,
     spawn,
@@ -44,9 +53,11 @@ sys.path.insert(0, str(TESTS))
 from signing import Response, SlackClient  # noqa: E402 - tests/ is not a package
 
 from bot.licensing.requests import RequestStatus  # noqa: E402
+from bot.store.assignments import NewSeat  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 
-KINDS = ("help", "pool", "requests", "file", "approve")
+KINDS = ("help", "pool", "requests", "file", "approve", "users", "check", "report")
+WARM_KINDS = ("help", "pool", "requests", "users", "check")
 REQUEST_TIMEOUT_S = 10.0
 SETTLE_TIMEOUT_S = 120.0
 
@@ -78,7 +89,7 @@ class Mix:
 
 
 def build_mix(
-    count: int, seed: int, slack_base: str, request_ids: list[int], tag: str,
+    count: int, seed: int, slack_base: str, request_ids: list[tuple[int, str, str]], tag: str,
     kinds_used: tuple[str, ...] = KINDS,
 ) -> Mix:
     rng = random.Random(seed)
@@ -89,9 +100,11 @@ def build_mix(
     for i, kind in enumerate(kinds):
         url = f"{slack_base}/response/{tag}{i}"
         if kind == "approve":
-            request_id = next(ids)
+            request_id, card_channel, card_ts = next(ids)
             admin = ADMIN if i % 2 else ADMIN2
-            message = {"ts": f"1700000000.{request_id:06d}", "channel": APPROVALS}
+            # The click comes from the request's own card (a click naming another
+            # card's request is refused).
+            message = {"ts": card_ts, "channel": card_channel or APPROVALS}
             mix.shots.append((kind, _click(admin, request_id, message)))
             mix.approvals += 1
         else:
@@ -100,8 +113,12 @@ def build_mix(
                 "pool": "pool",
                 "requests": "requests",
                 "file": f"request {tag}{i}@example.com agent premium dept:Support bench hire",
+                "users": "users",
+                "check": "check nina@example.com",
+                "report": "report status",
             }[kind]
-            mix.shots.append((kind, _slash(text, ADMIN if kind == "pool" else MANAGER, url)))
+            user = MANAGER if kind in ("help", "requests", "file") else ADMIN
+            mix.shots.append((kind, _slash(text, user, url)))
     return mix
 
 
@@ -154,7 +171,48 @@ async def fire(url: str, shots: list[Shot], concurrency: int) -> Results:
     return results
 
 
-async def prefile(url: str, slack_base: str, count: int, database: Path) -> list[int]:
+async def seed(database: Path, assignments: int, audit: int) -> None:
+    """A ledger at size: `assignments` active seats (standard and partner editions, so the
+    premium agent pool the cards draw on stays free) and `audit` entries of history."""
+    db = await Database.open(database)
+    now = datetime.now(UTC)
+    try:
+        held: dict[tuple[str, str], int] = {}
+        for start in range(0, assignments, 50_000):
+            seats = []
+            for n in range(start, min(assignments, start + 50_000)):
+                edition = ("standard", "partner")[n % 2]
+                seat_type = ("agent", "supervisor", "executive")[n % 3]
+                modules = ("chat",) if n % 4 == 0 else ()
+                seats.append(NewSeat(
+                    email=f"seat{n}@example.com", name=f"Seat {n}", edition=edition,
+                    seat_type=seat_type, assigned_at=now - timedelta(days=1 + n % 300),
+                    modules=modules, department="Support",
+                    license_group=f"Support_{seat_type.title()}_LicenseGroup",
+                    last_active_at=now - timedelta(days=n % 45)))
+                for item in (seat_type, *modules):
+                    held[(edition, item)] = held.get((edition, item), 0) + 1
+            async with db.transaction() as tx:
+                await tx.assignments.add_many(seats)
+        async with db.transaction() as tx:
+            for (edition, item), count in sorted(held.items()):
+                kind = "module" if item == "chat" else "seat"
+                await tx.pools.set(edition, item, kind, int(count * 1.2) + 1, None, now)
+        for start in range(0, audit, 50_000):
+            entries = [
+                (now - timedelta(minutes=audit - n), ADMIN, "assignment.assigned",
+                 f"seat{n % max(1, assignments)}@example.com", None,
+                 {"id": n, "edition": "standard", "seat_type": "agent", "status": "active"})
+                for n in range(start, min(audit, start + 50_000))]
+            async with db.transaction() as tx:
+                await tx.audit.add_many(entries)
+    finally:
+        await db.close()
+
+
+async def prefile(
+    url: str, slack_base: str, count: int, database: Path
+) -> list[tuple[int, str, str]]:
     """File `count` requests (untimed) and wait until their cards are posted."""
     client = SlackClient(url, SECRET)
     try:
@@ -177,7 +235,7 @@ async def prefile(url: str, slack_base: str, count: int, database: Path) -> list
             async with db.read() as tx:
                 pending = await tx.requests.pending()
             if len(pending) >= count and all(r.card_ts for r in pending):
-                return [r.id for r in pending][:count]
+                return [(r.id, r.card_channel or "", r.card_ts or "") for r in pending][:count]
             await asyncio.sleep(0.2)
         raise RuntimeError(f"only {len(pending)} of {count} cards were filed and posted")
     finally:
@@ -219,16 +277,28 @@ def report(name: str, results: Results) -> float:
     return p99
 
 
+def merge(into: Results, more: Results) -> None:
+    into.latencies_ms += more.latencies_ms
+    into.warm_ms += more.latencies_ms  # every measured round is warm
+    into.errors += more.errors
+    for kind, values in more.by_kind.items():
+        into.by_kind.setdefault(kind, []).extend(values)
+
+
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     children: list[Child] = []
+    jobs_said = "not run"
     try:
         fake, slack_url = start_fake_slack(workdir)
         children.append(fake)
         slack_base = slack_url.removesuffix("/api/")
         database = workdir / "licensebot.db"
+        started = time.monotonic()
+        await seed(database, args.assignments, args.audit)
+        print(f"seeded {args.assignments:,} seats and {args.audit:,} audit entries in "
+              f"{time.monotonic() - started:.0f}s", flush=True)
         # Cards to click are filed by a first licensebot process; the one measured starts
-        # afresh on that database, so both apps are measured from a cold start (Bolt's
-        # first-request work included) under the same conditions.
+        # afresh on that database, beside a freshly started bare app.
         filer, filer_url = start_licensebot(workdir, slack_url, database)
         children.append(filer)
         kinds = tuple(args.kinds.split(","))
@@ -244,12 +314,37 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         wait_http(bare, f"http://127.0.0.1:{port}/healthz")
         bare_url = f"http://127.0.0.1:{port}/slack/events"
 
-        mix = build_mix(args.requests, args.seed, slack_base, ids, "bench", kinds)
+        # Cold start: the same first requests at each fresh process, then warm.
+        warm = build_mix(args.warmup, args.seed + 1, slack_base, [], "warm", WARM_KINDS)
+        bare_cold = await fire(bare_url, warm.shots, args.concurrency)
+        bot_cold = await fire(bot_url, warm.shots, args.concurrency)
 
+        mix = build_mix(args.requests, args.seed, slack_base, ids, "bench", kinds)
+        size = -(-len(mix.shots) // args.rounds)
+        rounds = [mix.shots[i : i + size] for i in range(0, len(mix.shots), size)]
+        bare_results, bot_results = Results(), Results()
         cpu = {c.name: c.cpu_seconds() for c in children}
-        bare_results = await fire(bare_url, mix.shots, args.concurrency)
-        bare_cpu = {c.name: c.cpu_seconds() for c in children}
-        bot_results = await fire(bot_url, mix.shots, args.concurrency)
+        bare_cpu_s = bot_cpu_s = 0.0
+        for number, shots in enumerate(rounds):
+            order = ("bare", "bot") if number % 2 == 0 else ("bot", "bare")
+            for name in order:
+                before = {c.name: c.cpu_seconds() for c in children}
+                if name == "bare":
+                    merge(bare_results, await fire(bare_url, shots, args.concurrency))
+                    bare_cpu_s += children[-1].cpu_seconds() - before["bare"]
+                    continue
+                jobs = None
+                if number == len(rounds) // 2 and not args.no_jobs:
+                    jobs = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "bot", "jobs", "run",
+                        env={**os.environ, **bot_env(slack_url, database)}, cwd=workdir,
+                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                merge(bot_results, await fire(bot_url, shots, args.concurrency))
+                bot_cpu_s += bot.cpu_seconds() - before["licensebot"]
+                if jobs is not None:
+                    out, _ = await jobs.communicate()
+                    tail = out.decode(errors="replace").strip().splitlines()
+                    jobs_said = f"exit {jobs.returncode}: {tail[-1] if tail else ''}"
         bot_cpu = {c.name: c.cpu_seconds() for c in children}
         approved, waiting, took = await settle(database, mix.approvals)
         settled_cpu = {c.name: c.cpu_seconds() for c in children}
@@ -261,22 +356,32 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             child.stop()
 
     print(f"machine: {_machine()}")
-    print(f"mix: {args.requests} requests ({args.kinds.replace(',', ', ')}), "
-          f"concurrency {args.concurrency}")
+    print(f"database: {args.assignments:,} active seats, {args.audit:,} audit entries")
+    print(f"mix: {args.requests} requests ({args.kinds.replace(',', ', ')}) in "
+          f"{len(rounds)} interleaved rounds, concurrency {args.concurrency}; "
+          f"jobs during licensebot's round {len(rounds) // 2 + 1}: {jobs_said}")
     bare_p99 = report("bare", bare_results)
     bot_p99 = report("licensebot", bot_results)
     n = args.requests
     after = _ms(bot_cpu, settled_cpu, "licensebot", n)
-    print(f"CPU ms per request during each burst: bare {_ms(cpu, bare_cpu, 'bare', n)}, "
-          f"fake Slack {_ms(cpu, bare_cpu, 'fakeslack', n)} | licensebot "
-          f"{_ms(bare_cpu, bot_cpu, 'licensebot', n)} (+{after} after the burst), "
-          f"fake Slack {_ms(bare_cpu, bot_cpu, 'fakeslack', n)}")
+    print(f"CPU ms per request: bare {bare_cpu_s * 1000 / n:.2f} | licensebot "
+          f"{bot_cpu_s * 1000 / n:.2f} (+{after} after the burst); fake Slack overall "
+          f"{_ms(cpu, bot_cpu, 'fakeslack', 2 * n)}")
     print(f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
           f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}")
     errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)
+    errors += len(bare_cold.errors) + len(bot_cold.errors)
     errors += 0 if integrity == "ok" else 1
+    errors += 0 if jobs_said.startswith(("exit 0", "not run")) else 1
+    print(f"cold start ({args.warmup} requests at each fresh process): "
+          f"ack_cold_p99_ms={percentile(bot_cold.latencies_ms, 99):.1f} "
+          f"ack_cold_max_ms={max(bot_cold.latencies_ms, default=float('nan')):.1f} "
+          f"bare_cold_p99_ms={percentile(bare_cold.latencies_ms, 99):.1f} "
+          f"bare_cold_max_ms={max(bare_cold.latencies_ms, default=float('nan')):.1f}")
     print(f"ack_p99_ms={bot_p99:.1f} bare_p99_ms={bare_p99:.1f} "
-          f"ack_p99_ratio={bot_p99 / bare_p99:.2f} errors={errors}")
+          f"ack_p99_ratio={bot_p99 / bare_p99:.2f} "
+          f"ack_max_ms={max(bot_results.latencies_ms, default=float('nan')):.1f} "
+          f"errors={errors}")
     return 0
 
 
@@ -293,8 +398,6 @@ async def _integrity(database: Path) -> str:
 
 
 def _machine() -> str:
-    import os
-
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -312,6 +415,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     parser.add_argument("--seed", type=int, default=7, help="shuffles the mix")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per app")
+    parser.add_argument("--warmup", type=int, default=200, help="cold-start requests per app")
+    parser.add_argument("--assignments", type=int, default=100_000, help="seats in the db")
+    parser.add_argument("--audit", type=int, default=100_000, help="audit entries in the db")
+    parser.add_argument("--no-jobs", action="store_true", help="no scheduled jobs mid-burst")
     parser.add_argument("--kinds", default=",".join(KINDS),
                         help=f"the mix, in equal parts (default {','.join(KINDS)})")
     args = parser.parse_args()
@@ -319,6 +427,8 @@ def main() -> int:
         parser.error(f"--kinds takes a comma-separated subset of {','.join(KINDS)}")
     if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 1000:
         parser.error("--requests must be 1..100000 and --concurrency 1..1000")
+    if not 1 <= args.rounds <= args.requests or args.warmup < 1:
+        parser.error("--rounds must be 1..requests and --warmup at least 1")
     with tempfile.TemporaryDirectory(prefix="licensebot-ack-") as tmp:
         return asyncio.run(run(args, Path(tmp)))
 

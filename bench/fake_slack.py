@@ -34,6 +34,7 @@ async def main(port: int) -> None:
     while not stop.is_set():
         # Nobody reads the calls back here: forget them instead of growing without bound.
         fake.calls.clear()
+        fake.uploads.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=5)
     await fake.stop()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -17,6 +20,7 @@ from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
+from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
@@ -59,7 +63,24 @@ def attach_genesys(deps: Deps) -> None:
         )
 
 
-def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> AsyncApp:
+# Bolt reads these from the environment when it is not given them, and `SLACK_BOT_TOKEN`
+# then collides with the client and `authorize` passed here ("As you gave `client` as well,
+# `token` will be unused"): the settings have read them already, Bolt is given what it needs.
+BOLT_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+@contextmanager
+def _without_env(*names: str) -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def build_app(
+    deps: Deps, authorization: BotAuthorization | None = None, guard: ReplayGuard | None = None
+) -> AsyncApp:
     secret = deps.settings.slack_signing_secret
     authorization = authorization or BotAuthorization(deps.client)
     # Bolt takes a client without a token together with `authorize`: the token comes from
@@ -67,14 +88,19 @@ def build_app(deps: Deps, authorization: BotAuthorization | None = None) -> Asyn
     # request's ack path (Bolt's single-team default). Same session and retry handlers.
     bolt_client = copy.copy(deps.client)
     bolt_client.token = None
-    app = AsyncApp(
-        client=bolt_client,
-        authorize=authorization.bolt_authorize(),
-        signing_secret=secret.get_secret_value() if secret else "",
-        # Slack's own retries of events find decided requests decided (compare-and-set).
-        process_before_response=False,
-    )
+    with _without_env(*BOLT_ENV):
+        app = AsyncApp(
+            client=bolt_client,
+            authorize=authorization.bolt_authorize(),
+            signing_secret=secret.get_secret_value() if secret else "",
+            # Slack's own retries of events find decided requests decided (compare-and-set).
+            process_before_response=False,
+        )
     app.use(bolt_middleware)  # metrics and log context first: counts what it sees
+    # Only the workspace the token belongs to is served (HTTP and Socket Mode alike).
+    app.middleware(team_guard(authorization.team_id))
+    if guard is not None:  # Socket Mode: Slack's redelivery of an event has no effect
+        app.middleware(socket_event_guard(guard))
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)
@@ -95,12 +121,21 @@ class Service:
     app: AsyncApp
     authorization: BotAuthorization | None = None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    guard: ReplayGuard | None = field(default=None, repr=False)
     readiness: Readiness = field(default_factory=Readiness)
 
     def web_app(self) -> web.Application:
-        """HTTP: POST /slack/events (signed), GET /healthz (200 once the store is open),
-        GET /readyz and GET /metrics (bot/health.py)."""
-        web_app = self.app.web_app(path=EVENTS_PATH)
+        """HTTP: POST /slack/events (signed; junk, replays and forgeries refused before Bolt
+        sees them), GET /healthz (200 once the store is open), GET /readyz and GET /metrics
+        (bot/health.py)."""
+        secret = self.deps.settings.slack_signing_secret
+        if self.guard is None:
+            self.guard = ReplayGuard(self.deps.db, self.deps.store_health)
+        endpoint = SlackEndpoint(
+            self.app, secret.get_secret_value() if secret else "", self.guard
+        )
+        web_app = web.Application()
+        web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.middlewares.append(ack_timer)
         add_routes(web_app, self.deps, self.readiness)
         return web_app
@@ -112,6 +147,8 @@ class Service:
 
     async def close(self) -> None:
         await self.deps.inflight.wait_idle()
+        if self.guard is not None:
+            await self.guard.close()
         if self.deps.genesys is not None:
             await self.deps.genesys.close()
         await self.deps.db.close()
@@ -127,4 +164,6 @@ async def build_service(settings: Settings, clock: Clock | None = None) -> Servi
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=deps.client.timeout))
     deps.client.session = session
     authorization = BotAuthorization(deps.client)
-    return Service(deps, build_app(deps, authorization), authorization, session)
+    guard = ReplayGuard(deps.db, deps.store_health)
+    app = build_app(deps, authorization, guard)
+    return Service(deps, app, authorization, session, guard=guard)

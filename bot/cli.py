@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_names
 
 log = logging.getLogger("licensebot")
 
@@ -25,11 +25,17 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def settings_or_exit(**overrides: object) -> Settings:
+def settings_or_exit(*, database_only: bool = False, **overrides: object) -> Settings:
+    """The settings, or every problem with them on stderr (one `licensebot:` line each)
+    and exit 2. Unknown LICENSEBOT_* names are warned about either way."""
+    for warning in unknown_names():
+        print(f"licensebot: {warning}", file=sys.stderr)
     try:
-        return load_settings(**overrides)
+        return load_settings(database_only=database_only, **overrides)
     except SettingsError as error:
-        raise SystemExit(fail(str(error))) from None
+        for problem in error.problems:
+            fail(problem)
+        raise SystemExit(2) from None
 
 
 # --- serve ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.db_health import StoreHealth
 from bot.delivery import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -93,6 +94,7 @@ class Deps:
     async def is_finance(self, user_id: str) -> bool:
         return self.finance is not None and await self.finance.is_admin(user_id)
     genesys: Any = None  # GenesysClient (bot/genesys), None in ledger-only mode
+    store_health: StoreHealth = field(default_factory=StoreHealth)
 
     async def deliver(self) -> None:
         """After a listener's change: its cards, replies, DMs and updates go out first,

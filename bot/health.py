@@ -47,6 +47,8 @@ class Readiness:
         problem = await deps.db.writable()
         if problem:
             found.append(problem)
+        elif getattr(deps, "store_health", None) is not None:
+            deps.store_health.ok()  # a write went through: a storage failure seen is over
         if self.expect_scheduler and not (self.scheduler_running and self.scheduler_running()):
             found.append("the scheduler is not running")
         if self.slack_error:

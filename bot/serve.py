@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
+import re
+import socket
+import sqlite3
 import sys
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -22,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Service, build_service
 from bot.cli import install_signal_handlers
 from bot.health import health_app
+from bot.licensing.errors import CatalogError
 from bot.settings import Settings
 
 log = logging.getLogger("licensebot")
@@ -35,6 +42,55 @@ INFLIGHT_DRAIN_SECONDS = 2.0
 BACKLOG_DRAIN_SECONDS = 0.5  # the background delivery's message in flight, at stop
 
 T = TypeVar("T")
+
+
+class StartupError(Exception):
+    """A start-up failure an operator can act on: one line, exit 2, nothing left running."""
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail fast when the port is taken, before the database is opened or anything is
+    sent (the real bind, before the scheduler starts, is checked again)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as error:
+        raise StartupError(_cannot_listen(host, port, error)) from None
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    reason = "address already in use" if error.errno == errno.EADDRINUSE else error.strerror
+    return f"cannot listen on {host}:{port}: {reason or error}"
+
+
+def _check_database_path(database: Path) -> None:
+    if re.match(r"^postgres(ql)?:/", str(database)):
+        return  # a server URL (PostgreSQL): its own errors say what is wrong
+    folder = database.parent if str(database.parent) else Path(".")
+    problem = None
+    if not folder.is_dir():
+        problem = f"{folder} is not a directory"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"the directory {folder} is not writable"
+    elif database.exists() and not os.access(database, os.R_OK | os.W_OK):
+        problem = "the file is not writable"
+    if problem:
+        raise StartupError(f"cannot open the database {database} (LICENSEBOT_DATABASE): {problem}")
+
+
+async def _open_service(settings: Settings) -> Service:
+    _check_database_path(Path(settings.database))
+    try:
+        return await build_service(settings)
+    except CatalogError as error:
+        raise StartupError(f"setting LICENSEBOT_CATALOG is invalid: {error}") from None
+    except (sqlite3.Error, OSError) as error:
+        # aiosqlite's worker thread still posts its own shutdown to this loop: let it,
+        # or it fails noisily ("Event loop is closed") after the one line below.
+        await asyncio.sleep(0.1)
+        raise StartupError(
+            f"cannot open the database {settings.database} (LICENSEBOT_DATABASE): {error}; "
+            "check that its directory exists and is writable"
+        ) from None
 
 
 class Stopped(Exception):
@@ -67,7 +123,13 @@ async def serve(
     stop = asyncio.Event()
     install_signal_handlers(stop)
     log.info("licensebot starting")
-    service = await build_service(settings)
+    try:
+        if http:
+            _check_port(host, port)
+        service = await _open_service(settings)
+    except StartupError as error:
+        print(f"licensebot: {error}", file=sys.stderr)
+        return 2
     readiness = service.readiness
     readiness.starting = True
     health_runner: web.AppRunner | None = None
@@ -89,19 +151,28 @@ async def serve(
             await health_runner.cleanup()
         await _close(service)
         return code or 0
+    runner: web.AppRunner | None = None
+    if http:
+        # Listening before the scheduler starts: a port taken meanwhile stops the start
+        # with one line and nothing left running.
+        runner = web.AppRunner(
+            service.web_app(), access_log=None, shutdown_timeout=HTTP_DRAIN_SECONDS
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:
+            await runner.cleanup()
+            await _close(service)
+            print(f"licensebot: {_cannot_listen(host, port, error)}", file=sys.stderr)
+            return 2
     scheduler = _start_scheduler(service)
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
-    runner: web.AppRunner | None = None
     socket_handler: Any = None
     backlog: asyncio.Task[None] | None = None
     try:
         if http:
-            runner = web.AppRunner(
-                service.web_app(), access_log=None, shutdown_timeout=HTTP_DRAIN_SECONDS
-            )
-            await runner.setup()
-            await web.TCPSite(runner, host, port).start()
             readiness.starting = False
             log.info("licensebot serving http://%s:%s/slack/events", host, port)
         else:
@@ -250,6 +321,10 @@ async def _close(service: Service, within: float = INFLIGHT_DRAIN_SECONDS) -> No
             log.warning("licensebot did not close in time")
     # Work is still running (stuck on Slack, say): close what Service.close would, without
     # waiting for that work; the store must close or its thread keeps the process alive.
+    guard = getattr(service, "guard", None)
+    if guard is not None:  # the replay guard's own store connection (a thread) too
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(guard.close(), 1.0)
     genesys = getattr(service.deps, "genesys", None)
     if genesys is not None:
         with contextlib.suppress(Exception):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,14 +15,19 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.licensing.policy import Policy
 
 _REQUIRED: Any = ...
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def _setting(env: str, default: Any = _REQUIRED, **constraints: Any) -> Any:
@@ -27,6 +35,13 @@ def _setting(env: str, default: Any = _REQUIRED, **constraints: Any) -> Any:
     # LICENSEBOT_ prefix, lower-cased) lets code and tests build settings directly.
     field = env.removeprefix("LICENSEBOT_").lower()
     return Field(default, validation_alias=AliasChoices(env, field), **constraints)
+
+
+RULE = "settings_rule"  # an error type: a rule between settings, its message names them
+
+
+def _ids(value: str) -> frozenset[str]:
+    return frozenset(a.strip() for a in value.split(",") if a.strip())
 
 
 class Settings(BaseSettings):
@@ -46,7 +61,7 @@ class Settings(BaseSettings):
     approvals_channel: str = _setting("LICENSEBOT_APPROVALS_CHANNEL")
     alerts_channel: str = _setting("LICENSEBOT_ALERTS_CHANNEL")
     admins: str = _setting("LICENSEBOT_ADMINS", "")
-    admin_group: str | None = _setting("LICENSEBOT_ADMIN_GROUP", None)
+    admin_group: str | None = _setting("LICENSEBOT_ADMIN_GROUP", None, validate_default=True)
     timezone: str = _setting("LICENSEBOT_TIMEZONE", "UTC")
     grace_days: int = _setting("LICENSEBOT_GRACE_DAYS", 30, ge=0, le=3650)
     overage_max_percent: int = _setting("LICENSEBOT_OVERAGE_MAX_PERCENT", 10, ge=0, le=1000)
@@ -55,7 +70,9 @@ class Settings(BaseSettings):
     trial_reminder_day: int = _setting("LICENSEBOT_TRIAL_REMINDER_DAY", 12, ge=1, le=365)
     trial_max_users: int = _setting("LICENSEBOT_TRIAL_MAX_USERS", 50, ge=0)
     utilization_low: float = _setting("LICENSEBOT_UTILIZATION_LOW", 0.80, ge=0, le=1)
-    utilization_high: float = _setting("LICENSEBOT_UTILIZATION_HIGH", 0.95, ge=0, le=1)
+    utilization_high: float = _setting(
+        "LICENSEBOT_UTILIZATION_HIGH", 0.95, ge=0, le=1, validate_default=True
+    )
     reminder_hours: int = _setting("LICENSEBOT_REMINDER_HOURS", 24, ge=1, le=24 * 365)
     request_expire_days: int = _setting("LICENSEBOT_REQUEST_EXPIRE_DAYS", 14, ge=1, le=3650)
     catalog: Path | None = _setting("LICENSEBOT_CATALOG", None)
@@ -115,7 +132,34 @@ class Settings(BaseSettings):
         # A blank line left in a .env template is as missing as no line at all.
         if not value.get_secret_value().strip():
             raise ValueError("must not be empty: set the bot token (xoxb-...)")
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("is not a bot token: it starts with xoxb-")
         return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("is not an app-level token: it starts with xapp-")
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _user_ids(cls, value: str) -> str:
+        bad = [a.strip() for a in value.split(",") if a.strip() and not _USER_ID.match(a.strip())]
+        if bad:
+            raise ValueError(
+                f"{len(bad)} of the ids is not a Slack user id like U0123ABCD "
+                "(the member id from a profile's ⋮ menu, not a name)"
+            )
+        return value
+
+    @field_validator("admin_group")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_ID.match(value.strip()):
+            raise ValueError("must be a user group id like S0123ABCD")
+        return value.strip() if value is not None else None
 
     @field_validator("timezone")
     @classmethod
@@ -130,19 +174,32 @@ class Settings(BaseSettings):
     @classmethod
     def _channel_id(cls, value: str) -> str:
         value = value.strip()
-        if not value or not value.isalnum():
+        if not _CHANNEL_ID.match(value):
             raise ValueError("must be a channel id like C0123ABCD")
         return value
 
-    @model_validator(mode="after")
-    def _someone_is_admin(self) -> Settings:
-        if not self.admin_ids and not self.admin_group:
-            raise ValueError("LICENSEBOT_ADMINS is required unless LICENSEBOT_ADMIN_GROUP is set")
-        if self.utilization_low > self.utilization_high:
-            raise ValueError(
-                "LICENSEBOT_UTILIZATION_LOW must not exceed LICENSEBOT_UTILIZATION_HIGH"
+    # Rules between two settings are checked on the later field (validate_default), not
+    # after the model: an "after" validator runs only once every field is valid, and every
+    # problem is to be reported in one run.
+    @field_validator("admin_group", mode="after")
+    @classmethod
+    def _someone_is_admin(cls, value: str | None, info: ValidationInfo) -> str | None:
+        admins = info.data.get("admins")
+        if admins is not None and not _ids(admins) and not value:
+            raise PydanticCustomError(
+                RULE, "LICENSEBOT_ADMINS is required unless LICENSEBOT_ADMIN_GROUP is set"
             )
-        return self
+        return value
+
+    @field_validator("utilization_high", mode="after")
+    @classmethod
+    def _band(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("utilization_low")
+        if low is not None and low > value:
+            raise PydanticCustomError(
+                RULE, "LICENSEBOT_UTILIZATION_LOW must not exceed LICENSEBOT_UTILIZATION_HIGH"
+            )
+        return value
 
     @model_validator(mode="after")
     def _finance_stage_complete(self) -> Settings:
@@ -155,7 +212,7 @@ class Settings(BaseSettings):
 
     @property
     def admin_ids(self) -> frozenset[str]:
-        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+        return _ids(self.admins)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -181,25 +238,117 @@ class Settings(BaseSettings):
 
 
 class SettingsError(Exception):
-    """One line naming the setting at fault; never the value."""
+    """Every setting at fault, one line each, naming the setting; never the value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
-def load_settings(**overrides: object) -> Settings:
+# Settings a command that only reads or writes the database does not need: when they are
+# missing there, these stand in (they are never used to reach Slack).
+SLACK_ONLY: dict[str, str] = {
+    "slack_bot_token": "xoxb-not-set",
+    "approvals_channel": "C0NOTSET",
+    "alerts_channel": "C0NOTSET",
+    "admins": "U0NOTSET",
+}
+# LICENSEBOT_* variables read elsewhere than Settings (so not unknown).
+OTHER_KNOWN = frozenset(
+    {
+        "LICENSEBOT_LOG_FORMAT",  # read by bot/logs.py before the settings load
+        "LICENSEBOT_SLOW_TESTS",  # the test suite's heavy variants
+        "LICENSEBOT_TEST_POSTGRES",  # the test suite's PostgreSQL target
+    }
+)
+
+
+def load_settings(*, database_only: bool = False, **overrides: object) -> Settings:
+    """Settings from the environment and `.env` (and `overrides`). With `database_only`,
+    the Slack settings may be missing (`jobs list`, `jobs run --dry-run`, `report`,
+    `import`)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        raise SettingsError(describe(error)) from None
+        if not database_only:
+            raise SettingsError(describe_all(error)) from None
+        stand_ins = {
+            field: value
+            for field, value in SLACK_ONLY.items()
+            if _missing(error, field) and field not in overrides
+        }
+        if not stand_ins:
+            raise SettingsError(describe_all(error)) from None
+    try:
+        return Settings(**{**stand_ins, **overrides})  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_all(error)) from None
+
+
+def _missing(error: ValidationError, field: str) -> bool:
+    for problem in error.errors():
+        loc = problem.get("loc") or ()
+        if loc and loc[0] in (field, _env_name(field)) and problem["type"] == "missing":
+            return True
+        if field == "admins" and problem["type"] == RULE and "LICENSEBOT_ADMINS" in problem["msg"]:
+            return True
+    return False
 
 
 def describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = first.get("loc") or ()
-    if not loc:  # a model-level rule: its message names the settings
-        return f"invalid settings: {first['msg'].removeprefix('Value error, ')}"
+    """The first problem (kept for callers that show one line)."""
+    return describe_all(error)[0]
+
+
+def describe_all(error: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for problem in error.errors():
+        line = _describe_one(problem)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _describe_one(problem: Any) -> str:
+    loc = problem.get("loc") or ()
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    if not loc or problem["type"] == RULE:  # a rule: its message names the settings
+        return f"invalid settings: {message}"
     name = _env_name(str(loc[0]))
-    if first["type"] == "missing":
+    if problem["type"] == "missing":
         return f"setting {name} is missing: set it in the environment or .env"
-    return f"setting {name} is invalid: {first['msg'].removeprefix('Value error, ')}"
+    return f"setting {name} is invalid: {message}"
+
+
+def known_names() -> frozenset[str]:
+    """Every environment name a setting is read from (as new settings are added to the
+    model, they are known here without a list to keep)."""
+    names = {_env_name(field) for field in Settings.model_fields}
+    return frozenset(names) | OTHER_KNOWN
+
+
+def unknown_names(
+    environ: dict[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> list[str]:
+    """A warning line for each LICENSEBOT_* variable (environment or `.env`) that no
+    setting reads, with the likeliest meant name: a misspelt setting is otherwise
+    silently ignored."""
+    seen = set(os.environ if environ is None else environ)
+    if env_file is not None and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        seen |= {name for name in dotenv_values(env_file) if name}
+    known = known_names()
+    warnings = []
+    for name in sorted(n for n in seen if n.startswith("LICENSEBOT_") and n not in known):
+        # Compared without the shared prefix, which would make every name look close.
+        stems = {k.removeprefix("LICENSEBOT_"): k for k in known}
+        close = difflib.get_close_matches(
+            name.removeprefix("LICENSEBOT_"), sorted(stems), n=1, cutoff=0.75
+        )
+        hint = f" (did you mean {stems[close[0]]}?)" if close else ""
+        warnings.append(f"warning: unknown setting {name} is ignored{hint}")
+    return warnings
 
 
 def _env_name(field: str) -> str:

@@ -55,6 +55,12 @@ class BotAuthorization:
             if self._result is None:
                 self._result = await self._client.auth_test()
 
+    async def team_id(self) -> str | None:
+        """The workspace the bot token belongs to (auth.test, taken once)."""
+        await self.warm()
+        assert self._result is not None
+        return self._result.get("team_id")
+
     def bolt_authorize(self) -> Callable[..., Awaitable[AuthorizeResult]]:
         """The `authorize` function for AsyncApp (Bolt passes arguments by their names)."""
 

@@ -31,6 +31,7 @@ VERIFICATION_TOKEN = "fake-verification-token"
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 _event_ids = itertools.count(1)
+_trigger_ids = itertools.count(1)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
@@ -291,7 +292,7 @@ class SlackClient:
         *,
         private_metadata: str = "",
         view_id: str = "V0VIEW",
-        trigger_id: str = "trig-3",
+        trigger_id: str | None = None,
         view_extra: dict[str, Any] | None = None,
         timestamp: int | None = None,
         secret: str | None = None,
@@ -305,7 +306,8 @@ class SlackClient:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": VERIFICATION_TOKEN,
-            "trigger_id": trigger_id,
+            # Every submission Slack sends has a new trigger id (so no two are signed alike).
+            "trigger_id": trigger_id or f"trig-3.{next(_trigger_ids)}",
             "view": self._view(callback_id, values, private_metadata, view_id, view_extra),
             "response_urls": [],
             "is_enterprise_install": False,

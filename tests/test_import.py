@@ -175,3 +175,52 @@ async def test_cli_import_reports_bad_lines_and_imports_a_good_file(
     async with bot.db.read() as tx:
         ann = await tx.assignments.active_for_email("ann@example.com")
     assert ann is not None and ann.last_active_at is not None
+
+
+async def test_a_large_file_is_written_in_batches_with_each_seat_audited(bot: Bot) -> None:
+    """Past the 500-email lookup pages: every seat, its modules and its audit snapshot (with
+    the id the seat was given) land together; a held seat deep in the file is found."""
+    await set_pool(bot, "premium agent 5000")
+    await assign(bot, "held@example.com agent premium")
+    rows = [f"u{i:04d}@example.com,U {i},premium,agent,{'wfo' if i % 2 else ''},,2026-10-01"
+            for i in range(1200)]
+    header = "email,name,edition,seat_type,modules,department,assigned_at\n"
+    clash = header + "\n".join([*rows[:1100], "held@example.com,H,premium,agent,wfo,,"]) + "\n"
+    with pytest.raises(ImportRejected) as rejected:
+        await seats(bot, clash)
+    assert [p.split(":")[0] for p in rejected.value.problems] == ["line 1102"]
+    before = await audit_count(bot)
+    result = await seats(bot, header + "\n".join(rows) + "\n")
+    assert (result.rows, result.changed) == (1200, 1200)
+    assert await audit_count(bot) == before + 1201
+    async with bot.db.read() as tx:
+        assert await tx.assignments.count_active() == 1201
+        last = await tx.assignments.active_for_email("u1199@example.com")
+        entries = await tx.audit.recent(subjects=["u1199@example.com"])
+    assert last is not None and last.modules == ("wfo",)
+    assert entries[0].after == last.snapshot()
+
+
+async def test_a_large_activity_file_moves_only_forward(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 5000")
+    header = "email,name,edition,seat_type,modules,department,assigned_at\n"
+    await seats(bot, header + "".join(
+        f"u{i:04d}@example.com,U,premium,agent,,,2026-10-01\n" for i in range(900)))
+    first = await activity(bot, "email,last_active\n" + "".join(
+        f"u{i:04d}@example.com,2026-11-{1 + i % 20:02d}\n" for i in range(900)))
+    assert first.changed == 900
+    again = await activity(bot, "email,last_active\n" + "".join(
+        f"u{i:04d}@example.com,2026-11-10\nnobody{i}@example.com,2026-11-10\n"
+        for i in range(900)))
+    # Only the seats last active before the 10th move; the others keep their later day.
+    assert again.changed == sum(1 for i in range(900) if 1 + i % 20 < 10)
+    assert len(again.skipped) == 900
+    async with bot.db.read() as tx:
+        late = await tx.assignments.active_for_email("u0015@example.com")
+        early = await tx.assignments.active_for_email("u0002@example.com")
+        entry = (await tx.audit.recent(subjects=["u0002@example.com"]))[0]
+    assert late is not None and late.last_active_at is not None
+    assert late.last_active_at.date().isoformat() == "2026-11-16"
+    assert early is not None and early.last_active_at is not None
+    assert entry.action == "assignment.activity"
+    assert entry.before == {"last_active_at": "2026-11-03T00:00:00+00:00"}

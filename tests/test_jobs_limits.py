@@ -145,7 +145,7 @@ async def test_two_runs_at_once_on_one_database_deliver_each_alert_once(make_bot
     posted = sorted(m["text"] for m in alerts(first))
     assert len(posted) == 3, posted  # the two limit alerts and the month's digest, once each
     assert "nearly full" in posted[0] and "over its limit" in posted[1]
-    assert posted[2] == "License digest 2026-11"
+    assert posted[2] == "License digest 2026-10"  # the last finished month
     assert await outbox_pending(first) == 0
 
 

@@ -84,10 +84,10 @@ async def test_monthly_digest_on_the_first(bot: Bot) -> None:
 
     bot.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     sent = await run(bot, "digest")
-    assert [m.key for m in sent] == ["digest:monthly:org:2026-12"]
+    assert [m.key for m in sent] == ["digest:monthly:org:2026-11"]
     [digest] = alerts(bot)
     text = shown(digest)
-    for expected in ("License digest 2026-12", "target 80%–95%",
+    for expected in ("License digest 2026-11", "target 80%–95%",
                      "premium agent `3/10` 30.0% · over-provisioned",
                      "standard agent `2/2` 100.0% · nearly full",
                      "premium agent: 7 idle · $700.00/month",

@@ -235,7 +235,7 @@ def test_dotenv_file_is_read_from_the_working_directory(monkeypatch, tmp_path):
     assert settings.slack_bot_token.get_secret_value() == SECRET
 
 
-def test_serve_without_settings_exits_with_one_line_naming_the_token(tmp_path):
+def test_serve_without_settings_exits_with_one_line_per_missing_setting(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     work = tmp_path / "work"
@@ -248,10 +248,14 @@ def test_serve_without_settings_exits_with_one_line_naming_the_token(tmp_path):
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    # Every missing setting in one run, one line each (SPEC 4), the token first.
+    assert len(lines) == 4, result.stderr
+    assert all(line.startswith("licensebot: ") for line in lines)
     assert "SLACK_BOT_TOKEN" in lines[0]
+    for name in ("LICENSEBOT_APPROVALS_CHANNEL", "LICENSEBOT_ALERTS_CHANNEL", "LICENSEBOT_ADMINS"):
+        assert any(name in line for line in lines), name
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
 

@@ -78,6 +78,62 @@ def limits_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> 
     return _alert(head, body, data, tz, "limits")
 
 
+_LINE_MARK = {
+    "grace-ended": ":no_entry:",
+    "grace-ending": ":hourglass_flowing_sand:",
+    "over": ":rotating_light:",
+}
+
+
+def _limits_line(line: dict[str, Any], tz: tzinfo) -> str:
+    """One troubled pool in a `limits` summary: what is wrong, or how it resolved."""
+    pool, kind = line["pool"], line["kind"]
+    resolved = line.get("resolved")
+    if resolved:
+        return (
+            f":white_check_mark: ~{pool}~ resolved {_day(resolved['at'], tz)}: "
+            f"{resolved['text']}"
+        )
+    counts = f"`{line['used']}/{line['purchased']}`"
+    mark = _LINE_MARK.get(kind, ":large_orange_circle:")
+    if kind == "over":
+        what = f"{line['overage']} over, grace until {_day(line['grace_ends'], tz)}"
+    elif kind == "grace-ending":
+        what = f"grace period ends {_day(line['grace_ends'], tz)}: {line['overage']} over"
+    elif kind == "grace-ended":
+        what = f"grace period ended {_day(line['grace_ends'], tz)}: approvals refused"
+    else:
+        what = f"nearly full, {line['left']} left"
+    return f"{mark} *{pool}* {counts} {what}"
+
+
+@template("limits_summary")
+def limits_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
+    """Many troubled pools found in one `limits` run: one message, worst first; each line
+    is updated in place when its pool is resolved."""
+    lines = data["lines"]
+    open_lines = [line for line in lines if not line.get("resolved")]
+    pools = len({line["pool"] for line in lines})
+    if open_lines:
+        still = len({line["pool"] for line in open_lines})
+        head = f":rotating_light: *{still} pool{'s' if still != 1 else ''} need attention*"
+        if still != pools:
+            head += f" ({pools - still} of {pools} resolved since)"
+        text = f"{still} pools need attention: worst first"
+    else:
+        head = f":white_check_mark: *All {pools} pools resolved*"
+        text = f"Resolved: all {pools} pools"
+    blocks: list[Block] = [section(head)]
+    blocks += _chunks("*Worst first*", [_limits_line(x, tz) for x in lines], MAX_BLOCKS - 3)
+    blocks.append(
+        context(
+            "Buy seats with `/license pool set <edition> <item> <seats>` or reclaim inactive "
+            "seats (`/license users inactive`). licensebot `limits` alert"
+        )
+    )
+    return Message(text, blocks)
+
+
 @template("trial_alert")
 def trial_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     total, last = data["trial_days"], data["last_day"]

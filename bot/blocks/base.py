@@ -9,6 +9,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.clock import local_day
+
 MAX_BLOCKS = 50  # Slack's per-message limit; slack_sdk does not check it
 MAX_SECTION_TEXT = 3000
 
@@ -36,8 +38,8 @@ def when(at: datetime | None, tz: tzinfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if at else "—"
 
 
-def day(at: datetime | None, tz: tzinfo) -> str:
-    return at.astimezone(tz).date().isoformat() if at else "—"
+def day(at: datetime | str | None, tz: tzinfo) -> str:
+    return local_day(at, tz)
 
 
 @dataclass

@@ -184,7 +184,7 @@ def outcome_line(request: LicenseRequest, tz: tzinfo) -> str:
 def decision_reply(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
     """The thread reply that records a decision."""
     lines = [outcome_line(request, tz)]
-    lines += _usage_lines(data)
+    lines += _usage_lines(data, tz)
     if request.status is RequestStatus.EXPIRED:
         lines.append("No admin decided within the expiry period; the requester was told.")
     return Message(f"Request #{request.id} {request.status.value}", [section("\n".join(lines))])
@@ -221,14 +221,14 @@ def decision_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
     return Message(text, [section(text)])
 
 
-def _usage_lines(data: dict) -> list[str]:
+def _usage_lines(data: dict, tz: tzinfo) -> list[str]:
     lines = []
     for freed in data.get("freed", []):
         lines.append(f"{freed['pool']} now {freed['used']}/{freed['purchased']} (a seat freed)")
     for usage in data.get("usage", []):
         lines.append(f"{usage['pool']} now {usage['used']}/{usage['purchased']}")
     for over in data.get("overage", []):
-        ends = (over.get("grace_ends_at") or "")[:10]
+        ends = day(over.get("grace_ends_at"), tz)
         verb = "enters grace period" if over.get("grace_starts") else "grace period runs"
         lines.append(f":warning: {over['pool']} is {over['overage']} over: {verb} until {ends}")
     return lines

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
@@ -11,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.blocks.base import Message, simple
 from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
 from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
-from bot.commands.common import notify
+from bot.commands.common import CANNOT_WRITE, notify, storage_failed
 from bot.commands.home import refresh_home
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
@@ -21,6 +22,8 @@ from bot.services.requests import Approver, Decision, approve_request, deny_requ
 
 _APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
 _DENY = re.compile(r"^\s*(?:deny|denied)\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+log = logging.getLogger(__name__)
 
 Tell = Callable[[Message], Awaitable[None]]
 
@@ -32,27 +35,96 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def approve_clicked(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
             await ack()
-            await on_approve_clicked(deps, body)
+            await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
 
     @app.action(DENY_ACTION)
     async def deny_clicked(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
             await ack()
-            await on_deny_clicked(deps, body)
+            await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
 
     @app.view(DENY_MODAL)
     async def deny_submitted(ack: AsyncAck, body: dict) -> None:
         async with deps.inflight.track():
-            await on_deny_submitted(deps, ack, body)
+            await _telling_storage_errors(deps, body, on_deny_submitted(deps, ack, body))
 
     @app.event("message")
     async def thread_reply(event: dict) -> None:
         async with deps.inflight.track():
-            await on_thread_reply(deps, event)
+            try:
+                await on_thread_reply(deps, event)
+            except Exception as error:
+                if not storage_failed(deps, error) or not event.get("user"):
+                    raise
+                await deps.client.chat_postEphemeral(
+                    channel=event["channel"],
+                    user=event["user"],
+                    thread_ts=event.get("thread_ts"),
+                    text=f":warning: {CANNOT_WRITE}.",
+                )
+
+
+async def _telling_storage_errors(deps: Deps, body: dict, work: Awaitable[None]) -> None:
+    """A click the store cannot record is told so (and recorded for readiness)."""
+    try:
+        await work
+    except Exception as error:
+        if not storage_failed(deps, error):
+            raise
+        await notify(deps, body, simple(f":warning: {CANNOT_WRITE}."))
 
 
 def _request_id(body: dict) -> int:
     return int(body["actions"][0]["value"])
+
+
+async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
+    """The request a button names must be the one of the message it was clicked in: a
+    card (its channel and ts), or the App Home (which lists pending requests). A click
+    carrying another request's id is refused (told, nothing changes)."""
+    request_id = _request_id(body)
+    container = body.get("container") or {}
+    async with deps.db.read() as tx:
+        request = await tx.requests.get(request_id)
+        if request is None:
+            return True  # the decision says there is no such request
+        if container.get("type") == "message":
+            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+            ts = container.get("message_ts")
+            shown = bool(channel and ts) and (
+                (request.card_channel, request.card_ts) == (channel, ts)
+                or getattr(await tx.requests.by_card(channel, ts), "id", None) == request_id
+            )
+        elif container.get("type") == "view":
+            # The App Home lists pending requests with their buttons: the view clicked in
+            # must be a Home that shows a decision button for this very request.
+            view = body.get("view") or {}
+            shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
+        else:
+            shown = False
+    if not shown:
+        log.warning("refused a click naming request #%s outside its card", request_id)
+        await notify(
+            deps,
+            body,
+            simple(
+                f":no_entry: That button is not on request #{request_id}'s card: "
+                "nothing was changed."
+            ),
+        )
+    return shown
+
+
+def _shows_request(view: dict, request_id: int) -> bool:
+    for block in view.get("blocks") or []:
+        for element in block.get("elements") or [] if isinstance(block, dict) else []:
+            if (
+                isinstance(element, dict)
+                and element.get("action_id") in (APPROVE_ACTION, DENY_ACTION)
+                and element.get("value") == str(request_id)
+            ):
+                return True
+    return False
 
 
 async def approver(deps: Deps, user_id: str) -> Approver | None:
@@ -75,6 +147,8 @@ async def on_approve_clicked(deps: Deps, body: dict) -> None:
     if who is None:
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
+    if not await _clicked_where_shown(deps, body):
+        return
     try:
         decision = await approve_request(
             deps.db, deps.rules, _request_id(body), who, deps.clock.now()
@@ -90,6 +164,8 @@ async def on_deny_clicked(deps: Deps, body: dict) -> None:
     who = await approver(deps, user_id)
     if who is None:
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
+        return
+    if not await _clicked_where_shown(deps, body):
         return
     request_id = _request_id(body)
     async with deps.db.read() as tx:

@@ -13,7 +13,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.base import Message, error_reply
 from bot.context import Deps
+from bot.db_health import CANNOT_WRITE, is_storage_error
 from bot.licensing.commands import Command
+
+__all__ = ["CANNOT_WRITE", "storage_failed"]
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +97,13 @@ async def notify(deps: Deps, body: dict, message: Message) -> None:
             await dm(deps, user_id, message)
     except SlackApiError as error:
         log.warning("could not tell %s: %s", user_id, error.response.get("error"))
+
+
+def storage_failed(deps: Deps, error: BaseException) -> bool:
+    """True when `error` is the storage refusing a write (read-only file, full disk): it is
+    recorded for the readiness probe and logged once, and the person is told CANNOT_WRITE
+    by the caller instead of "failed on our side"."""
+    if not is_storage_error(error):
+        return False
+    deps.store_health.failed(error, deps.clock.now())
+    return True

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import date, datetime
+from pathlib import Path
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.base import Message, simple
 from bot.blocks.insight import (
@@ -28,10 +30,9 @@ from bot.licensing.commands import USAGE, Check, ListUsers, Report, ShowAudit
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
-from bot.reports.build import build_report
+from bot.reports.stream import remove_file, write_report_file
 from bot.services.insight import day_range, diagnose_person
 from bot.slack import PersonNotFound, resolve_person
-from bot.store.db import Database
 from bot.store.reports import AuditFilter
 
 log = logging.getLogger(__name__)
@@ -78,23 +79,21 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
         )
     now = deps.clock.now()
     where = await _audit_filter(deps, command.person, command.since, command.until)
-    # A report over a large ledger reads for seconds: on a connection of its own (WAL
-    # lets it read beside writers), so approvals on the bot's connection never wait.
-    reader = await Database.open(deps.db.path)
+    # A report over a large ledger reads for seconds: streamed to a temporary file by a
+    # worker thread on a connection of its own (WAL lets it read beside writers), so the
+    # event loop keeps acking and approvals on the bot's connection never wait.
+    written = await write_report_file(deps.db.path, deps.rules, command.kind, now, where)
     try:
-        async with reader.read() as tx:
-            table = await build_report(tx, deps.rules, command.kind, now, where)
-    finally:
-        await reader.close()
-    content = await asyncio.to_thread(table.csv_bytes)
-    try:
-        opened = await deps.client.conversations_open(users=body["user_id"])
-        await deps.client.files_upload_v2(
-            channel=opened["channel"]["id"],
-            filename=table.filename(now.astimezone(deps.rules.tz).date()),
-            content=content,
+        assert written.path is not None
+        await upload_file(
+            deps.client,
+            written.path,
+            written.size,
+            channel=None,
+            user_id=body["user_id"],
+            filename=written.filename(now.astimezone(deps.rules.tz).date()),
             title=f"licensebot {command.kind} report",
-            initial_comment=report_comment(command.kind, table.summary, now, deps.rules.tz),
+            initial_comment=report_comment(command.kind, written.summary, now, deps.rules.tz),
         )
     except (SlackApiError, SlackRequestError) as error:
         detail = error.response.get("error") if isinstance(error, SlackApiError) else error
@@ -105,7 +104,48 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
             f"minute, or run `licensebot report {command.kind}` on the server",
         )
         return
-    await reply(respond, report_sent(command.kind, table.summary))
+    finally:
+        await remove_file(written.path)
+    await reply(respond, report_sent(command.kind, written.summary))
+
+
+async def upload_file(
+    client: AsyncWebClient,
+    path: Path,
+    size: int,
+    *,
+    channel: str | None,
+    user_id: str | None = None,
+    filename: str,
+    title: str,
+    initial_comment: str,
+) -> None:
+    """files upload v2, streaming the file from disk (a million-row CSV is ~125 MB):
+    getUploadURLExternal, the bytes POSTed from the file, completeUploadExternal. With
+    `user_id` (and no channel) it goes to that person's DM."""
+    if channel is None:
+        opened = await client.conversations_open(users=user_id)
+        channel = opened["channel"]["id"]
+    target = await client.files_getUploadURLExternal(
+        filename=filename, length=size
+    )
+    wait = client.timeout
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            with path.open("rb") as data:
+                async with session.post(
+                    target["upload_url"], data=data, proxy=client.proxy, ssl=client.ssl
+                ) as response:
+                    if response.status != 200:
+                        raise SlackRequestError(f"file upload answered HTTP {response.status}")
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SlackRequestError(f"file upload failed: {error}") from error
+    await client.files_completeUploadExternal(
+        files=[{"id": target["file_id"], "title": title}],
+        channel_id=channel,
+        initial_comment=initial_comment,
+    )
 
 
 async def _users_message(deps: Deps, filter_word: str | None, offset: int) -> Message:

@@ -10,7 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.blocks.base import error_reply, simple
 from bot.blocks.modals import FIELD, REQUEST_MODAL, request_modal
 from bot.blocks.requests import already_decided, filed_reply, requests_list
-from bot.commands.common import dm, handles, reply, reply_error
+from bot.commands.common import CANNOT_WRITE, dm, handles, reply, reply_error, storage_failed
 from bot.context import Deps
 from bot.licensing.commands import CancelRequest, FileRequest, ListRequests, OpenRequestModal
 from bot.licensing.errors import LicenseError
@@ -105,6 +105,11 @@ async def on_request_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
         request = await submit(deps, seat, user_id)
     except (LicenseError, PersonNotFound) as error:
         await dm(deps, user_id, error_reply(f"your request was not filed: {error}"))
+        return
+    except Exception as error:
+        if not storage_failed(deps, error):
+            raise
+        await dm(deps, user_id, error_reply(f"your request was not filed: {CANNOT_WRITE}"))
         return
     await dm(deps, user_id, filed_reply(request, deps.settings.approvals_channel))
 

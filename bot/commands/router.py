@@ -9,7 +9,15 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.admin import help_message
 from bot.blocks.base import error_reply
-from bot.commands.common import handler_for, handles, keep_alive, reply, reply_error
+from bot.commands.common import (
+    CANNOT_WRITE,
+    handler_for,
+    handles,
+    keep_alive,
+    reply,
+    reply_error,
+    storage_failed,
+)
 from bot.context import Deps
 from bot.licensing.commands import ADMIN_ONLY, USAGE, Help
 from bot.licensing.errors import LicenseError
@@ -53,7 +61,10 @@ async def handle_license(deps: Deps, ack: AsyncAck, body: dict, respond: AsyncRe
         await handler(deps, command, body, respond)
     except LicenseError as error:
         await reply_error(respond, str(error), error.usage or USAGE.get(command.name))
-    except Exception:
+    except Exception as error:
+        if storage_failed(deps, error):
+            await reply_error(respond, CANNOT_WRITE)
+            return
         log.exception("/license %s failed", command.name)
         await reply_error(
             respond,

@@ -43,7 +43,9 @@ def _jobs_args(parser: argparse.ArgumentParser) -> None:
 def run_jobs_command(args: argparse.Namespace) -> int:
     from bot.jobs.runner import JOBS  # after argument parsing: the heavy imports
 
-    settings = settings_or_exit()
+    # Listing, and a dry run, only read the database: no Slack settings needed.
+    database_only = args.action == "list" or bool(getattr(args, "dry_run", False))
+    settings = settings_or_exit(database_only=database_only)
     _quiet(args)
     if args.action == "list":
         return asyncio.run(_list(settings))
@@ -58,6 +60,13 @@ def run_jobs_command(args: argparse.Namespace) -> int:
             return fail(
                 f"--as-of `{args.as_of}` is not an ISO-8601 instant, e.g. 2026-12-12T09:00:00+00:00"
             )
+        from bot.licensing.errors import LicenseError
+        from bot.licensing.parsing import DATE_WINDOW_TEXT, check_date_window
+
+        try:
+            check_date_window(as_of.astimezone(settings.tz).date(), "--as-of")
+        except (LicenseError, OverflowError):
+            return fail(f"--as-of `{args.as_of}` is out of range: {DATE_WINDOW_TEXT}")
     return asyncio.run(_run(settings, args.jobs, as_of, args.dry_run))
 
 
@@ -178,7 +187,7 @@ def _import_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
+    settings = settings_or_exit(database_only=True)
     _quiet(args)
     try:
         text = args.file.read_text("utf-8")

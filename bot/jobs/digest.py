@@ -3,6 +3,7 @@ over-provisioned pools and their idle monthly cost, the inactive share, module a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,9 @@ TEMPLATE = "digest"
 
 async def digest_job(ctx: JobContext) -> list[Outgoing]:
     now, policy, catalog = ctx.clock.now(), ctx.policy, ctx.rules.catalog
-    month = now.astimezone(ctx.tz).strftime("%Y-%m")
+    # A digest covers a finished month: the one before the month of `now` (local), keyed
+    # by it so that it goes out once, on the 1st or at the first run after it.
+    month = (ctx.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     async with ctx.unit() as tx:
         pools = await tx.pools.all_states()
         prices = await tx.activity.prices()

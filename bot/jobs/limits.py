@@ -2,16 +2,38 @@
 
 Each situation is one alert for as long as it lasts; when it clears (the pool is back
 under its limit) the alert is resolved and its message updated in place.
+
+Past a handful of troubled pools in one run (FOLD_AFTER), the new alerts are folded into
+one summary message, worst first (SPEC 7: 200 pools going over at once is one message,
+not 200). Each pool keeps its own alert; its resolution updates its line of the summary.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bot.clock import local_day
 from bot.jobs.base import JobContext, Outgoing
-from bot.licensing.alerts import OVER, pool_situations, resolution
-from bot.services.alerts import AlertSpec
+from bot.licensing.alerts import (
+    GRACE_ENDED,
+    GRACE_ENDING,
+    NEARLY_FULL,
+    OVER,
+    pool_situations,
+    resolution,
+)
+from bot.services.alerts import AlertSpec, rerender
+from bot.store.alerts import Alert
+from bot.store.unit import Store
 
 JOB = "limits"
 TEMPLATE = "limits_alert"
+SUMMARY_TEMPLATE = "limits_summary"
+FOLD_AFTER = 3  # more troubled pools than this in one run: one summary message
+# Worst first: refused now, refused soon, over (in grace), nearly full.
+_SEVERITY = {GRACE_ENDED: 0, GRACE_ENDING: 1, OVER: 2, NEARLY_FULL: 3}
 
 
 async def limits_job(ctx: JobContext) -> list[Outgoing]:
@@ -29,6 +51,7 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
         by_subject = {_subject(p.edition, p.item): p for p in pools}
         open_alerts = {(a.kind, a.subject): a for a in await tx.alerts.open(job=JOB)}
         current: set[str] = set()
+        new: list[tuple[AlertSpec, dict[str, Any]]] = []
         for subject, pool in by_subject.items():
             for situation in pool_situations(pool, now, policy):
                 existing = open_alerts.get((situation.kind, subject))
@@ -40,31 +63,121 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
                     situation.kind,
                     subject,
                     situation.period or ctx.today().isoformat(),
-                    _summary(situation.kind, situation.facts),
+                    _summary(situation.kind, situation.facts, ctx.tz),
                 )
                 current.add(spec.key)
-                data = {"kind": situation.kind, **situation.facts}
+                new.append((spec, {"kind": situation.kind, **situation.facts}))
+        if len({spec.subject for spec, _ in new}) > FOLD_AFTER:
+            if (out := await _raise_folded(ctx, tx, new, now)) is not None:
+                sent.append(out)
+        else:
+            for spec, data in new:
                 if (out := await ctx.alert(tx, spec, TEMPLATE, data)) is not None:
                     sent.append(out)
-        for alert in open_alerts.values():
-            if alert.key in current:
-                continue
+        gone = [a for a in open_alerts.values() if a.key not in current]
+        folded = await tx.alerts.message_keys([a.key for a in gone]) if gone else {}
+        by_message: dict[str, list[tuple[Alert, str]]] = {}
+        for alert in gone:
             text = resolution(alert.kind, by_subject.get(alert.subject), policy)
-            if (out := await ctx.resolve(tx, alert, text)) is not None:
+            if alert.key in folded:
+                by_message.setdefault(folded[alert.key], []).append((alert, text))
+            elif (out := await ctx.resolve(tx, alert, text)) is not None:
+                sent.append(out)
+        for message_key, resolved in by_message.items():
+            if (out := await _resolve_folded(ctx, tx, message_key, resolved, now)) is not None:
                 sent.append(out)
     return sent
+
+
+def _worst_first(line: dict[str, Any]) -> tuple[int, float, str]:
+    share = line["used"] / line["purchased"] if line["purchased"] else float(line["used"])
+    return (_SEVERITY.get(line["kind"], len(_SEVERITY)), -share, line["pool"])
+
+
+async def _raise_folded(
+    ctx: JobContext, tx: Store, new: list[tuple[AlertSpec, dict[str, Any]]], now: datetime
+) -> Outgoing | None:
+    """One summary message for the new alerts of this run, worst first."""
+    channel = ctx.settings.alerts_channel
+    raised: list[dict[str, Any]] = []
+    for spec, data in new:
+        if ctx.dry_run:
+            if await tx.alerts.get(spec.key) is not None:
+                continue
+        elif not await tx.alerts.add(
+            spec.key,
+            job=spec.job,
+            kind=spec.kind,
+            subject=spec.subject,
+            period=spec.period,
+            summary=spec.summary,
+            at=now,
+        ):
+            continue  # raised before (by a run beside this one)
+        raised.append({"key": spec.key, **data})
+    if not raised:
+        return None
+    raised.sort(key=_worst_first)
+    # The run's time, and which alerts it folds: two runs in one second never share a key.
+    digest = hashlib.sha1("\n".join(sorted(x["key"] for x in raised)).encode()).hexdigest()
+    key = f"{JOB}:summary:{now.isoformat()}:{digest[:12]}"
+    data = {"lines": raised}
+    if not ctx.dry_run:
+        await tx.alerts.fold_into([line["key"] for line in raised], key)
+        await tx.outbox.enqueue(
+            "channel", SUMMARY_TEMPLATE, now, data=data, channel=channel, key=key
+        )
+    return Outgoing(JOB, "channel", SUMMARY_TEMPLATE, data, key=key, channel=channel)
+
+
+async def _resolve_folded(
+    ctx: JobContext,
+    tx: Store,
+    message_key: str,
+    resolved: list[tuple[Alert, str]],
+    now: datetime,
+) -> Outgoing | None:
+    """Resolve folded alerts: their lines of the summary message are updated in place."""
+    message = await tx.outbox.by_key(message_key)
+    if message is None:
+        return None
+    texts: dict[str, str] = {}
+    for alert, text in resolved:
+        if ctx.dry_run or await tx.alerts.resolve(alert.key, now, text):
+            texts[alert.key] = text
+    if not texts:
+        return None
+    stamp = {"at": now.isoformat()}
+    lines = [
+        {**line, "resolved": {**stamp, "text": texts[line["key"]]}}
+        if line.get("key") in texts
+        else line
+        for line in message.data.get("lines", [])
+    ]
+    data = {**message.data, "lines": lines}
+    update_key = f"{message_key}:resolved:{now.isoformat()}"
+    if not ctx.dry_run:
+        await rerender(tx, message, data, now, key=update_key)
+    return Outgoing(
+        JOB,
+        "update",
+        message.template,
+        data,
+        key=update_key,
+        channel=message.delivered_channel or message.channel,
+    )
 
 
 def _subject(edition: str, item: str) -> str:
     return f"pool:{edition}/{item}"
 
 
-def _summary(kind: str, facts: dict) -> str:
+def _summary(kind: str, facts: dict, tz: tzinfo) -> str:
     counts = f"{facts['used']}/{facts['purchased']}"
     if kind == OVER:
         return f"{facts['pool']} is {facts['overage']} over its limit ({counts})"
     if kind == "grace-ending":
-        return f"{facts['pool']} grace period ends {facts['grace_ends'][:10]} ({counts})"
+        return f"{facts['pool']} grace period ends {local_day(facts['grace_ends'], tz)} ({counts})"
     if kind == "grace-ended":
         return f"{facts['pool']} grace period ended: approvals refused ({counts})"
     return f"{facts['pool']} is nearly full ({counts})"

@@ -43,6 +43,15 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _REQUEST_ID = re.compile(r"^#?(\d{1,12})$")
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+DATE_WINDOW_TEXT = f"use a date from {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}"
+
+
+# Control and format characters; line, paragraph and other separators (U+2028, U+2029, odd
+# spaces: Z* except the ordinary space); surrogates; private use. Newline, tab and the
+# zero-width joiner (emoji sequences) stay allowed.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp", "Zs"})
 
 
 def check_text(text: str) -> None:
@@ -50,7 +59,9 @@ def check_text(text: str) -> None:
     if len(text) > MAX_TEXT:
         raise LicenseError(f"that is {len(text):,} characters; a command must stay under 3,000")
     for char in text:
-        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cf") and char != "\u200d":
+        if char in "\n\t " or char == "\u200d":
+            continue
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
             raise LicenseError("control characters are not allowed in a command")
 
 
@@ -251,9 +262,18 @@ def parse_person(word: str) -> Person:
 
 def parse_date(value: str, label: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise LicenseError(f"{label} date `{value}` is not a date: use YYYY-MM-DD") from None
+    check_date_window(parsed, f"{label} date `{value}`")
+    return parsed
+
+
+def check_date_window(value: date, what: str) -> None:
+    """Dates a person gives must fall in DATE_WINDOW (a typo like 9999 or 0001 is refused
+    here instead of overflowing some date arithmetic later)."""
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise LicenseError(f"{what} is out of range: {DATE_WINDOW_TEXT}")
 
 
 def parse_request_id(word: str) -> int:

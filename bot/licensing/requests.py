@@ -141,15 +141,22 @@ class LicenseRequest:
         }[self.kind]
 
 
-DEPARTMENT_RE = re.compile(r"^[A-Za-z0-9]{1,40}$")
+DEPARTMENT_MAX = 40
+DEPARTMENT_RE = re.compile(rf"^[A-Za-z0-9]{{1,{DEPARTMENT_MAX}}}$")
 NAMING_HELP = (
-    "department names are letters and digits only, e.g. `dept:Support` "
+    f"department names are letters and digits only (at most {DEPARTMENT_MAX}), "
+    "e.g. `dept:Support` "
     "gives `Support_Agent_LicenseGroup`"
 )
 
 
 def normalize_department(value: str) -> str:
     """Validate a department and capitalise it for the group name."""
+    if len(value) > DEPARTMENT_MAX:
+        raise LicenseError(
+            f"department `{value}` breaks the naming convention: it is {len(value)} "
+            f"characters long, at most {DEPARTMENT_MAX} are allowed; {NAMING_HELP}"
+        )
     if not DEPARTMENT_RE.match(value):
         raise LicenseError(f"department `{value}` breaks the naming convention: {NAMING_HELP}")
     return value[0].upper() + value[1:]

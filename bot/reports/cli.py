@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.cli import COMMANDS, fail, settings_or_exit
 from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
 from bot.licensing.commands import REPORT_KINDS
 from bot.licensing.errors import CatalogError
-from bot.reports.build import build_report
-from bot.reports.table import Table
+from bot.licensing.parsing import DATE_MAX, DATE_MIN, DATE_WINDOW_TEXT
+from bot.reports.stream import Written, write_csv
 from bot.services.insight import day_range
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -39,13 +41,16 @@ def _args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    settings = settings_or_exit()
+    settings = settings_or_exit(database_only=True)
     try:
         now = as_utc(datetime.fromisoformat(args.as_of)) if args.as_of else SystemClock().now()
         since = date.fromisoformat(args.since) if args.since else None
         until = date.fromisoformat(args.until) if args.until else None
     except ValueError as error:
         return fail(f"bad date: {error}")
+    for flag, value in (("--as-of", now.date()), ("--from", since), ("--to", until)):
+        if value is not None and not DATE_MIN <= value <= DATE_MAX:
+            return fail(f"{flag} is out of range: {DATE_WINDOW_TEXT}")
     try:
         rules = Rules(settings.policy, load_catalog(settings.catalog), settings.tz)
     except CatalogError as error:
@@ -60,28 +65,42 @@ def run_report(args: argparse.Namespace) -> int:
         table = reconcile_or_fail(settings, rules, now)
         if table is None:
             return 1
-    else:
-        table = asyncio.run(_build(settings, rules, args.kind, now, where))
-    data = table.csv_bytes()
+        data = table.csv_bytes()
+        if args.output:
+            Path(args.output).write_bytes(data)
+            print(
+                f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
+                file=sys.stderr,
+            )
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        return 0
     if args.output:
-        Path(args.output).write_bytes(data)
+        with Path(args.output).open("w", encoding="utf-8", newline="") as out:
+            written = asyncio.run(_write(settings, rules, args.kind, now, where, out))
         print(
-            f"licensebot: {args.kind} report written to {args.output}: {table.summary}",
+            f"licensebot: {args.kind} report written to {args.output}: {written.summary}",
             file=sys.stderr,
         )
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        # Streamed to stdout as it is read: a million rows never sit in memory.
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            asyncio.run(_write(settings, rules, args.kind, now, where, out))
+            out.flush()
+        finally:
+            out.detach()
     return 0
 
 
-async def _build(
-    settings: Settings, rules: Rules, kind: str, now: datetime, where: AuditFilter
-) -> Table:
+async def _write(
+    settings: Settings, rules: Rules, kind: str, now: datetime, where: AuditFilter, out: TextIO
+) -> Written:
     db = await Database.open(settings.database)
     try:
         async with db.read() as tx:
-            return await build_report(tx, rules, kind, now, where)
+            return await write_csv(tx, rules, kind, now, out, where)
     finally:
         await db.close()
 

@@ -7,12 +7,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.requests import license_group, normalize_department
 from bot.services.ledger import Rules
+from bot.store.assignments import Assignment, NewSeat
+from bot.store.codec import to_db
 from bot.store.db import Database
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -60,7 +62,7 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         if header is None:
             header = [re.sub(r"[\s-]+", "_", c.strip().lower()) for c in record]
             continue
-        values = dict(zip(header, (c.strip() for c in record), strict=False))
+        values = dict(zip(header, [c.strip() for c in record], strict=False))
         if len(record) > len(header):
             values["__extra__"] = ",".join(record[len(header) :])
         rows.append((reader.line_num, values))
@@ -120,15 +122,21 @@ async def import_activity(
         raise ImportRejected(source, ["line 2: the file has no rows"])
     result = ImportResult(rows=len(rows))
     async with db.transaction() as tx:
+        # In batches (SPEC 7): the seats looked up 500 at a time, the changes written with
+        # one statement each for the seats and the audit log, all in one transaction.
         seats = await tx.activity.for_emails(latest)
+        changes: list[tuple[int, datetime]] = []
+        entries: list[tuple[datetime, str, str, str, Any, Any]] = []
         for email, at in latest.items():
             seat = seats.get(email)
             if seat is None:
                 result.skipped.append(f"{email}: holds no active seat")
                 continue
-            if await tx.activity.set_last_active(seat.assignment_id, at):
-                result.changed += 1
-                await tx.audit.add(
+            if seat.last_active_at is not None and seat.last_active_at >= at:
+                continue  # activity never moves back
+            changes.append((seat.assignment_id, at))
+            entries.append(
+                (
                     now,
                     actor,
                     "assignment.activity",
@@ -136,9 +144,13 @@ async def import_activity(
                     {"last_active_at": _iso(seat.last_active_at)},
                     {"last_active_at": at.isoformat()},
                 )
-        await tx.audit.add(
-            now, actor, "import.activity", f"import:{source}", None, _summary(result)
+            )
+        await tx.activity.set_last_active_many(changes)
+        result.changed = len(changes)
+        entries.append(
+            (now, actor, "import.activity", f"import:{source}", None, _summary(result))
         )
+        await tx.audit.add_many(entries)
     return result
 
 
@@ -155,23 +167,59 @@ class _Seat:
     slack_user_id: str | None
 
 
-def _seat(line: int, row: dict[str, str], rules: Rules, now: datetime) -> _Seat:
+class _Checks:
+    """What rows of one file share, checked once: the same date, the same seat and modules,
+    the same department (a file of 100,000 rows has a few hundred of each). Only values
+    that passed are remembered: a bad value is checked, and named, on every line."""
+
+    def __init__(self, rules: Rules, now: datetime) -> None:
+        self.rules, self.now = rules, now
+        self._instants: dict[str, datetime] = {}
+        self._seats: dict[tuple[str, str, str], tuple[str, str, tuple[str, ...]]] = {}
+        self._departments: dict[str, str] = {}
+
+    def instant(self, value: str, label: str) -> datetime:
+        """parse_instant, as UTC (stored as UTC: converted once per distinct value)."""
+        at = self._instants.get(value)
+        if at is None:
+            at = parse_instant(value, label, self.rules.tz, self.now).astimezone(UTC)
+            self._instants[value] = at
+        return at
+
+    def seat(self, edition: str, seat_type: str, modules: str) -> tuple[str, str, tuple[str, ...]]:
+        key = (edition, seat_type, modules)
+        found = self._seats.get(key)
+        if found is None:
+            catalog = self.rules.catalog
+            name = catalog.edition(edition).name
+            kind = catalog.seat_type(seat_type)
+            words = [w for w in _MODULE_SPLIT.split(modules) if w]
+            chosen = tuple(sorted({catalog.module(w) for w in words}))
+            catalog.check_modules(name, chosen)
+            found = self._seats[key] = (name, kind, chosen)
+        return found
+
+    def department(self, value: str) -> str:
+        found = self._departments.get(value)
+        if found is None:
+            found = self._departments[value] = normalize_department(value)
+        return found
+
+
+def _seat(line: int, row: dict[str, str], checks: _Checks) -> _Seat:
     if "__extra__" in row:
         raise LicenseError("has more cells than the header")
-    catalog = rules.catalog
     email = _email(row.get("email", ""))
     if not row.get("edition") or not row.get("seat_type"):
         raise LicenseError("edition and seat_type must not be empty")
-    edition = catalog.edition(row["edition"]).name
-    seat_type = catalog.seat_type(row["seat_type"])
-    words = [w for w in _MODULE_SPLIT.split(row.get("modules", "")) if w]
-    modules = tuple(sorted({catalog.module(w) for w in words}))
-    catalog.check_modules(edition, modules)
+    edition, seat_type, modules = checks.seat(
+        row["edition"], row["seat_type"], row.get("modules", "")
+    )
     department = row.get("department") or None
     if department:
-        department = normalize_department(department)
+        department = checks.department(department)
     assigned = row.get("assigned_at", "")
-    at = parse_instant(assigned, "assigned_at", rules.tz, now) if assigned else now
+    at = checks.instant(assigned, "assigned_at") if assigned else checks.now
     slack_id = row.get("slack_user_id") or None
     if slack_id and not _SLACK_ID.match(slack_id):
         raise LicenseError(f"slack_user_id `{slack_id}` is not a Slack user id like U0123ABCD")
@@ -187,9 +235,10 @@ async def import_assignments(
     seats: list[_Seat] = []
     problems: list[str] = []
     first_line: dict[str, int] = {}
+    checks = _Checks(rules, now.astimezone(UTC))
     for line, row in rows:
         try:
-            seat = _seat(line, row, rules, now)
+            seat = _seat(line, row, checks)
             if seat.email in first_line:
                 raise LicenseError(f"{seat.email} is also on line {first_line[seat.email]}")
         except LicenseError as error:
@@ -201,9 +250,10 @@ async def import_assignments(
         problems.append("line 2: the file has no rows")
     result = ImportResult(rows=len(rows))
     async with db.transaction() as tx:
+        held_by = await tx.assignments.active_for_emails([seat.email for seat in seats])
         fresh: list[_Seat] = []
         for seat in seats:
-            held = await tx.assignments.active_for_email(seat.email)
+            held = held_by.get(seat.email)
             if held is None:
                 fresh.append(seat)
             elif (held.edition, held.seat_type, held.modules) == (
@@ -220,33 +270,100 @@ async def import_assignments(
         if problems:
             problems.sort(key=lambda p: int(p.split()[1].rstrip(":")))
             raise ImportRejected(source, problems)  # rolls the transaction back
-        touched: set[tuple[str, str]] = set()
+        # Every row checked: the seats, their modules and their audit entries are written
+        # with one statement per table (SPEC 7: 100,000 rows in seconds, not a minute).
+        first = await tx.assignments.next_id()
+        now = checks.now  # UTC: stored as is
+        groups: dict[tuple[str, str], str] = {}
         for seat in fresh:
-            added = await tx.assignments.add(
+            if seat.department and (seat.department, seat.seat_type) not in groups:
+                groups[(seat.department, seat.seat_type)] = license_group(
+                    seat.department, seat.seat_type
+                )
+        added = [
+            NewSeat(
                 email=seat.email,
                 name=seat.name,
-                slack_user_id=seat.slack_user_id,
                 edition=seat.edition,
                 seat_type=seat.seat_type,
+                assigned_at=seat.assigned_at,
                 modules=seat.modules,
+                slack_user_id=seat.slack_user_id,
                 department=seat.department,
-                license_group=license_group(seat.department, seat.seat_type)
+                license_group=groups[(seat.department, seat.seat_type)]
                 if seat.department
                 else None,
-                assigned_at=seat.assigned_at,
-                request_id=None,
             )
-            await tx.audit.add(
-                now, actor, "assignment.imported", seat.email, None, added.snapshot()
-            )
-            touched |= {(seat.edition, item) for item in (seat.seat_type, *seat.modules)}
-            result.changed += 1
+            for seat in fresh
+        ]
+        result.changed = len(added)
+        entries: list[tuple[datetime, str, str, str, Any, Any]] = [
+            (now, actor, "assignment.imported", seat.email, None, snapshot)
+            for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
+        ]
+        entries.append(
+            (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
+        )
+        # One statement at a time: a unit of work's connection (asyncpg's above all)
+        # runs one operation at once.
+        await tx.assignments.add_many(added)
+        await tx.audit.add_many(entries)
+        touched = {(s.edition, item) for s in fresh for item in (s.seat_type, *s.modules)}
         for edition, item in sorted(touched):
             await tx.pools.refresh_overage(edition, item, now)
-        await tx.audit.add(
-            now, actor, "import.assignments", f"import:{source}", None, _summary(result)
-        )
     return result
+
+
+def _snapshot(seat_id: int, seat: NewSeat) -> dict[str, Any]:
+    """What the audit log records about an imported seat (Assignment.snapshot)."""
+    return Assignment(
+        id=seat_id,
+        email=seat.email,
+        name=seat.name,
+        slack_user_id=seat.slack_user_id,
+        edition=seat.edition,
+        seat_type=seat.seat_type,
+        modules=seat.modules,
+        department=seat.department,
+        license_group=seat.license_group,
+        status="active",
+        assigned_at=seat.assigned_at,
+        revoked_at=None,
+        last_active_at=None,
+        snoozed_until=None,
+        request_id=None,
+    ).snapshot()
+
+
+def _snapshots(first: int, seats: list[NewSeat]) -> list[dict[str, Any]]:
+    """`_snapshot` of each seat, built directly (a 100,000-row import: seconds saved) when
+    the direct build matches Assignment.snapshot's shape, else through it."""
+    times: dict[datetime, str | None] = {}
+
+    def fast(seat_id: int, seat: NewSeat) -> dict[str, Any]:
+        at = times.get(seat.assigned_at)
+        if at is None:
+            at = times[seat.assigned_at] = to_db(seat.assigned_at)
+        return {
+            "id": seat_id,
+            "name": seat.name,
+            "slack_user_id": seat.slack_user_id,
+            "request_id": None,
+            "assigned_at": at,
+            "revoked_at": None,
+            "email": seat.email,
+            "edition": seat.edition,
+            "seat_type": seat.seat_type,
+            "modules": list(seat.modules),
+            "department": seat.department,
+            "license_group": seat.license_group,
+            "status": "active",
+            "ends_on": None,
+        }
+
+    if seats and fast(first, seats[0]) != _snapshot(first, seats[0]):
+        return [_snapshot(first + i, seat) for i, seat in enumerate(seats)]
+    return [fast(first + i, seat) for i, seat in enumerate(seats)]
 
 
 def _summary(result: ImportResult) -> dict[str, Any]:

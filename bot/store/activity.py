@@ -120,6 +120,14 @@ class ActivityRepository(Repository):
                 found[r["email"]] = Activity(r["id"], r["email"], from_db(r["last_active_at"]))
         return found
 
+    async def set_last_active_many(self, changes: Iterable[tuple[int, datetime]]) -> None:
+        """`set_last_active` for many seats in one statement (imports)."""
+        await self._many(
+            "UPDATE assignments SET last_active_at = ? WHERE id = ? AND status = 'active' "
+            "AND (last_active_at IS NULL OR last_active_at < ?)",
+            [(to_db(at), seat_id, to_db(at)) for seat_id, at in changes],
+        )
+
     async def set_last_active(self, assignment_id: int, at: datetime) -> bool:
         """Activity only moves forward: an older date than the one stored changes nothing."""
         changed, _ = await self._run(

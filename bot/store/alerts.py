@@ -12,7 +12,7 @@ from bot.store.codec import from_db, to_db
 
 _SELECT = (
     "SELECT al.*, o.delivered_channel AS channel, o.delivered_ts AS ts, o.status AS delivery "
-    "FROM alerts al LEFT JOIN outbox o ON o.key = al.key"
+    "FROM alerts al LEFT JOIN outbox o ON o.key = COALESCE(al.message_key, al.key)"
 )
 
 
@@ -65,6 +65,25 @@ class AlertRepository(Repository):
             (key, job, kind, subject, period, summary[:500], to_db(at)),
         )
         return changed == 1
+
+    async def fold_into(self, keys: list[str], message_key: str) -> None:
+        """These alerts are shown by the message `message_key` (a `limits` summary)."""
+        await self._many(
+            "UPDATE alerts SET message_key = ? WHERE key = ?", [(message_key, k) for k in keys]
+        )
+
+    async def message_keys(self, keys: list[str]) -> dict[str, str]:
+        """alert key -> the key of the message that shows it, for folded alerts."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = await self._all(
+                "SELECT key, message_key FROM alerts WHERE message_key IS NOT NULL "
+                f"AND key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((r[0], r[1]) for r in rows)
+        return found
 
     async def get(self, key: str) -> Alert | None:
         row = await self._one(f"{_SELECT} WHERE al.key = ?", (key,))

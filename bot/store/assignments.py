@@ -113,6 +113,24 @@ class AssignmentRepository(Repository):
         )
         return len(seats)
 
+    async def next_id(self) -> int:
+        """The id `add_many` gives its first seat (stable inside a write transaction)."""
+        return int(await self._scalar("SELECT COALESCE(MAX(id), 0) FROM assignments")) + 1
+
+    async def active_for_emails(self, emails: Sequence[str]) -> dict[str, Assignment]:
+        """email (lower-case) -> its active seat, for the emails that hold one."""
+        found: dict[str, Assignment] = {}
+        wanted = sorted({e.lower() for e in emails})
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            rows = await self._all(
+                f"{_SELECT} WHERE a.status = 'active' "
+                f"AND a.email IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((r["email"], _assignment(r)) for r in rows)
+        return found
+
     async def add(
         self,
         *,

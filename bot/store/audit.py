@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,26 @@ class AuditRepository(Repository):
             "INSERT INTO audit (at, actor, action, subject, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (to_db(at), actor, action, subject, dumps(before), dumps(after)),
+        )
+
+    async def add_many(
+        self, entries: Sequence[tuple[datetime, str, str, str, Any, Any]]
+    ) -> None:
+        """Many entries (at, actor, action, subject, before, after) in one statement."""
+        times: dict[datetime, str | None] = {}  # an import stamps every entry alike
+
+        def stamp(at: datetime) -> str | None:
+            if at not in times:
+                times[at] = to_db(at)
+            return times[at]
+
+        await self._many(
+            "INSERT INTO audit (at, actor, action, subject, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (stamp(at), actor, action, subject, dumps(before), dumps(after))
+                for at, actor, action, subject, before, after in entries
+            ],
         )
 
     async def recent(

@@ -7,6 +7,7 @@ Nothing here changes state: these are the set-based reads that the report builde
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,7 +68,88 @@ _FLOWS = """
 """
 
 
-class ReportRepository(Repository):
+# Streaming reads (SPEC 7): keyset pages in one read transaction, so a report over a
+# million rows never holds more than a page; the caller writes each page out as it comes.
+STREAM_PAGE = 5000
+# Positions in an `active_seat_pages` row.
+SEAT_COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "slack_user_id",
+    "edition",
+    "seat_type",
+    "department",
+    "license_group",
+    "assigned_at",
+    "last_active_at",
+    "request_id",
+    "ends_on",
+)
+# Positions in an `audit_pages` row: the stored text (times ISO 8601 UTC, JSON).
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "before", "after")
+
+
+@dataclass(frozen=True)
+class SeatPage:
+    """Active seats in email order (columns: SEAT_COLUMNS) and their modules by seat id."""
+
+    rows: list[Row]
+    modules: dict[int, list[str]]
+
+
+class _Streams(Repository):
+    """The pages behind the long reports: assignments and the audit export."""
+
+    async def active_seat_pages(self, page: int | None = None) -> AsyncIterator[SeatPage]:
+        page = page or STREAM_PAGE
+        after = ""
+        columns = ", ".join(f"a.{c}" for c in SEAT_COLUMNS)
+        while True:
+            rows = await self._all(
+                f"SELECT {columns} FROM assignments a WHERE a.status = 'active' "
+                "AND a.email > ? ORDER BY a.email LIMIT ?",
+                (after, int(page)),
+            )
+            if not rows:
+                return
+            last = rows[-1][1]
+            modules: dict[int, list[str]] = {}
+            for seat_id, module in await self._all(
+                "SELECT m.assignment_id, m.module FROM assignment_modules m "
+                "JOIN assignments a ON a.id = m.assignment_id "
+                "WHERE a.status = 'active' AND a.email > ? AND a.email <= ? "
+                "ORDER BY m.assignment_id, m.module",
+                (after, last),
+            ):
+                modules.setdefault(seat_id, []).append(module)
+            yield SeatPage(rows, modules)
+            if len(rows) < page:
+                return
+            after = last
+
+    async def audit_pages(
+        self, where: AuditFilter, page: int | None = None
+    ) -> AsyncIterator[list[Row]]:
+        """Oldest first, as a log reads."""
+        page = page or STREAM_PAGE
+        clause, params = _audit_where(where)
+        after = 0
+        while True:
+            rows = await self._all(
+                f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit WHERE {clause} AND id > ? "
+                "ORDER BY id LIMIT ?",
+                [*params, after, int(page)],
+            )
+            if not rows:
+                return
+            yield rows
+            if len(rows) < page:
+                return
+            after = int(rows[-1][0])
+
+
+class ReportRepository(_Streams):
     async def pool_flows(self, since: datetime, until: datetime) -> dict[tuple[str, str], Flow]:
         """(edition, seat type or module) -> seats assigned and revoked in [since, until]."""
         rows = await self._all(_FLOWS, {"since": to_db(since), "until": to_db(until)})
@@ -151,7 +233,8 @@ class ReportRepository(Repository):
             where = "al.resolved_at IS NULL"
             rows = await self._all(
                 "SELECT al.summary, al.opened_at, o.delivered_channel, o.delivered_ts "
-                f"FROM alerts al LEFT JOIN outbox o ON o.key = al.key WHERE {where} "
+                "FROM alerts al LEFT JOIN outbox o ON o.key = COALESCE(al.message_key, al.key) "
+                f"WHERE {where} "
                 "ORDER BY al.opened_at DESC, al.key LIMIT ?",
                 (int(limit),),
             )

@@ -1,0 +1,316 @@
+"""What stands between the request URL and Bolt: junk, forgeries, replays, other teams.
+
+- `SlackEndpoint` serves `POST /slack/events`. It checks the signature itself (a
+  non-numeric timestamp is a forgery, 401, not a crash), refuses a body that is not what
+  Slack sends (invalid JSON, a `payload=` that is not a JSON object, a JSON list or
+  `null`: 400), and refuses a signature it has already accepted (401, no effect) before
+  handing the request to Bolt. Slack's own retries of an event (`X-Slack-Retry-Num`, same
+  `event_id`) are answered 200 and come to nothing: the first delivery had its effect.
+- `ReplayGuard` remembers accepted signatures (for Slack's 5-minute window) and event ids
+  (for Slack's retry hour) in the store, so a replay is refused across restarts. One
+  indexed `INSERT ... ON CONFLICT` per request on the ack path; expired rows are pruned
+  now and then in the same transaction.
+- `team_guard` is Bolt middleware (HTTP and Socket Mode): a request from no team, or from
+  another team than the one the bot token belongs to (auth.test), is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiosqlite
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import extract_team_id
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.db_health import StoreHealth, is_storage_error
+from bot.store.db import BUSY_TIMEOUT_MS, Database
+from bot.store.replays import ReplayGuardRepository
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_WINDOW = timedelta(minutes=5)  # Slack's (and Bolt's) timestamp tolerance
+SKEW = timedelta(minutes=1)  # remembered a little longer than the window, for clock skew
+EVENT_RETRY_WINDOW = timedelta(hours=1)  # Slack retries an event for about 5 minutes
+PRUNE_EVERY_SECONDS = 60.0
+MAX_BATCH = 400  # keys per statement stay well under SQLite's bound-parameter limit
+
+INVALID = {"error": "invalid request"}  # Bolt's own answer to a bad signature
+NOT_INSTALLED = "this app is not installed in that workspace: nothing was changed."
+
+WallClock = Callable[[], float]
+
+
+class Verdict(Enum):
+    ACCEPT = "accept"
+    REPLAY = "replay"  # a signature already accepted: refused
+    RETRY = "retry"  # Slack delivering an event again: acknowledged, no effect
+
+
+@dataclass
+class ReplayGuard:
+    """Signatures and event ids already taken. Time is the wall clock: a signature's
+    timestamp is Slack's real time, whatever clock the app's domain runs on."""
+
+    db: Database
+    health: StoreHealth = field(default_factory=StoreHealth)
+    wall: WallClock = time.time
+    _pruned_at: float = 0.0
+    # Used only while the store cannot be written (read-only file, full disk): replays
+    # are still refused within this process, and the request goes on to be told so.
+    _memory: dict[str, float] = field(default_factory=dict)
+    _queue: list[tuple[list[tuple[str, datetime]], asyncio.Future[list[bool]]]] = field(
+        default_factory=list
+    )
+    _writer: asyncio.Task[None] | None = None
+    _own: aiosqlite.Connection | None = None
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._own is None:
+            self._own = await aiosqlite.connect(self.db.path, isolation_level=None)
+            await self._own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return self._own
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._own is not None:
+            await self._own.close()
+            self._own = None
+
+    async def admit(
+        self, signature: str, timestamp: int, event_id: str | None, retry: bool
+    ) -> Verdict:
+        now = datetime.fromtimestamp(self.wall(), UTC)
+        signed_at = datetime.fromtimestamp(timestamp, UTC)
+        keys = [("sig:" + signature, signed_at + SIGNATURE_WINDOW + SKEW)]
+        if event_id:
+            keys.append(("event:" + event_id, now + EVENT_RETRY_WINDOW))
+        fresh = await self._remember(keys)
+        if not fresh[0]:
+            return Verdict.RETRY if retry and event_id else Verdict.REPLAY
+        if event_id and not fresh[1]:
+            return Verdict.RETRY
+        return Verdict.ACCEPT
+
+    async def first_event(self, event_id: str) -> bool:
+        """Whether an Events API event id is seen for the first time (Socket Mode, where
+        there is no signature: Slack's redeliveries carry the same event id)."""
+        now = datetime.fromtimestamp(self.wall(), UTC)
+        return (await self._remember([("event:" + event_id, now + EVENT_RETRY_WINDOW)]))[0]
+
+    async def _remember(self, keys: list[tuple[str, datetime]]) -> list[bool]:
+        """Queue the keys for the next group write and wait for it: requests arriving
+        together share one statement and one commit (and one turn of the store's lock)
+        instead of a transaction each on the ack path."""
+        done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        self._queue.append((keys, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        return await done
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            now_s = self.wall()
+            now = datetime.fromtimestamp(now_s, UTC)
+            try:
+                results = await self._write(batch, now, now_s)
+            except Exception as error:
+                if not is_storage_error(error):
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                self.health.failed(error, now)
+                results = [self._remember_in_memory(keys, now_s) for keys, _ in batch]
+            for (_, done), fresh in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(fresh)
+
+    async def _write(
+        self,
+        batch: list[tuple[list[tuple[str, datetime]], asyncio.Future[list[bool]]]],
+        now: datetime,
+        now_s: float,
+    ) -> list[list[bool]]:
+        distinct: dict[str, datetime] = {}
+        for keys, _ in batch:
+            for key, until in keys:
+                distinct.setdefault(key, until)
+        prune = now_s - self._pruned_at >= PRUNE_EVERY_SECONDS
+        if prune:
+            self._pruned_at = now_s
+        if not _is_sqlite_file(self.db):
+            # Another store (PostgreSQL): a transaction of its own; rows lock, not files.
+            async with self.db.transaction() as tx:
+                guard = ReplayGuardRepository(tx.connection)
+                new = await guard.first_sights(list(distinct.items()), now)
+                if prune:
+                    await guard.prune(now)
+        else:
+            # Autocommit statements on the guard's own SQLite connection: the ack path
+            # never queues behind the app's transactions on the shared connection (WAL
+            # lets it write as soon as the file's write lock is free).
+            guard = ReplayGuardRepository(await self._connection())
+            new = await guard.first_sights(list(distinct.items()), now)
+            if prune:
+                await guard.prune(now)
+        # A key twice in one batch (a replay sent together with the original): only its
+        # first request counts as the first sight.
+        results = []
+        for keys, _ in batch:
+            fresh = []
+            for key, _until in keys:
+                fresh.append(key in new)
+                new.discard(key)
+            results.append(fresh)
+        return results
+
+    def _remember_in_memory(self, keys: list[tuple[str, datetime]], now_s: float) -> list[bool]:
+        for key in [k for k, until in self._memory.items() if until < now_s]:
+            del self._memory[key]
+        fresh = []
+        for key, until in keys:
+            fresh.append(key not in self._memory)
+            self._memory.setdefault(key, until.timestamp())
+        return fresh
+
+
+def _is_sqlite_file(db: object) -> bool:
+    return isinstance(db, Database) and getattr(db, "dialect", "sqlite") == "sqlite"
+
+
+class BadBody(ValueError):
+    pass
+
+
+def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
+    """What Bolt will parse the body into (slack_bolt.request.internals.parse_body), or
+    BadBody when that is not a JSON object (Bolt would crash on it with a 500)."""
+    if not body:
+        return {}
+    try:
+        if content_type == "application/json" or body.startswith("{"):
+            parsed: Any = json.loads(body)
+        elif "payload" in body:
+            params = dict(parse_qsl(body, keep_blank_values=True))
+            payload = params.get("payload")
+            parsed = json.loads(payload) if payload is not None else {}
+        else:
+            parsed = dict(parse_qsl(body, keep_blank_values=True))
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadBody(f"not JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise BadBody(f"a JSON {type(parsed).__name__}, not an object")
+    return parsed
+
+
+class SlackEndpoint:
+    """The aiohttp handler of `POST /slack/events`."""
+
+    def __init__(self, app: AsyncApp, signing_secret: str, guard: ReplayGuard) -> None:
+        self._app = app
+        self._verifier = SignatureVerifier(signing_secret)
+        self._guard = guard
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return web.json_response(INVALID, status=401)
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            body = None
+        if body is None or not self._verifier.is_valid(body, timestamp, signature):
+            return web.json_response(INVALID, status=401)
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
+        try:
+            parsed = parse_slack_body(body, content_type or None)
+        except BadBody as error:
+            log.info("refused a signed request: body is %s", error)
+            return web.json_response({"error": "malformed body"}, status=400)
+        event_id = parsed.get("event_id") if parsed.get("type") == "event_callback" else None
+        verdict = await self._guard.admit(
+            signature,
+            int(timestamp),
+            event_id if isinstance(event_id, str) else None,
+            retry="X-Slack-Retry-Num" in request.headers,
+        )
+        if verdict is Verdict.REPLAY:
+            log.warning("refused a replayed request (signature already accepted)")
+            return web.json_response(INVALID, status=401)
+        if verdict is Verdict.RETRY:
+            return web.Response(status=200, text="")
+        bolt_request = AsyncBoltRequest(
+            body=body,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+        response = await self._app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+
+TeamOf = Callable[[], Awaitable[str | None]]
+
+
+def team_guard(team_of: TeamOf) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Bolt middleware: serve only the workspace the bot token belongs to."""
+
+    async def only_our_team(
+        body: dict,
+        next: Callable[[], Awaitable[None]],  # noqa: A002 - Bolt's argument name
+    ) -> BoltResponse | None:
+        ours = await team_of()
+        theirs = extract_team_id(body) if isinstance(body, dict) else None
+        if theirs and (ours is None or theirs == ours):
+            await next()
+            return None
+        log.warning("refused a request from team %s (this app serves %s)", theirs, ours)
+        if body.get("command"):
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": NOT_INSTALLED}),
+                headers={"content-type": ["application/json"]},
+            )
+        return BoltResponse(status=200, body="")
+
+    return only_our_team
+
+
+def socket_event_guard(guard: ReplayGuard) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Bolt middleware: over Socket Mode (no signatures, so `SlackEndpoint` is not in the
+    way), an event Slack delivers again (same event id) comes to nothing the second time."""
+
+    async def once_per_event(
+        req: AsyncBoltRequest,
+        body: dict,
+        next: Callable[[], Awaitable[None]],  # noqa: A002 - Bolt's argument name
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if (
+            req.mode == "socket_mode"
+            and body.get("type") == "event_callback"
+            and isinstance(event_id, str)
+            and not await guard.first_event(event_id)
+        ):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    return once_per_event

@@ -1,0 +1,145 @@
+"""Streamed reports (SPEC 7): the long reports are written a page at a time, and what they
+write is exactly the table the report builders make, whatever the page size."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import ADMIN, START, Bot
+from ledger import build_ledger, last_upload, rows_of
+
+import bot.store.reports as store_reports
+from bot.reports.build import build_report
+from bot.reports.stream import write_csv, write_report_file
+from bot.store.assignments import NewSeat
+from bot.store.reports import AuditFilter
+
+KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
+
+
+async def _more_ledger(bot: Bot) -> None:
+    """Seats whose modules span page boundaries, and audit JSON a spreadsheet or an
+    ASCII-only encoder would mangle."""
+    async with bot.db.transaction() as tx:
+        await tx.assignments.add_many(
+            [
+                NewSeat(
+                    email=f"p{i:02d}@example.com",
+                    name=f"Zoë {i}" if i % 2 else f"-{i}",
+                    edition="premium",
+                    seat_type="agent",
+                    assigned_at=START - timedelta(days=i),
+                    modules=("wfo",) if i % 3 == 0 else (),
+                    last_active_at=START - timedelta(days=i, hours=3) if i % 4 else None,
+                    department="Support" if i % 5 else None,
+                )
+                for i in range(1, 12)
+            ]
+        )
+        await tx.audit.add(START, ADMIN, "note", "pool:premium/agent", None, {"n": "Zoë"})
+        await tx.audit.add(START, ADMIN, "note", "x", {"b": 1, "a": [1, 2]}, -3)
+
+
+def _csv(data: bytes) -> list[list[str]]:
+    return rows_of(data)
+
+
+@pytest.mark.parametrize("page", [2, 3, 1000])
+async def test_streamed_csv_is_the_built_table(
+    bot: Bot, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await build_ledger(bot)
+    await _more_ledger(bot)
+    monkeypatch.setattr(store_reports, "STREAM_PAGE", page)
+    for kind in KINDS:
+        async with bot.db.read() as tx:
+            table = await build_report(tx, bot.deps.rules, kind, START)
+            out = io.StringIO(newline="")
+            written = await write_csv(tx, bot.deps.rules, kind, START, out)
+        assert out.getvalue().encode() == table.csv_bytes(), kind
+        assert (written.rows, written.summary) == (len(table.rows), table.summary), kind
+    assert '"{""n"": ""Zoë""}"' in table.csv_text()  # the audit JSON, unescaped
+    assert "'-3" in table.csv_text()
+
+
+async def test_filtered_audit_streams_the_same_rows(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await build_ledger(bot)
+    monkeypatch.setattr(store_reports, "STREAM_PAGE", 2)
+    where = AuditFilter(email="nina@example.com")
+    async with bot.db.read() as tx:
+        table = await build_report(tx, bot.deps.rules, "audit", START, where)
+        out = io.StringIO(newline="")
+        await write_csv(tx, bot.deps.rules, "audit", START, out, where)
+    assert len(table.rows) >= 3
+    assert out.getvalue() == table.csv_text()
+
+
+async def test_report_file_is_written_off_the_event_loop(bot: Bot) -> None:
+    await build_ledger(bot)
+    seen: list[str] = []
+    original = store_reports.ReportRepository.active_seat_pages
+
+    async def spy(self, page=None):  # noqa: ANN001, ANN202 - records the reading thread
+        seen.append(threading.current_thread().name)
+        async for item in original(self, page):
+            yield item
+
+    store_reports.ReportRepository.active_seat_pages = spy  # type: ignore[method-assign]
+    try:
+        written = await write_report_file(
+            bot.db.path, bot.deps.rules, "assignments", START, AuditFilter()
+        )
+    finally:
+        store_reports.ReportRepository.active_seat_pages = original  # type: ignore[method-assign]
+    assert written.path is not None
+    data = await asyncio.to_thread(written.path.read_bytes)
+    await asyncio.to_thread(written.path.unlink)
+    assert seen and seen[0] != threading.current_thread().name
+    assert written.size == len(data) and written.rows == 7
+    assert _csv(data)[0][0] == "email" and len(_csv(data)) == 8
+
+
+async def test_slack_report_uploads_the_streamed_file_and_leaves_no_temp_file(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    await build_ledger(bot)
+    await _more_ledger(bot)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    reply = await bot.command("report assignments", user=ADMIN)
+    assert "The *assignments* report (CSV) is in your DMs" in reply.text
+    assert "18 active seats" in reply.text
+    args, data = last_upload(bot)
+    async with bot.db.read() as tx:
+        table = await build_report(tx, bot.deps.rules, "assignments", START)
+    assert data == table.csv_bytes()
+    assert int(bot.slack.calls_to("files.getUploadURLExternal")[-1].parsed["length"]) == len(data)
+    assert await asyncio.to_thread(lambda: list(spool.iterdir())) == []
+
+
+async def test_failed_byte_upload_is_reported(bot: Bot) -> None:
+    await build_ledger(bot)
+    bot.slack.fail("upload", status=500)
+    reply = await bot.command("report assignments", user=ADMIN)
+    assert "could not be uploaded" in reply.text
+    assert bot.slack.calls_to("files.completeUploadExternal") == []
+
+
+def test_fields_are_quoted_as_csv_writer_quotes_them() -> None:
+    import csv
+
+    from bot.reports.stream import field
+
+    for text in ("", "plain", "a,b", 'say "hi"', "line\nbreak", "cr\rlf", " x ", "'=1", "é,ü"):
+        out = io.StringIO(newline="")
+        csv.writer(out, dialect="excel").writerow([text, "x"])
+        assert f"{field(text)},x\r\n" == out.getvalue(), text
