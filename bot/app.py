@@ -20,6 +20,7 @@ from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
+from bot.delivery.pacing import Pacer, post_rates
 from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.licensing.catalog import load_catalog
@@ -41,7 +42,9 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(
-        db, client, clock, rules, settings.approvals_channel, alerts_channel=settings.alerts_channel
+        db, client, clock, rules, settings.approvals_channel,
+        alerts_channel=settings.alerts_channel,
+        pacer=Pacer(post_rates(settings.slack_post_rate)),
     )
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
     if settings.finance_group:
