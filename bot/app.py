@@ -60,7 +60,7 @@ def attach_genesys(deps: Deps) -> None:
 
     deps.genesys = make_client(deps.settings)
     if deps.genesys is not None:
-        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+        deps.deliverer.genesys = Provisioner(
             deps.db, deps.genesys, deps.rules.catalog, deps.clock,
             deps.settings.alerts_channel, deps.rules.tz,
         )
