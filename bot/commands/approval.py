@@ -18,6 +18,7 @@ from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import check_text
 from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
+from bot.services.cards import adopt_card, request_of_card
 from bot.services.requests import Approver, Decision, approve_request, deny_request
 
 _APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
@@ -84,6 +85,8 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
     carrying another request's id is refused (told, nothing changes)."""
     request_id = _request_id(body)
     container = body.get("container") or {}
+    channel: str | None = None
+    ts: str | None = None
     async with deps.db.read() as tx:
         request = await tx.requests.get(request_id)
         if request is None:
@@ -102,6 +105,10 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
             shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
         else:
             shown = False
+    if not shown and container.get("type") == "message" and channel and ts:
+        # A copy of the card the bot never learned the ts of (issue 9 item 3).
+        adopted = await adopt_card(deps.db, channel, ts, body.get("message"), deps.clock.now())
+        shown = adopted is not None and adopted.id == request_id
     if not shown:
         log.warning("refused a click naming request #%s outside its card", request_id)
         await notify(
@@ -212,8 +219,9 @@ async def on_thread_reply(deps: Deps, event: dict) -> None:
     approve, deny = _APPROVE.match(text), _DENY.match(text)
     if not approve and not deny:
         return  # ordinary conversation in the thread
-    async with deps.db.read() as tx:
-        request = await tx.requests.by_card(event["channel"], thread_ts)
+    request = await request_of_card(
+        deps.db, deps.client, event["channel"], thread_ts, deps.clock.now()
+    )
     if request is None:
         return
     user_id = event["user"]

@@ -389,6 +389,7 @@ class Deliverer:
             request_id = message.request_id
             if message.target == OutboxTarget.CARD and request_id and sent.channel and sent.ts:
                 await tx.requests.set_card(request_id, sent.channel, sent.ts)
+                await tx.requests.add_card(request_id, sent.channel, sent.ts, self._clock.now())
         return False
 
     async def _failed(

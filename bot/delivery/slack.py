@@ -137,16 +137,62 @@ class SlackTarget:
         if self.card_hook is not None:  # e.g. where Genesys provisioning of the seat stands
             await self.card_hook(card, request.id)
         if request.card_ts and request.card_channel:
-            await attempt.fence()
-            await self.call(
-                "chat.update",
-                request.card_channel,
-                channel=request.card_channel,
-                ts=request.card_ts,
-                **card.payload(),
-            )
+            # Every card the bot has for the request (two when an ambiguous post could not
+            # be resolved) shows the same state: no live buttons left on a stray copy.
+            for channel, ts in await self.cards_of(request):
+                await attempt.fence()
+                await self.call("chat.update", channel, channel=channel, ts=ts, **card.payload())
             return Sent(request.card_channel, request.card_ts)
         return await self.post(attempt, message.channel or self._approvals_channel, card)
+
+    async def cards_of(self, request: LicenseRequest) -> list[tuple[str, str]]:
+        """The recorded cards of the request, primary first; when a card post of it was
+        retried (a copy Slack kept may not have been adopted), its channel's history is
+        read again for copies carrying that outbox message's metadata and they are
+        recorded too."""
+        assert request.card_channel and request.card_ts
+        async with self._db.read() as tx:
+            cards = await tx.requests.cards(request.id)
+            retried = await tx.outbox.retried_cards(request.id)
+        if retried:
+            found = await self.find_copies(request.card_channel, set(retried))
+            new = [ts for ts in found if (request.card_channel, ts) not in cards]
+            if new:
+                async with self._db.transaction() as tx:
+                    for ts in new:
+                        await tx.requests.add_card(
+                            request.id, request.card_channel, ts, self._clock.now()
+                        )
+                cards += [(request.card_channel, ts) for ts in new]
+        if (request.card_channel, request.card_ts) not in cards:
+            cards.insert(0, (request.card_channel, request.card_ts))
+        return cards
+
+    async def find_copies(self, channel: str, message_ids: set[int]) -> list[str]:
+        """The ts of every message in the channel's recent history posted for one of
+        `message_ids` (by metadata); none when the history cannot be read."""
+        try:
+            response = await self.call(
+                "conversations.history",
+                channel,
+                channel=channel,
+                limit=HISTORY_LIMIT,
+                include_all_metadata=True,
+            )
+        except SlackApiError as error:
+            if error.response.status_code >= 500 or error.response.status_code == 429:
+                raise
+            log.warning(
+                "cannot look for other copies of a card in %s (%s)",
+                channel,
+                error.response.get("error"),
+            )
+            return []
+        return [
+            str(posted["ts"])
+            for posted in response.get("messages") or []
+            if posted.get("ts") and outbox_id_of(posted) in message_ids
+        ]
 
     async def thread(self, attempt: Attempt) -> Sent:
         request = await self._request(attempt.message)

@@ -303,6 +303,16 @@ class OutboxRepository(Repository):
         )
         return await self.get(message_id) if changed == 1 else None
 
+    async def retried_cards(self, request_id: int) -> list[int]:
+        """Ids of the request's card messages delivered after a failed attempt: Slack may
+        have kept a copy of the failed one (issue 9 item 3)."""
+        rows = await self._all(
+            "SELECT id FROM outbox WHERE request_id = ? AND target = 'card' "
+            "AND status = 'delivered' AND attempts > 1",
+            (request_id,),
+        )
+        return [int(r["id"]) for r in rows]
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         row = await self._one("SELECT * FROM outbox WHERE id = ?", (message_id,))
         return _message(row) if row else None

@@ -54,10 +54,35 @@ class RequestRepository(Repository):
         return _request(row) if row else None
 
     async def by_card(self, channel: str, ts: str) -> LicenseRequest | None:
+        """The request of a card: its primary card or any other card recorded for it."""
         row = await self._one(
             "SELECT * FROM requests WHERE card_channel = ? AND card_ts = ?", (channel, ts)
         )
+        if row is None:
+            row = await self._one(
+                "SELECT r.* FROM requests r JOIN request_cards c ON c.request_id = r.id "
+                "WHERE c.channel = ? AND c.ts = ?",
+                (channel, ts),
+            )
         return _request(row) if row else None
+
+    async def add_card(self, request_id: int, channel: str, ts: str, at: datetime) -> None:
+        """Record a card posted for the request (one of possibly two)."""
+        await self._run(
+            "INSERT INTO request_cards (request_id, channel, ts, posted_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (channel, ts) DO NOTHING",
+            (request_id, channel, ts, to_db(at)),
+        )
+
+    async def cards(self, request_id: int) -> list[tuple[str, str]]:
+        """Every card (channel, ts) recorded for the request, the primary one first."""
+        rows = await self._all(
+            "SELECT c.channel, c.ts FROM request_cards c JOIN requests r ON r.id = c.request_id "
+            "WHERE c.request_id = ? ORDER BY CASE WHEN c.ts = r.card_ts THEN 0 ELSE 1 END, "
+            "c.posted_at, c.ts",
+            (request_id,),
+        )
+        return [(str(r["channel"]), str(r["ts"])) for r in rows]
 
     async def for_requester(self, requester_id: str, limit: int = 20) -> list[LicenseRequest]:
         rows = await self._all(

@@ -1,0 +1,86 @@
+"""Two cards for one request (issue 9 item 3, last part): when an ambiguous post could not
+be resolved (Slack kept the first copy but the history could not be read), the request has
+two cards. Each is updated on the decision, and a thread reply or a click under either
+works — including the first copy, whose ts the bot never learned from Slack's answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import ADMIN, APPROVALS, MANAGER, Bot
+from flows import cards, dms, has_buttons, request_row, set_pool, thread
+
+PREMIUM = "<@U07NINA|nina> agent premium"
+
+
+def cards_of(bot: Bot, request_id: int) -> list[dict[str, Any]]:
+    return [m for m in cards(bot.slack) if f"Seat request #{request_id}:" in m.get("text", "")]
+
+
+def latest(bot: Bot, posted: dict[str, Any]) -> dict[str, Any]:
+    """What a person sees of a card now: its last update, else the post."""
+    updates = [u for u in bot.slack.updates(APPROVALS) if u["ts"] == posted["ts"]]
+    return updates[-1] if updates else posted
+
+
+async def two_cards(bot: Bot) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Slack stores the first card but the answer is lost; the history read before posting
+    again is refused, so the card is posted a second time."""
+    from flows import file_request
+
+    await set_pool(bot, "premium agent 3")
+    bot.slack.fail("chat.postMessage", accepted=True, reset=True)
+    bot.slack.fail("conversations.history", error="missing_scope")
+    request_id = await file_request(bot, PREMIUM)
+    bot.clock.advance(minutes=5)
+    assert (await bot.deps.deliverer.flush()).delivered == 1
+    stray, primary = cards_of(bot, request_id)
+    assert stray["ts"] != primary["ts"]
+    assert (await request_row(bot, request_id)).card_ts == primary["ts"]
+    return request_id, stray, primary
+
+
+async def test_approve_in_the_thread_of_the_stray_card_decides_once_and_updates_both(
+        bot: Bot) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN, "text": "approve",
+                     "ts": "1800000000.000001", "thread_ts": stray["ts"]})
+    await bot.deps.deliverer.flush()
+
+    assert (await request_row(bot, request_id)).status == "approved"
+    assert len(dms(bot.slack, MANAGER)) == 1  # decided once: one DM to the requester
+    for posted in (stray, primary):
+        shown = latest(bot, posted)
+        assert shown is not posted, "card not updated"
+        assert not has_buttons(shown), "live buttons left on a card"
+        assert "Approved" in shown.get("text", "") or "approved" in str(shown).lower()
+    assert len(thread(bot.slack, primary)) + len(thread(bot.slack, stray)) == 1
+
+    # a second `approve` under the other card: already decided, nothing happens twice
+    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN, "text": "approve",
+                     "ts": "1800000000.000002", "thread_ts": primary["ts"]})
+    await bot.deps.deliverer.flush()
+    assert len(dms(bot.slack, MANAGER)) == 1
+
+
+async def test_a_click_on_the_stray_cards_approve_works_and_updates_both(bot: Bot) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    await bot.click("approve_request", str(request_id), ADMIN, message=stray)
+    await bot.deps.deliverer.flush()
+
+    assert (await request_row(bot, request_id)).status == "approved"
+    assert len(dms(bot.slack, MANAGER)) == 1
+    for posted in (stray, primary):
+        shown = latest(bot, posted)
+        assert shown is not posted and not has_buttons(shown)
+
+
+async def test_approving_on_the_primary_card_also_updates_the_stray_copy(bot: Bot) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    await bot.click("approve_request", str(request_id), ADMIN, message=primary)
+    await bot.deps.deliverer.flush()
+
+    assert (await request_row(bot, request_id)).status == "approved"
+    for posted in (stray, primary):
+        shown = latest(bot, posted)
+        assert shown is not posted and not has_buttons(shown)
