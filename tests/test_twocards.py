@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import ADMIN, APPROVALS, MANAGER, Bot
-from flows import cards, dms, has_buttons, request_row, set_pool, thread
+from flows import cards, dms, ephemerals, file_request, has_buttons, request_row, set_pool, thread
 
 PREMIUM = "<@U07NINA|nina> agent premium"
 
@@ -26,8 +26,6 @@ def latest(bot: Bot, posted: dict[str, Any]) -> dict[str, Any]:
 async def two_cards(bot: Bot) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """Slack stores the first card but the answer is lost; the history read before posting
     again is refused, so the card is posted a second time."""
-    from flows import file_request
-
     await set_pool(bot, "premium agent 3")
     bot.slack.fail("chat.postMessage", accepted=True, reset=True)
     bot.slack.fail("conversations.history", error="missing_scope")
@@ -41,10 +39,19 @@ async def two_cards(bot: Bot) -> tuple[int, dict[str, Any], dict[str, Any]]:
 
 
 async def test_approve_in_the_thread_of_the_stray_card_decides_once_and_updates_both(
-        bot: Bot) -> None:
+    bot: Bot,
+) -> None:
     request_id, stray, primary = await two_cards(bot)
-    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN, "text": "approve",
-                     "ts": "1800000000.000001", "thread_ts": stray["ts"]})
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN,
+            "text": "approve",
+            "ts": "1800000000.000001",
+            "thread_ts": stray["ts"],
+        }
+    )
     await bot.deps.deliverer.flush()
 
     assert (await request_row(bot, request_id)).status == "approved"
@@ -53,12 +60,20 @@ async def test_approve_in_the_thread_of_the_stray_card_decides_once_and_updates_
         shown = latest(bot, posted)
         assert shown is not posted, "card not updated"
         assert not has_buttons(shown), "live buttons left on a card"
-        assert "Approved" in shown.get("text", "") or "approved" in str(shown).lower()
+        assert "(approved)" in shown.get("text", ""), shown.get("text")
     assert len(thread(bot.slack, primary)) + len(thread(bot.slack, stray)) == 1
 
     # a second `approve` under the other card: already decided, nothing happens twice
-    await bot.event({"type": "message", "channel": APPROVALS, "user": ADMIN, "text": "approve",
-                     "ts": "1800000000.000002", "thread_ts": primary["ts"]})
+    await bot.event(
+        {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": ADMIN,
+            "text": "approve",
+            "ts": "1800000000.000002",
+            "thread_ts": primary["ts"],
+        }
+    )
     await bot.deps.deliverer.flush()
     assert len(dms(bot.slack, MANAGER)) == 1
 
@@ -73,6 +88,7 @@ async def test_a_click_on_the_stray_cards_approve_works_and_updates_both(bot: Bo
     for posted in (stray, primary):
         shown = latest(bot, posted)
         assert shown is not posted and not has_buttons(shown)
+        assert "(approved)" in shown.get("text", ""), shown.get("text")
 
 
 async def test_approving_on_the_primary_card_also_updates_the_stray_copy(bot: Bot) -> None:
@@ -84,3 +100,45 @@ async def test_approving_on_the_primary_card_also_updates_the_stray_copy(bot: Bo
     for posted in (stray, primary):
         shown = latest(bot, posted)
         assert shown is not posted and not has_buttons(shown)
+        assert "(approved)" in shown.get("text", ""), shown.get("text")
+
+
+async def test_a_click_on_the_stray_card_works_even_when_slack_history_stays_unreadable(
+    bot: Bot,
+) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    bot.slack.fail("conversations.history", error="missing_scope", times=50)
+    bot.slack.fail("conversations.replies", error="missing_scope", times=50)
+    # the click carries the card's own message (its metadata names the outbox message)
+    await bot.click("approve_request", str(request_id), ADMIN, message=stray)
+    await bot.deps.deliverer.flush()
+
+    assert (await request_row(bot, request_id)).status == "approved"
+    for posted in (stray, primary):
+        shown = latest(bot, posted)
+        assert shown is not posted and not has_buttons(shown)
+
+
+async def test_a_stray_card_does_not_vouch_for_another_request(bot: Bot) -> None:
+    request_id, stray, _ = await two_cards(bot)
+    other = await file_request(bot, "sam@example.com agent premium")
+    await bot.click("approve_request", str(other), ADMIN, message=stray)
+    assert (await request_row(bot, other)).status == "pending"
+    assert (await request_row(bot, request_id)).status == "pending"
+    assert any(
+        "not on request" in str(m) for m in ephemerals(bot.slack, ADMIN) + bot.slack.responses()
+    )
+    # the stray card does vouch for its own request
+    await bot.click("approve_request", str(request_id), ADMIN, message=stray)
+    assert (await request_row(bot, request_id)).status == "approved"
+    assert (await request_row(bot, other)).status == "pending"
+
+
+async def test_every_card_posted_is_recorded(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 3")
+    request_id = await file_request(bot, PREMIUM)
+    [posted] = cards_of(bot, request_id)
+    async with bot.db.read() as tx:
+        assert await tx.requests.cards(request_id) == [(APPROVALS, posted["ts"])]
+        found = await tx.requests.by_card(APPROVALS, posted["ts"])
+    assert found is not None and found.id == request_id
