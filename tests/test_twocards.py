@@ -142,3 +142,31 @@ async def test_every_card_posted_is_recorded(bot: Bot) -> None:
         assert await tx.requests.cards(request_id) == [(APPROVALS, posted["ts"])]
         found = await tx.requests.by_card(APPROVALS, posted["ts"])
     assert found is not None and found.id == request_id
+
+
+async def test_migration_011_backfills_the_cards_requests_already_have(tmp_path) -> None:
+    import aiosqlite
+
+    from bot.store.db import Database
+
+    path = tmp_path / "before011.db"
+    database = await Database.open(path)  # all migrations applied
+    await database.close()
+    # Back to the state before 011: a request with a card, no request_cards table.
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("DROP TABLE request_cards")
+        await conn.execute("DELETE FROM schema_migrations WHERE version = 11")
+        await conn.execute(
+            "INSERT INTO requests (requester_id, email, name, seat_type, edition, created_at, "
+            "card_channel, card_ts) VALUES ('U1', 'a@example.com', 'A', 'agent', 'premium', "
+            "'2026-12-01T10:00:00+00:00', 'C0APPROVALS', '1700000000.000100')"
+        )
+        await conn.commit()
+    database = await Database.open(path)
+    try:
+        async with database.read() as tx:
+            found = await tx.requests.by_card("C0APPROVALS", "1700000000.000100")
+            assert found is not None
+            assert await tx.requests.cards(found.id) == [("C0APPROVALS", "1700000000.000100")]
+    finally:
+        await database.close()
