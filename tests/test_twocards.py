@@ -170,3 +170,18 @@ async def test_migration_011_backfills_the_cards_requests_already_have(tmp_path)
             assert await tx.requests.cards(found.id) == [("C0APPROVALS", "1700000000.000100")]
     finally:
         await database.close()
+
+
+async def test_a_click_on_the_stray_card_without_metadata_in_the_payload_reads_the_card_back(
+    bot: Bot,
+) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    bare = {k: v for k, v in stray.items() if k != "metadata"}
+    await bot.click("approve_request", str(request_id), ADMIN, message=bare)
+    await bot.deps.deliverer.flush()
+
+    assert bot.slack.calls_to("conversations.replies")
+    assert (await request_row(bot, request_id)).status == "approved"
+    for posted in (stray, primary):
+        shown = latest(bot, posted)
+        assert shown is not posted and not has_buttons(shown)

@@ -107,7 +107,12 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
             shown = False
     if not shown and container.get("type") == "message" and channel and ts:
         # A copy of the card the bot never learned the ts of (issue 9 item 3).
-        adopted = await adopt_card(deps.db, channel, ts, body.get("message"), deps.clock.now())
+        # The click's message carries the card's metadata; if Slack left it out, the
+        # message is read back.
+        now = deps.clock.now()
+        adopted = await adopt_card(deps.db, channel, ts, body.get("message"), now)
+        if adopted is None:
+            adopted = await request_of_card(deps.db, deps.client, channel, ts, now)
         shown = adopted is not None and adopted.id == request_id
     if not shown:
         log.warning("refused a click naming request #%s outside its card", request_id)
