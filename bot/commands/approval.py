@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
@@ -85,8 +86,8 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
     carrying another request's id is refused (told, nothing changes)."""
     request_id = _request_id(body)
     container = body.get("container") or {}
-    channel: str | None = None
-    ts: str | None = None
+    channel: Any = None  # the message clicked in, when it is one
+    ts: Any = None
     async with deps.db.read() as tx:
         request = await tx.requests.get(request_id)
         if request is None:
