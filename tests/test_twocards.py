@@ -185,3 +185,21 @@ async def test_a_click_on_the_stray_card_without_metadata_in_the_payload_reads_t
     for posted in (stray, primary):
         shown = latest(bot, posted)
         assert shown is not posted and not has_buttons(shown)
+
+
+async def test_a_stray_card_found_after_the_decision_is_updated_too(bot: Bot) -> None:
+    request_id, stray, primary = await two_cards(bot)
+    bot.slack.fail("conversations.history", error="missing_scope", times=50)
+    await bot.click("approve_request", str(request_id), ADMIN, message=primary)
+    await bot.deps.deliverer.flush()
+    assert (await request_row(bot, request_id)).status == "approved"
+    assert not has_buttons(latest(bot, primary))
+    assert latest(bot, stray) is stray  # history unreadable: the copy is not known yet
+
+    # someone clicks the stray copy's (stale) Approve: told, and the copy is updated
+    await bot.click("approve_request", str(request_id), ADMIN, message=stray)
+    await bot.deps.deliverer.flush()
+    shown = latest(bot, stray)
+    assert shown is not stray and not has_buttons(shown)
+    assert "(approved)" in shown.get("text", "")
+    assert len(dms(bot.slack, MANAGER)) == 1  # still decided once

@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.licensing.requests import LicenseRequest
+from bot.licensing.requests import LicenseRequest, RequestStatus
 from bot.store.db import Database
 from bot.store.outbox import OutboxTarget
 
@@ -51,8 +51,13 @@ async def adopt_card(
             or (message.delivered_channel or channel) != channel
         ):
             return None
-        await tx.requests.add_card(message.request_id, channel, ts, now)
+        new = await tx.requests.add_card(message.request_id, channel, ts, now)
         request = await tx.requests.get(message.request_id)
+        if new and request is not None and request.status is not RequestStatus.PENDING:
+            # Decided while this copy was unknown: it still shows live buttons.
+            await tx.outbox.enqueue(
+                "card", "request_card", now, request_id=request.id, channel=request.card_channel
+            )
     if request is not None:
         log.info("request #%s: another copy of its card found at %s %s", request.id, channel, ts)
     return request

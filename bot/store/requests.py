@@ -66,13 +66,14 @@ class RequestRepository(Repository):
             )
         return _request(row) if row else None
 
-    async def add_card(self, request_id: int, channel: str, ts: str, at: datetime) -> None:
-        """Record a card posted for the request (one of possibly two)."""
-        await self._run(
+    async def add_card(self, request_id: int, channel: str, ts: str, at: datetime) -> bool:
+        """Record a card posted for the request (one of possibly two); True when new."""
+        changed, _ = await self._run(
             "INSERT INTO request_cards (request_id, channel, ts, posted_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (channel, ts) DO NOTHING",
             (request_id, channel, ts, to_db(at)),
         )
+        return changed == 1
 
     async def cards(self, request_id: int) -> list[tuple[str, str]]:
         """Every card (channel, ts) recorded for the request, the primary one first."""
