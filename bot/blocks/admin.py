@@ -11,10 +11,10 @@ from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
 from bot.licensing.catalog import Catalog
 from bot.licensing.commands import USAGE
+from bot.licensing.entities import Assignment
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
-from bot.services.ledger import Impact
-from bot.store.assignments import Assignment
+from bot.licensing.views import Impact
 
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
 _ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")

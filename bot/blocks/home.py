@@ -16,11 +16,10 @@ from slack_sdk.models.views import View
 
 from bot.blocks.base import clip, context, day, escape, section, when
 from bot.blocks.requests import decision_buttons, new_hire, seat_label
+from bot.licensing.entities import Assignment, OpenAlert
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
 from bot.licensing.requests import LicenseRequest, RequestKind, Stage
-from bot.store.assignments import Assignment
-from bot.store.reports import OpenAlert
 
 NEW_REQUEST_ACTION = "home_new_request"
 MAX_VIEW_BLOCKS = 100

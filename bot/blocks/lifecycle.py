@@ -10,9 +10,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmO
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.templates import template
+from bot.licensing.entities import Assignment, Quota
 from bot.licensing.requests import LicenseRequest
-from bot.store.assignments import Assignment
-from bot.store.quotas import Quota
 
 DEACTIVATED_RECLAIM_ACTION = "deactivated_reclaim"
 EXTEND_ACTION = "expiring_extend"

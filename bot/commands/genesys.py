@@ -25,11 +25,11 @@ from bot.context import Deps
 from bot.genesys import LEDGER_ONLY
 from bot.genesys.client import GenesysError, GenesysUnavailable, succeeded
 from bot.genesys.reconcile import reconcile_table
-from bot.genesys.sync import compare, read_org
-from bot.jobs.genesys import drift_data
+from bot.genesys.sync import compare, drift_data, read_org
 from bot.licensing.commands import ShowDrift
 from bot.licensing.errors import LicenseError
 from bot.services import genesys as service
+from bot.services import seats as seat_service
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
                 done["state"] = "removed"
                 told = f":heavy_minus_sign: Removed {', '.join(licenses)} from {email} in Genesys."
         else:
-            revoked = await service.revoke_for_drift(deps.db, int(value["a"]), user_id, now)
+            revoked = await seat_service.revoke_for_drift(deps.db, int(value["a"]), user_id, now)
             done["state"] = "revoked"
             told = (
                 f":recycle: Revoked the {revoked.seat} seat of {email}; "

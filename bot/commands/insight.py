@@ -27,13 +27,13 @@ from bot.blocks.insight import (
 from bot.commands.common import handles, notify, reply, reply_error
 from bot.context import Deps
 from bot.licensing.commands import USAGE, Check, ListUsers, Report, ShowAudit
+from bot.licensing.entities import AuditFilter
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
 from bot.reports.stream import remove_file, write_report_file
 from bot.services.insight import day_range, diagnose_person
 from bot.slack import PersonNotFound, resolve_person
-from bot.store.reports import AuditFilter
 
 log = logging.getLogger(__name__)
 

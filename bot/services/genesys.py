@@ -128,15 +128,6 @@ async def adopt(
     return seat
 
 
-async def revoke_for_drift(
-    db: Database, assignment_id: int, actor: str, now: datetime
-) -> Assignment:
-    """Remove on a holder deleted or deactivated in Genesys: end the seat (which removes
-    whatever licenses are left in Genesys)."""
-    from bot.services.seats import revoke_seat
-
-    return await revoke_seat(db, assignment_id=assignment_id, actor=actor, now=now)
-
 
 async def note_on_drift(
     db: Database,

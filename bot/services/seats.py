@@ -271,3 +271,11 @@ def _pool(state: PoolState | None) -> dict | None:
         "used": state.used,
         "price": str(state.price) if state.price is not None else None,
     }
+
+
+async def revoke_for_drift(
+    db: Database, assignment_id: int, actor: str, now: datetime
+) -> Assignment:
+    """Remove on a holder deleted or deactivated in Genesys: end the seat (which removes
+    whatever licenses are left in Genesys)."""
+    return await revoke_seat(db, assignment_id=assignment_id, actor=actor, now=now)

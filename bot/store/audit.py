@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.licensing.entities import AuditEntry  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import dumps, from_db, to_db
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    before: Any
-    after: Any
 
 
 class AuditRepository(Repository):
