@@ -227,3 +227,19 @@ def test_the_rules_catch_what_they_forbid() -> None:
         Edge("bot.serve", "bot.cli", 2, False, False),
     ]
     assert cycles(lazy_cli) == []
+
+
+def test_listeners_use_the_read_side() -> None:
+    """Listeners (bot/commands) call services, never a transaction or a Database: no
+    `<x>.db.read()` / `<x>.db.write()`, no `Database`."""
+    found = []
+    for path in sorted((BOT / "commands").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("read", "write", "transaction")
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "db"
+            ) or (isinstance(node, ast.Name) and node.id == "Database"):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found, "listeners reading the store directly: " + ", ".join(found)

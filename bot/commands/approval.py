@@ -18,6 +18,7 @@ from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import check_text
 from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
+from bot.services import queries
 from bot.services.requests import Approver, Decision, approve_request, deny_request
 
 _APPROVE = re.compile(r"^\s*approved?\s*[.!]?\s*$", re.IGNORECASE)
@@ -84,24 +85,24 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
     carrying another request's id is refused (told, nothing changes)."""
     request_id = _request_id(body)
     container = body.get("container") or {}
-    async with deps.db.read() as tx:
-        request = await tx.requests.get(request_id)
-        if request is None:
-            return True  # the decision says there is no such request
-        if container.get("type") == "message":
-            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-            ts = container.get("message_ts")
-            shown = bool(channel and ts) and (
-                (request.card_channel, request.card_ts) == (channel, ts)
-                or getattr(await tx.requests.by_card(channel, ts), "id", None) == request_id
-            )
-        elif container.get("type") == "view":
-            # The App Home lists pending requests with their buttons: the view clicked in
-            # must be a Home that shows a decision button for this very request.
-            view = body.get("view") or {}
-            shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
-        else:
-            shown = False
+    request = await queries.request(deps.db, request_id)
+    if request is None:
+        return True  # the decision says there is no such request
+    if container.get("type") == "message":
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        ts = container.get("message_ts")
+        shown = bool(channel and ts) and (
+            (request.card_channel, request.card_ts) == (channel, ts)
+            or getattr(await queries.request_on_card(deps.db, channel, ts), "id", None)
+            == request_id
+        )
+    elif container.get("type") == "view":
+        # The App Home lists pending requests with their buttons: the view clicked in
+        # must be a Home that shows a decision button for this very request.
+        view = body.get("view") or {}
+        shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
+    else:
+        shown = False
     if not shown:
         log.warning("refused a click naming request #%s outside its card", request_id)
         await notify(
@@ -168,8 +169,7 @@ async def on_deny_clicked(deps: Deps, body: dict) -> None:
     if not await _clicked_where_shown(deps, body):
         return
     request_id = _request_id(body)
-    async with deps.db.read() as tx:
-        request = await tx.requests.get(request_id)
+    request = await queries.request(deps.db, request_id)
     if request is not None and not may_deny(who, request):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
@@ -193,8 +193,7 @@ async def on_deny_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
     await ack()
     user_id = body["user"]["id"]
     request_id = int(body["view"]["private_metadata"])
-    async with deps.db.read() as tx:
-        found = await tx.requests.get(request_id)
+    found = await queries.request(deps.db, request_id)
     if found is None or not may_deny(await approver(deps, user_id), found):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
@@ -212,8 +211,7 @@ async def on_thread_reply(deps: Deps, event: dict) -> None:
     approve, deny = _APPROVE.match(text), _DENY.match(text)
     if not approve and not deny:
         return  # ordinary conversation in the thread
-    async with deps.db.read() as tx:
-        request = await tx.requests.by_card(event["channel"], thread_ts)
+    request = await queries.request_on_card(deps.db, event["channel"], thread_ts)
     if request is None:
         return
     user_id = event["user"]

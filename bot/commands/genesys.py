@@ -29,6 +29,7 @@ from bot.genesys.sync import compare, drift_data, read_org
 from bot.licensing.commands import ShowDrift
 from bot.licensing.errors import LicenseError
 from bot.services import genesys as service
+from bot.services import queries
 from bot.services import seats as seat_service
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ async def genesys_outcome(deps: Deps, message: Message, assignment_id: int) -> N
     """Add to an admin's reply where the seat stands in Genesys Cloud (after delivery)."""
     if deps.genesys is None or len(message.blocks) >= MAX_BLOCKS:
         return
-    async with deps.db.read() as tx:
-        state = await tx.genesys.get(assignment_id)
+    state = await queries.genesys_state(deps.db, assignment_id)
     line = genesys_state_line(state.state, state.detail) if state else None
     if line:
         message.blocks.append(context(line))
@@ -153,9 +153,7 @@ async def show_drift(
     except GenesysError as error:
         await reply_error(respond, f"Genesys Cloud could not be read: {error}. Try again later.")
         return
-    async with deps.db.read() as tx:
-        seats = await tx.assignments.list_active()
-        states = await tx.genesys.active()
+    seats, states = await queries.seats_with_genesys(deps.db)
     rows = compare(seats, states, org, deps.rules.catalog)
     await reply(respond, drift_message(drift_data(rows), deps.rules.tz, buttons=True))
 

@@ -31,8 +31,9 @@ from bot.licensing.entities import AuditFilter
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
-from bot.reports.stream import remove_file, write_report_file
-from bot.services.insight import day_range, diagnose_person
+from bot.reports.stream import remove_file
+from bot.services import queries
+from bot.services.insight import day_range
 from bot.slack import PersonNotFound, resolve_person
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     # A report over a large ledger reads for seconds: streamed to a temporary file by a
     # worker thread on a connection of its own (WAL lets it read beside writers), so the
     # event loop keeps acking and approvals on the bot's connection never wait.
-    written = await write_report_file(deps.db.path, deps.rules, command.kind, now, where)
+    written = await queries.report_file(deps.db, deps.rules, command.kind, now, where)
     try:
         assert written.path is not None
         await upload_file(
@@ -154,17 +155,15 @@ async def _users_message(deps: Deps, filter_word: str | None, offset: int) -> Me
     edition = filter_word if filter_word in catalog.editions else None
     seat_type = filter_word if filter_word in catalog.seat_types else None
     cutoff = inactive_since_cutoff(now, deps.rules.policy) if filter_word == "inactive" else None
-    async with deps.db.read() as tx:
-        total = await tx.reports.count_active(
-            edition=edition, seat_type=seat_type, inactive_before=cutoff
-        )
-        seats = await tx.assignments.list_active(
-            edition=edition,
-            seat_type=seat_type,
-            inactive_before=cutoff,
-            limit=PAGE_SIZE,
-            offset=offset,
-        )
+    found = await queries.active_seats(
+        deps.db,
+        edition=edition,
+        seat_type=seat_type,
+        inactive_before=cutoff,
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+    seats, total = found.items, found.total
     label = {None: "all active seats", "inactive": "inactive seats"}.get(
         filter_word, f"{filter_word} seats"
     )
@@ -178,9 +177,8 @@ async def users(deps: Deps, command: ListUsers, body: dict, respond: AsyncRespon
 
 
 async def _audit_message(deps: Deps, where: AuditFilter, label: str, offset: int) -> Message:
-    async with deps.db.read() as tx:
-        total = await tx.reports.audit_count(where)
-        entries = await tx.reports.audit(where, limit=PAGE_SIZE, offset=offset)
+    found = await queries.audit(deps.db, where, PAGE_SIZE, offset)
+    entries, total = found.items, found.total
     state = {
         "e": where.email,
         "u": where.slack_user_id,
@@ -213,14 +211,14 @@ async def check(deps: Deps, command: Check, body: dict, respond: AsyncRespond) -
         await reply_error(respond, str(error))
         return
     assert person.email
-    async with deps.db.read() as tx:
-        diagnosis = await diagnose_person(
-            tx, deps.rules, person.email, person.slack_user_id, deps.clock.now()
-        )
-        if deps.genesys is not None and diagnosis.holding is not None:  # SPEC 8
-            from bot.services.genesys import add_genesys_finding
-
-            add_genesys_finding(diagnosis, await tx.genesys.get(diagnosis.holding.id))
+    diagnosis = await queries.check(
+        deps.db,
+        deps.rules,
+        person.email,
+        person.slack_user_id,
+        deps.clock.now(),
+        genesys=deps.genesys is not None,
+    )
     await reply(respond, check_reply(diagnosis, deps.rules.tz))
 
 

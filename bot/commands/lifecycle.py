@@ -23,7 +23,7 @@ from bot.commands.home import refresh_home
 from bot.context import Deps
 from bot.licensing.commands import Extend, FileChange, Offboard, SetQuota, ShowQuotas
 from bot.licensing.errors import LicenseError
-from bot.services import lifecycle
+from bot.services import lifecycle, queries
 from bot.services.requests import file_change, file_offboarding
 from bot.services.seats import extend_seat, set_quota
 from bot.slack import PersonNotFound, resolve_person
@@ -129,8 +129,7 @@ async def extend(deps: Deps, command: Extend, body: dict, respond: AsyncRespond)
 
 @handles(ShowQuotas)
 async def show_quotas(deps: Deps, command: ShowQuotas, body: dict, respond: AsyncRespond) -> None:
-    async with deps.db.read() as tx:
-        quotas = await tx.quotas.all()
+    quotas = await queries.quotas(deps.db)
     await reply(respond, quotas_message(quotas))
 
 

@@ -16,6 +16,7 @@ from bot.licensing.commands import CancelRequest, FileRequest, ListRequests, Ope
 from bot.licensing.errors import LicenseError
 from bot.licensing.forms import RequestForm, validate_request_form
 from bot.licensing.requests import LicenseRequest, SeatRequest
+from bot.services import queries
 from bot.services.requests import cancel_request, file_request
 from bot.slack import PersonNotFound, resolve_person
 
@@ -118,8 +119,7 @@ async def on_request_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
 async def list_requests(
     deps: Deps, command: ListRequests, body: dict, respond: AsyncRespond
 ) -> None:
-    async with deps.db.read() as tx:
-        requests = await tx.requests.for_requester(body["user_id"])
+    requests = await queries.requests_of(deps.db, body["user_id"])
     await reply(respond, requests_list(requests, deps.rules.tz))
 
 
