@@ -14,6 +14,7 @@ from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
 from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
 from bot.commands.common import CANNOT_WRITE, notify, storage_failed
 from bot.commands.home import refresh_home
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import check_text
@@ -31,38 +32,46 @@ Tell = Callable[[Message], Awaitable[None]]
 NOT_ADMIN = "Only license admins can decide requests: nothing was changed."
 
 
+async def approve_clicked(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
+
+
+async def deny_clicked(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
+
+
+async def deny_submitted(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_deny_submitted(deps, incoming.ack, body))
+
+
+async def thread_reply(deps: Deps, incoming: Incoming) -> None:
+    event = incoming.event
+    try:
+        await on_thread_reply(deps, event)
+    except Exception as error:
+        if not storage_failed(deps, error) or not event.get("user"):
+            raise
+        await deps.client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=event.get("thread_ts"),
+            text=f":warning: {CANNOT_WRITE}.",
+        )
+
+
+ROUTES = (
+    Route.action(APPROVE_ACTION, approve_clicked),
+    Route.action(DENY_ACTION, deny_clicked),
+    Route.view(DENY_MODAL, deny_submitted),
+    Route.event("message", thread_reply),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(APPROVE_ACTION)
-    async def approve_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
-
-    @app.action(DENY_ACTION)
-    async def deny_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
-
-    @app.view(DENY_MODAL)
-    async def deny_submitted(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await _telling_storage_errors(deps, body, on_deny_submitted(deps, ack, body))
-
-    @app.event("message")
-    async def thread_reply(event: dict) -> None:
-        async with deps.inflight.track():
-            try:
-                await on_thread_reply(deps, event)
-            except Exception as error:
-                if not storage_failed(deps, error) or not event.get("user"):
-                    raise
-                await deps.client.chat_postEphemeral(
-                    channel=event["channel"],
-                    user=event["user"],
-                    thread_ts=event.get("thread_ts"),
-                    text=f":warning: {CANNOT_WRITE}.",
-                )
+    mount(app, deps, ROUTES)
 
 
 async def _telling_storage_errors(deps: Deps, body: dict, work: Awaitable[None]) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, simple
@@ -21,6 +21,7 @@ from bot.blocks.genesys import (
 )
 from bot.blocks.insight import report_comment, report_sent
 from bot.commands.common import handles, notify, reply, reply_error
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.genesys import LEDGER_ONLY
 from bot.genesys.client import GenesysError, GenesysUnavailable, succeeded
@@ -37,24 +38,27 @@ log = logging.getLogger(__name__)
 NOT_ADMIN = "Only license admins can act on Genesys drift: nothing was changed."
 
 
+async def adopt_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "adopt")
+
+
+async def remove_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "remove")
+
+
+async def provision_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "provision")
+
+
+ROUTES = (
+    Route.action(ADOPT_ACTION, adopt_clicked),
+    Route.action(REMOVE_ACTION, remove_clicked),
+    Route.action(PROVISION_ACTION, provision_clicked),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(ADOPT_ACTION)
-    async def adopt_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "adopt")
-
-    @app.action(REMOVE_ACTION)
-    async def remove_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "remove")
-
-    @app.action(PROVISION_ACTION)
-    async def provision_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "provision")
+    mount(app, deps, ROUTES)
 
 
 async def genesys_outcome(deps: Deps, message: Message, assignment_id: int) -> None:

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
@@ -19,26 +19,33 @@ from bot.blocks import home as home_blocks
 from bot.blocks.genesys import genesys_state_line
 from bot.blocks.home import MAX_ALERTS, MAX_PENDING, NEW_REQUEST_ACTION, admin_home, requester_home
 from bot.blocks.modals import request_modal
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.services import queries
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    async def home_opened(event: dict) -> None:
-        async with deps.inflight.track():
-            if event.get("tab", "home") == "home" and event.get("user"):
-                await refresh_home(deps, event["user"])
+async def home_opened(deps: Deps, incoming: Incoming) -> None:
+    event = incoming.event
+    if event.get("tab", "home") == "home" and event.get("user"):
+        await refresh_home(deps, event["user"])
 
-    @app.action(NEW_REQUEST_ACTION)
-    async def new_request_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await deps.client.views_open(
-                trigger_id=body["trigger_id"], view=request_modal(deps.rules.catalog)
-            )
+
+async def new_request_clicked(deps: Deps, incoming: Incoming) -> None:
+    await deps.client.views_open(
+        trigger_id=incoming.body["trigger_id"], view=request_modal(deps.rules.catalog)
+    )
+
+
+ROUTES = (
+    Route.event("app_home_opened", home_opened),
+    Route.action(NEW_REQUEST_ACTION, new_request_clicked),
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    mount(app, deps, ROUTES)
 
 
 async def home_view(deps: Deps, user_id: str) -> View:

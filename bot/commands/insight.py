@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +25,7 @@ from bot.blocks.insight import (
     users_page,
 )
 from bot.commands.common import handles, notify, reply, reply_error
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import USAGE, Check, ListUsers, Report, ShowAudit
 from bot.licensing.entities import AuditFilter
@@ -39,12 +40,15 @@ from bot.slack import PersonNotFound, resolve_person
 log = logging.getLogger(__name__)
 
 
+async def page_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_page(deps, incoming.body, incoming.respond)  # type: ignore[arg-type]
+
+
+ROUTES = (Route.action(PAGE_ACTION, page_clicked),)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(PAGE_ACTION)
-    async def page_clicked(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_page(deps, body, respond)
+    mount(app, deps, ROUTES)
 
 
 async def _person_filter(deps: Deps, person: Person | None) -> tuple[str | None, str | None]:
