@@ -13,7 +13,7 @@ from bot.licensing.catalog import Catalog
 from bot.licensing.commands import USAGE
 from bot.licensing.entities import Assignment
 from bot.licensing.forecast import Forecast
-from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
+from bot.licensing.policy import Policy, PoolState, utilization_band
 from bot.licensing.views import Impact
 
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
@@ -61,8 +61,8 @@ def pool_line(
     line = f"*{pool.edition} {pool.item}* `{pool.counts()}` · {utilization} · {band}"
     if pool.overage:
         line += f" · :warning: {pool.overage} over"
-        if pool.over_since:
-            ends = grace_ends_at(pool.over_since, policy)
+        ends = pool.grace_ends_at(policy)
+        if ends is not None:
             state = "grace ends" if now < ends else "grace ended, approvals refused since"
             line += f", {state} {day(ends, tz)}"
     price, listed = price_of(pool, catalog)

@@ -19,6 +19,7 @@ class Edition:
     label: str
     modules: frozenset[str]
     prices: dict[str, Decimal] = field(default_factory=dict)
+    grace_days: int | None = None  # None: the policy's LICENSEBOT_GRACE_DAYS
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ class Catalog:
             return self.module_prices.get(item)
         return self.editions[edition].prices.get(item)
 
+
+    def edition_grace_days(self) -> tuple[tuple[str, int], ...]:
+        """(edition, days) for each edition with a grace period of its own."""
+        return tuple(
+            (e.name, e.grace_days) for e in self.editions.values() if e.grace_days is not None
+        )
 
     # --- Genesys Cloud mapping (SPEC 8) ------------------------------------------------
 
@@ -165,7 +172,14 @@ def parse_catalog(data: dict) -> Catalog:
             prices = {k: _price(v) for k, v in spec.get("prices", {}).items()}
             if prices.keys() - seat_types.keys():
                 raise CatalogError(f"edition {name} prices unknown seat types")
-            editions[name] = Edition(name, str(spec.get("label", name.title())), available, prices)
+            grace = spec.get("grace_days")
+            if grace is not None and (
+                isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 3650
+            ):
+                raise CatalogError(f"edition {name} grace_days must be a whole number of days")
+            editions[name] = Edition(
+                name, str(spec.get("label", name.title())), available, prices, grace
+            )
     except (KeyError, AttributeError, TypeError) as error:
         raise CatalogError(f"catalog is missing or has a malformed entry: {error}") from error
     for names in (seat_types, modules, editions):

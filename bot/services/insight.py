@@ -153,8 +153,9 @@ def _pool_findings(
     if not pool.overage:
         return []
     start = pool.over_since or now
-    ends = grace_ends_at(start, rules.policy).astimezone(rules.tz).date().isoformat()
-    if now >= grace_ends_at(start, rules.policy):
+    end = grace_ends_at(start, rules.policy, pool.edition)
+    ends = end.astimezone(rules.tz).date().isoformat()
+    if now >= end:
         return [
             Finding(
                 False,

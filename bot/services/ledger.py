@@ -3,7 +3,7 @@ and card previews ask "may this seat be taken?"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
@@ -29,6 +29,13 @@ class Rules:
     policy: Policy
     catalog: Catalog
     tz: tzinfo
+
+    def __post_init__(self) -> None:
+        # A grace period per edition is catalog data (`grace_days` under an edition):
+        # the policy carries it, and grace_ends_at (bot/licensing/policy.py) reads it.
+        grace = self.catalog.edition_grace_days()
+        if grace and self.policy.edition_grace_days != grace:
+            object.__setattr__(self, "policy", replace(self.policy, edition_grace_days=grace))
 
 
 
