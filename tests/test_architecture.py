@@ -11,7 +11,8 @@ Layer rules (an edge from a module in the left room to one in a room on the righ
 - commands  -> store, jobs: listeners call services (writes and the read side in
                bot/services/queries.py) and render with blocks.
 - licensing -> anything outside bot/licensing: the domain imports nothing of the project.
-- services  -> commands, blocks: use cases return values; views are built by the callers.
+- services  -> commands, blocks, jobs, reports: use cases and reads return values; the
+               rooms above them (listeners, jobs, reports) build views and files.
 - store     -> services, commands, blocks: the store maps rows to domain entities.
 
 Cycles: no cycle among bot modules, counting module-level imports and imports inside
@@ -36,7 +37,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 FORBIDDEN: dict[str, set[str]] = {
     "blocks": {"store", "jobs", "commands", "services", "delivery"},
     "commands": {"store", "jobs"},
-    "services": {"commands", "blocks"},
+    "services": {"commands", "blocks", "jobs", "reports"},
     "store": {"services", "commands", "blocks"},
 }
 BLOCKS_MAY_IMPORT = {"blocks", "licensing", "clock"}

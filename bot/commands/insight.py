@@ -32,7 +32,7 @@ from bot.licensing.entities import AuditFilter
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
-from bot.reports.stream import remove_file
+from bot.reports.stream import remove_file, write_report_from
 from bot.services import queries
 from bot.services.insight import day_range
 from bot.slack import PersonNotFound, resolve_person
@@ -87,7 +87,7 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     # A report over a large ledger reads for seconds: streamed to a temporary file by a
     # worker thread on a connection of its own (WAL lets it read beside writers), so the
     # event loop keeps acking and approvals on the bot's connection never wait.
-    written = await queries.report_file(deps.db, deps.rules, command.kind, now, where)
+    written = await write_report_from(deps.db, deps.rules, command.kind, now, where)
     try:
         assert written.path is not None
         await upload_file(

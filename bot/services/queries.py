@@ -16,7 +16,6 @@ from bot.licensing.forecast import Forecast
 from bot.licensing.policy import PoolState
 from bot.licensing.requests import LicenseRequest, Stage
 from bot.licensing.views import Diagnosis
-from bot.reports.stream import Written, write_report_file
 from bot.services.genesys import add_genesys_finding
 from bot.services.insight import PoolKey, diagnose_person, pool_forecasts
 from bot.services.ledger import Rules
@@ -178,11 +177,3 @@ async def seats_with_genesys(
     """Every active seat and where each stands in Genesys (the drift comparison)."""
     async with db.read() as tx:
         return await tx.assignments.list_active(), await tx.genesys.active()
-
-
-async def report_file(
-    db: Database, rules: Rules, kind: str, now: datetime, where: AuditFilter
-) -> Written:
-    """A CSV report in a temporary file, read on a connection of the report writer's own
-    (bot/reports/stream.py) so the bot's connection never waits behind it."""
-    return await write_report_file(db.path, rules, kind, now, where)
