@@ -15,13 +15,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
+from bot.commands import delivery as delivery_commands
 from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
 from bot.commands.pipeline import install_error_handler
 from bot.context import Deps, Inflight
+from bot.delivery import Deliverer
 from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
-from bot.jobs.outbox import Deliverer
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -40,7 +41,9 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     db = await Database.open(settings.database)
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
-    deliverer = Deliverer(db, client, clock, rules, settings.approvals_channel)
+    deliverer = Deliverer(
+        db, client, clock, rules, settings.approvals_channel, alerts_channel=settings.alerts_channel
+    )
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
     if settings.finance_group:
         deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
@@ -108,6 +111,7 @@ def build_app(
     insight.register(app, deps)
     register_lifecycle(app, deps)
     genesys_commands.register(app, deps)
+    delivery_commands.register(app, deps)
     return app
 
 

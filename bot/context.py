@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.db_health import StoreHealth
-from bot.jobs.outbox import Deliverer
+from bot.delivery import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.slack import AdminDirectory
@@ -97,4 +97,6 @@ class Deps:
     store_health: StoreHealth = field(default_factory=StoreHealth)
 
     async def deliver(self) -> None:
-        await self.deliverer.flush()
+        """After a listener's change: its cards, replies, DMs and updates go out first,
+        never behind queued alerts (see Deliverer.after_change)."""
+        await self.deliverer.after_change()

@@ -157,7 +157,7 @@ class ReplayGuard:
         if not _is_sqlite_file(self.db):
             # Another store (PostgreSQL): a transaction of its own; rows lock, not files.
             async with self.db.transaction() as tx:
-                guard = ReplayGuardRepository(tx.connection)
+                guard = tx.replays
                 new = await guard.first_sights(list(distinct.items()), now)
                 if prune:
                     await guard.prune(now)

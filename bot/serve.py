@@ -39,6 +39,7 @@ STOP_SECONDS = 10.0
 HTTP_DRAIN_SECONDS = 3.0
 JOB_DRAIN_SECONDS = 3.0
 INFLIGHT_DRAIN_SECONDS = 2.0
+BACKLOG_DRAIN_SECONDS = 0.5  # the background delivery's message in flight, at stop
 
 T = TypeVar("T")
 
@@ -169,6 +170,7 @@ async def serve(
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     socket_handler: Any = None
+    backlog: asyncio.Task[None] | None = None
     try:
         if http:
             readiness.starting = False
@@ -193,16 +195,39 @@ async def serve(
                 readiness.starting = False
                 readiness.slack_error = readiness.slack_error or f"{type(error).__name__}"
                 log.error("Socket Mode could not connect: %s", error)
+        # Whatever a previous run queued and could not send goes out in the background,
+        # once listening: a backlog never keeps /healthz or a command waiting.
+        backlog = asyncio.get_running_loop().create_task(_deliver_backlog(service))
         await stop.wait()
     finally:
+        await _end_backlog(service, backlog)
         await _stop(service, scheduler, runner, socket_handler, health_runner)
     return 0
+
+
+async def _deliver_backlog(service: Service) -> None:
+    try:
+        await service.deps.deliverer.flush()
+    except Exception:
+        log.exception("outbox delivery at start failed")
+
+
+async def _end_backlog(service: Service, backlog: asyncio.Task[None] | None) -> None:
+    """Every flush ends after the message in flight (never mid-write); a call Slack does
+    not answer is cancelled (its lease is taken back at the next start)."""
+    service.deps.deliverer.stop()
+    if backlog is None or backlog.done():
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(backlog), BACKLOG_DRAIN_SECONDS)
+    except TimeoutError:
+        backlog.cancel()
+        await asyncio.gather(backlog, return_exceptions=True)
 
 
 async def _start(service: Service, stop: asyncio.Event) -> int | None:
     """auth.test and the backlog of a previous run; each step yields to a stop request.
     Returns an exit code when the process must not serve."""
-    deps = service.deps
     try:
         await _unless_stopped(stop, service.warm())
     except SlackApiError as error:
@@ -221,8 +246,6 @@ async def _start(service: Service, stop: asyncio.Event) -> int | None:
         log.warning("auth.test at start failed: %s", error)
     if await _unless_stopped(stop, _genesys_at_start(service)) is False:
         return 2
-    # Whatever a previous run queued and could not send goes out first.
-    await _unless_stopped(stop, deps.deliver())
     return None
 
 

@@ -6,6 +6,12 @@ fail the next calls of a method (429 + Retry-After, 500, `ok: false`, or a hang)
 app's retry and outbox behaviour can be tested against the real `AsyncWebClient`;
 `chaos(rate, seed=...)` fails a share of all calls at random, reproducibly.
 
+Two faults model Slack doing the work but the answer going astray: `fail(method,
+accepted=True, timeout=True)` stores the message and answers only after the client gave
+up (or `reset=True`: drops the connection), and `fail(method, status=500, plain=True)`
+answers a plain-text (non-JSON) 500. Posted messages (metadata included) are kept per
+channel and served by `conversations.history` / `conversations.replies`.
+
 Besides `/api/<method>` it serves:
 
 - `/response/<key>`: a `response_url` (see `FakeSlack.response_url`); posts are recorded
@@ -30,7 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +88,8 @@ class Call:
     """The JSON the fake answered with (None for faults that hang or are not JSON)."""
     path: str = ""
     """The request path, e.g. "/api/chat.postMessage" or "/response/r"."""
+    accepted: bool = False
+    """A faulted call Slack carried out all the same (`fail(..., accepted=True)`)."""
 
     @property
     def parsed(self) -> dict[str, Any]:
@@ -117,6 +127,12 @@ class Fault:
     times: int = 1
     hold: float | None = None
     """How long a `timeout` fault holds the request (None: HOLD_SECONDS or until stop)."""
+    accepted: bool = False
+    """Carry the call out (store the message) before timing out / resetting."""
+    reset: bool = False
+    """Drop the connection without an answer."""
+    plain: bool = False
+    """Answer `status` with a plain-text body (slack_sdk cannot read it)."""
 
 
 @dataclass
@@ -163,8 +179,12 @@ class FakeSlack:
         """file_id -> {"filename", "length", "title", ...} for files handed an upload_url."""
         self.users: dict[str, _User] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        """Channel id (as answered) -> the messages posted there, oldest first."""
         self._faults: dict[str, deque[Fault]] = {}
         self._chaos: tuple[float, random.Random, float, int] | None = None
+        self._limits: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._ts_counter = 0
         self._id_counter = 0
         self._cond: asyncio.Condition | None = None
@@ -250,8 +270,17 @@ class FakeSlack:
         error: str | None = None,
         times: int = 1,
         timeout: bool = False,
+        accepted: bool = False,
+        reset: bool = False,
+        plain: bool = False,
+        hold: float | None = None,
     ) -> None:
         """Fault the next `times` calls of `method`.
+
+        `accepted=True` carries the call out first (the message is stored and listed by
+        `messages()` and `conversations.history`), then times out (`timeout=True`, held
+        `hold` seconds) or drops the connection (`reset=True`). `plain=True` answers
+        HTTP `status` with a plain-text body. `hold` also bounds a plain `timeout`.
 
         `method` is a Web API method, "response_url", "upload", or "*" for any Web API
         method except `auth.test` (Bolt calls it once, lazily, to authorize; fault it by
@@ -264,7 +293,17 @@ class FakeSlack:
         if times < 1:
             raise ValueError("times must be at least 1")
         self._faults.setdefault(method, deque()).append(
-            Fault(status=status, retry_after=retry_after, error=error, timeout=timeout, times=times)
+            Fault(
+                status=status,
+                retry_after=retry_after,
+                error=error,
+                timeout=timeout,
+                times=times,
+                hold=hold,
+                accepted=accepted,
+                reset=reset,
+                plain=plain,
+            )
         )
 
     def chaos(
@@ -275,6 +314,27 @@ class FakeSlack:
         seconds (a timeout for a client that waits less). Queued faults come first;
         `auth.test`, response_urls and uploads are never faulted. `clear_faults()` ends it."""
         self._chaos = (rate, random.Random(seed), hold, retry_after)
+
+    def rate_limit(self, method: str, per_second: float, *, burst: float = 1.0) -> None:
+        """Allow `method` at most `per_second` calls per channel (a token bucket holding
+        `burst`), as Slack paces chat.postMessage; beyond it answer 429 with Retry-After
+        (whole seconds, rounded up) until a call is allowed again."""
+        self._limits[method] = (per_second, burst)
+
+    def _rate_limited(self, method: str, args: dict[str, Any]) -> int | None:
+        limit = self._limits.get(method)
+        if limit is None:
+            return None
+        per_second, burst = limit
+        key = (method, _resolve_channel(str(args.get("channel", ""))))
+        now = time.monotonic()
+        tokens, updated = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - updated) * per_second)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        return max(1, math.ceil((1 - tokens) / per_second))
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -302,7 +362,7 @@ class FakeSlack:
         """
         out: list[dict[str, Any]] = []
         for call in self.calls:
-            if call.method != "chat.postMessage" or call.faulted:
+            if call.method != "chat.postMessage" or (call.faulted and not call.accepted):
                 continue
             if not (call.response or {}).get("ok"):
                 continue
@@ -416,8 +476,25 @@ class FakeSlack:
         async with self._cond:
             self._cond.notify_all()
 
-    async def _fault_response(self, call: Call, fault: Fault) -> web.StreamResponse:
+    async def _fault_response(
+        self, call: Call, fault: Fault, request: web.Request | None = None
+    ) -> web.StreamResponse:
         call.faulted = True
+        if fault.accepted:
+            handler = _METHODS.get(call.method)
+            if handler is not None:
+                call.response = handler(self, call.args)
+                call.accepted = True
+        if fault.reset and request is not None:
+            await self._record(call)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if fault.plain:
+            await self._record(call)
+            return web.Response(
+                status=fault.status, text="Internal Server Error", content_type="text/plain"
+            )
         if fault.timeout:
             await self._record(call)
             assert self._stopping is not None
@@ -466,8 +543,12 @@ class FakeSlack:
         args = await self._read_args(request)
         call = Call(method=method, args=args, headers=dict(request.headers), path=request.path)
         fault = self._take_fault(method)
+        if fault is None and call.token is not None:
+            wait = self._rate_limited(method, args)
+            if wait is not None:
+                fault = Fault(status=429, retry_after=wait)
         if fault is not None:
-            return await self._fault_response(call, fault)
+            return await self._fault_response(call, fault, request)
         if call.token is None:
             body: dict[str, Any] = {"ok": False, "error": "not_authed"}
         else:
@@ -563,7 +644,42 @@ class FakeSlack:
         for key in ("blocks", "attachments", "metadata", "thread_ts"):
             if key in args:
                 message[key] = _maybe_json(args[key])
+        self.history.setdefault(resolved, []).append(message)
         return {"ok": True, "channel": resolved, "ts": ts, "message": message}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first; message metadata only with `include_all_metadata`; top-level
+        messages only (replies are in `conversations.replies`)."""
+        channel = _resolve_channel(str(args.get("channel", "")))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        limit = int(args.get("limit") or 100)
+        posted = [m for m in self.history.get(channel, []) if not m.get("thread_ts")]
+        return {
+            "ok": True,
+            "channel": channel,
+            "messages": [_shown(m, args) for m in reversed(posted)][:limit],
+            "has_more": len(posted) > limit,
+        }
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The parent and its replies, oldest first."""
+        channel = _resolve_channel(str(args.get("channel", "")))
+        parent = str(args.get("ts", ""))
+        thread = [
+            m
+            for m in self.history.get(channel, [])
+            if m.get("ts") == parent or m.get("thread_ts") == parent
+        ]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = int(args.get("limit") or 100)
+        return {
+            "ok": True,
+            "channel": channel,
+            "messages": [_shown(m, args) for m in thread][:limit],
+            "has_more": len(thread) > limit,
+        }
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _resolve_channel(str(args.get("channel", "")))
@@ -685,6 +801,13 @@ class FakeSlack:
         return {"ok": True, "files": out}
 
 
+def _shown(message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    shown = dict(message)
+    if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+        shown.pop("metadata", None)
+    return shown
+
+
 def _resolve_channel(channel: str) -> str:
     """Slack answers a post to a user id with the id of the DM channel."""
     if channel[:1] in ("U", "W") and len(channel) > 1:
@@ -704,6 +827,8 @@ _METHODS: dict[str, _Handler] = {
     "views.update": FakeSlack._view,
     "views.push": FakeSlack._view,
     "conversations.open": FakeSlack._conversations_open,
+    "conversations.history": FakeSlack._history,
+    "conversations.replies": FakeSlack._replies,
     "users.info": FakeSlack._users_info,
     "users.lookupByEmail": FakeSlack._users_lookup_by_email,
     "users.list": FakeSlack._users_list,

@@ -140,7 +140,8 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
     slack.clear_faults()
     second = Served(slack, database, tmp_path, "second")
     processes.append(second)
-    await second.ready()  # it delivers what was left before it listens
+    await second.ready()  # it listens first, and delivers what was left in the background
+    await _until_delivered(database)
     _assert_told_once(slack, decided)
 
     pending = sorted(set(ids) - set(decided))
@@ -177,6 +178,20 @@ async def _until_decided(database: Path, wanted: int) -> None:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError(f"only {len(approved)} of {wanted} approvals were decided")
+    finally:
+        await db.close()
+
+
+async def _until_delivered(database: Path) -> None:
+    """Wait (bounded) until the served process has delivered the outbox backlog."""
+    db = await Database.open(database)
+    try:
+        for _ in range(600):
+            async with db.read() as tx:
+                if await tx.outbox.pending_count() == 0:
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the backlog was not delivered")
     finally:
         await db.close()
 

@@ -315,12 +315,15 @@ async def test_rate_limited_first_post_is_retried_and_posted_once(bot: Bot) -> N
 
 async def test_slack_down_delays_the_card_but_never_loses_it(bot: Bot) -> None:
     await set_pool(bot, "premium agent 3")
-    bot.slack.fail("chat.postMessage", status=500, times=3)  # the first try and both retries
+    bot.slack.fail("chat.postMessage", status=500, times=3)
     request_id = await file_request(bot, "<@U07NINA|nina> agent premium")
     assert cards(bot.slack) == []
     async with bot.db.read() as tx:
         assert await tx.outbox.pending_count() == 1
 
+    assert (await bot.deps.deliverer.flush()).delivered == 0  # not due: backing off
+    bot.slack.clear_faults()  # Slack is back
+    bot.clock.advance(minutes=5)  # past the longest backoff
     report = await bot.deps.deliverer.flush()  # the next delivery run
     assert report.delivered == 1
     assert len(cards(bot.slack)) == 1 and card(bot.slack, request_id)

@@ -8,6 +8,7 @@ import json
 import signal
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +19,7 @@ from signing import SlackClient
 from test_serve_process import free_port, serve_env, wait_healthy
 
 from bot.metrics import REGISTRY
-from bot.store.db import Database, remember_request
+from bot.store.db import Database
 
 PERIOD = "2026-11-30T12:00:00+00:00"
 
@@ -252,15 +253,19 @@ async def test_sigterm_stops_socket_mode_while_slack_is_unreachable(tmp_path: Pa
 async def test_a_request_signature_is_served_once_across_replicas(
     store_target: Path | str,
 ) -> None:
+    """The replay guard's memory (migration 006) is the store's, so every replica shares
+    it: the same signature offered to two replicas at once is admitted once."""
     one, two = Database.open(store_target), Database.open(store_target)
     replicas = [await one, await two]
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    async def offer(db: Database, at: datetime) -> bool:
+        async with db.transaction() as tx:
+            return await tx.replays.first_sight("v0=abc", at, at + timedelta(minutes=5))
+
     try:
-        first = await asyncio.gather(
-            *(remember_request(db, "v0=abc", "2026-11-30T12:00:00+00:00",
-                               "2026-11-30T11:55:00+00:00") for db in replicas)
-        )
-        later = await remember_request(replicas[1], "v0=abc", "2026-11-30T12:06:00+00:00",
-                                       "2026-11-30T12:01:00+00:00")
+        first = await asyncio.gather(*(offer(db, now) for db in replicas))
+        later = await offer(replicas[1], now + timedelta(minutes=6))
     finally:
         for db in replicas:
             await db.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 import aiohttp
 from conftest import ADMIN, ALERTS, APPROVALS, MANAGER, NINA, Bot
@@ -21,7 +22,7 @@ MAX_FLUSHES = 200  # each flush retries what is still pending; 30 % failures end
 
 async def _flush_all(bot: Bot) -> None:
     for _ in range(MAX_FLUSHES):
-        await bot.deps.deliver()
+        await bot.deps.deliverer.flush()  # both lanes (a listener's flush: interactive only)
         async with bot.db.read() as tx:
             if await tx.outbox.pending_count() == 0:
                 return
@@ -99,6 +100,7 @@ class _chaos:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5))
         self.bot.deps.client.session = self.session
         self.bot.slack.chaos(CHAOS, seed=20261130)
+        self.bot.deps.deliverer.backoff = lambda attempts: timedelta(0)  # retry at once
 
     async def __aexit__(self, *exc: object) -> None:
         self.bot.slack.clear_faults()

@@ -15,11 +15,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.base import clip, context, day, escape, section, when
+from bot.blocks.delivery import failed_deliveries_blocks
 from bot.blocks.requests import decision_buttons, new_hire, seat_label
 from bot.licensing.entities import Assignment, OpenAlert
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import Policy, PoolState, utilization_band
 from bot.licensing.requests import LicenseRequest, RequestKind, Stage
+from bot.licensing.views import FailedDelivery
 
 NEW_REQUEST_ACTION = "home_new_request"
 MAX_VIEW_BLOCKS = 100
@@ -117,6 +119,8 @@ def admin_home(
     now: datetime,
     tz: tzinfo,
     ending: list[Assignment] | None = None,
+    failed: list[FailedDelivery] | None = None,
+    failed_total: int = 0,
 ) -> View:
     blocks: list[Block] = [HeaderBlock(text="License pools"), _new_request_button()]
     if not pools:
@@ -151,6 +155,8 @@ def admin_home(
             blocks.append(context(f"and {alerts_total - MAX_ALERTS} more in the alerts channel"))
     else:
         blocks.append(section("No open alerts."))
+    if failed_total:
+        blocks += [DividerBlock(), *failed_deliveries_blocks(failed or [], failed_total, tz)]
     blocks.append(context(f"Updated {when(now, tz)}"))
     return _view(blocks)
 

@@ -73,6 +73,7 @@ async def home_view(deps: Deps, user_id: str) -> View:
     pools, forecasts = shown.pools.states, shown.pools.forecasts
     pending, pending_total = shown.pending, shown.pending_total
     alerts, alerts_total, ending = shown.alerts, shown.alerts_total, shown.ending
+    failed, failed_total = shown.failed, shown.failed_total
     return admin_home(
         pools,
         forecasts,
@@ -84,6 +85,8 @@ async def home_view(deps: Deps, user_id: str) -> View:
         now,
         tz,
         ending=ending,
+        failed=failed,
+        failed_total=failed_total,
     )
 
 

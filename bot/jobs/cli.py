@@ -111,7 +111,24 @@ async def _run(settings: Settings, names: list[str], as_of: datetime | None, dry
             )
         elif not dry:
             print(f"delivered {delivery.delivered} message(s)")
+        if delivery.gone:
+            reason = _first(delivery.gone_errors, "user_not_found")
+            print(
+                f"{delivery.gone} message(s) ended: the recipient left Slack ({reason}); "
+                "listed in the App Home"
+            )
+        if delivery.ended:
+            reason = _first(delivery.ended_errors, "refused")
+            code = fail(
+                f"{delivery.ended} message(s) refused by Slack ({reason}): kept as failed; "
+                "Retry them from the App Home once fixed",
+                1,
+            )
     return code
+
+
+def _first(errors: list[str], default: str) -> str:
+    return errors[0].removeprefix("slack error: ") if errors else default
 
 
 async def _list(settings: Settings) -> int:
@@ -125,6 +142,7 @@ async def _list(settings: Settings) -> int:
         async with db.read() as tx:
             runs = await tx.job_runs.all()
             pending = await tx.outbox.pending_count()
+            failed = await tx.outbox.failed_count()
     finally:
         await db.close()
     now = SystemClock().now()
@@ -144,7 +162,10 @@ async def _list(settings: Settings) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    print(f"outbox: {pending} message(s) waiting for delivery")
+    print(
+        f"outbox: {pending} message(s) waiting for delivery"
+        + (f", {failed} not deliverable (listed in the App Home)" if failed else "")
+    )
     return 0
 
 

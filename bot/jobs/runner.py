@@ -16,17 +16,16 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import alerts as _alerts  # noqa: F401 - registers the alert templates
 from bot.blocks.base import Message
 from bot.blocks.requests import request_card
 from bot.blocks.templates import render
+from bot.delivery import DeliveryReport
 from bot.jobs.base import JobContext, Outgoing
 from bot.jobs.digest import digest_job
 from bot.jobs.expiring import expiring_job
 from bot.jobs.genesys import genesys_job
 from bot.jobs.inactive import inactive_job
 from bot.jobs.limits import limits_job
-from bot.jobs.outbox import DeliveryReport
 from bot.jobs.requests import requests_job
 from bot.jobs.trial import trial_job
 

@@ -7,6 +7,7 @@ view types from bot/licensing (here and entities.py), never from bot/services or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from bot.licensing.entities import Assignment
@@ -63,3 +64,21 @@ class Diagnosis:
     @property
     def all_good(self) -> bool:
         return all(f.ok for f in self.findings)
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """A message that ended undelivered, as an admin sees it."""
+
+    id: int
+    what: str  # the template: request_card, decision_dm, limits_alert, ...
+    target: str
+    where: str  # a channel id, a user id, or "" (the approvals channel)
+    error: str
+    failure: str  # permanent | gone
+    failed_at: datetime | None
+    request_id: int | None
+
+    @property
+    def gone(self) -> bool:
+        return self.failure == "gone"

@@ -15,7 +15,8 @@ from bot.licensing.entities import Assignment, AuditEntry, AuditFilter, OpenAler
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import PoolState
 from bot.licensing.requests import LicenseRequest, Stage
-from bot.licensing.views import Diagnosis
+from bot.licensing.views import Diagnosis, FailedDelivery
+from bot.services.delivery import failed_deliveries
 from bot.services.genesys import add_genesys_finding
 from bot.services.insight import PoolKey, diagnose_person, pool_forecasts
 from bot.services.ledger import Rules
@@ -41,6 +42,8 @@ class AdminHome:
     alerts: list[OpenAlert]
     alerts_total: int
     ending: list[Assignment]
+    failed: list[FailedDelivery] = field(default_factory=list)  # undelivered messages
+    failed_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,17 @@ async def admin_home(
         pending_total = await tx.reports.pending_count()
         alerts, alerts_total = await tx.reports.open_alerts(max_alerts)
         ending = await tx.assignments.ending_by(ending_by, limit=max_alerts)
-    return AdminHome(Pools(states, forecasts), pending, pending_total, alerts, alerts_total, ending)
+    failed, failed_total = await failed_deliveries(db)
+    return AdminHome(
+        Pools(states, forecasts),
+        pending,
+        pending_total,
+        alerts,
+        alerts_total,
+        ending,
+        failed,
+        failed_total,
+    )
 
 
 async def requester_home(

@@ -158,21 +158,6 @@ async def _wal(connection: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.02)
 
 
-async def remember_request(db: Database, signature: str, at: str, forget_before: str) -> bool:
-    """True the first time a request signature is seen by any process (replica) on this
-    store, False for a replay. Signatures older than `forget_before` are pruned (their
-    timestamps are refused as stale anyway). Times are ISO-8601 text."""
-    async with db.transaction() as tx:
-        await tx.connection.execute(
-            "DELETE FROM seen_requests WHERE seen_at < ?", (forget_before,)
-        )
-        async with tx.connection.execute(
-            "INSERT INTO seen_requests (signature, seen_at) VALUES (?, ?) "
-            "ON CONFLICT (signature) DO NOTHING",
-            (signature, at),
-        ) as cursor:
-            return cursor.rowcount == 1
-
 
 async def _claim(tx: Store, job: str, period: str, owner: str) -> bool:
     async with tx.connection.execute(

@@ -8,6 +8,7 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -17,6 +18,39 @@ from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
 LEASE = timedelta(seconds=60)
+
+
+class OutboxTarget(StrEnum):
+    """Where a queued message goes: the closed set of side effects the deliverer knows.
+    (A StrEnum: the values are the strings stored in `outbox.target`.)"""
+
+    CARD = "card"  # the request's card in the approvals channel: posted, then updated
+    THREAD = "thread"  # a reply in the thread of the request's card
+    DM = "dm"  # a direct message to `user_id`
+    CHANNEL = "channel"  # a message in `channel` (alerts, digests)
+    UPDATE = "update"  # re-render an already posted message (data["of"] = its key)
+    GENESYS = "genesys"  # a Genesys Cloud provisioning step (bot/genesys/provision.py)
+
+
+class Lane(StrEnum):
+    """Interactive messages are claimed and sent before bulk ones, never behind them."""
+
+    INTERACTIVE = "interactive"
+    BULK = "bulk"
+
+
+BULK_TARGETS = frozenset({OutboxTarget.CHANNEL})
+
+
+def lane_of(target: str) -> Lane:
+    return Lane.BULK if target in BULK_TARGETS else Lane.INTERACTIVE
+
+
+class Failure(StrEnum):
+    """Why a message ended undelivered (status 'failed')."""
+
+    PERMANENT = "permanent"  # Slack refused it (channel_not_found, invalid_blocks, ...)
+    GONE = "gone"  # the recipient left Slack (user_not_found, account_inactive)
 
 
 @cache
@@ -55,7 +89,7 @@ def owner_gone(owner: str) -> bool:
 class OutboxMessage:
     id: int
     key: str | None
-    target: str  # card | thread | dm | channel
+    target: str  # an OutboxTarget value
     template: str
     data: dict[str, Any] = field(default_factory=dict)
     request_id: int | None = None
@@ -68,6 +102,13 @@ class OutboxMessage:
     created_at: datetime | None = None
     lease_until: datetime | None = None
     lease_owner: str | None = None
+    lane: str = Lane.INTERACTIVE
+    next_attempt_at: datetime | None = None
+    post_started_at: datetime | None = None
+    last_error: str | None = None
+    failure: str | None = None
+    failed_at: datetime | None = None
+    notified_at: datetime | None = None
 
 
 class OutboxRepository(Repository):
@@ -83,34 +124,52 @@ class OutboxRepository(Repository):
         user_id: str | None = None,
         key: str | None = None,
     ) -> int | None:
-        """Queue a message; with a key already queued, nothing is added and None returned."""
+        """Queue a message; with a key already queued, nothing is added and None returned.
+        It is due at once, in the lane its target belongs to."""
+        kind = OutboxTarget(target)  # a closed set: an unknown target fails here, not later
         changed, new_id = await self._run(
             "INSERT INTO outbox (key, target, template, data, request_id, channel, user_id, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            "created_at, lane, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
             (
                 key,
-                target,
+                kind.value,
                 template,
                 json.dumps(data or {}, sort_keys=True, default=str),
                 request_id,
                 channel,
                 user_id,
                 to_db(at),
+                lane_of(kind).value,
+                to_db(at),
             ),
         )
         return new_id if changed == 1 else None
 
-    async def claim(self, at: datetime, limit: int = 50) -> list[OutboxMessage]:
-        """Lease pending messages to this process (compare-and-set), oldest first. Leases
-        of a process that died (killed mid-delivery) are taken back first."""
+    async def claim(
+        self, at: datetime, limit: int = 50, *, lanes: tuple[str, ...] | None = None
+    ) -> list[OutboxMessage]:
+        """Lease pending messages that are due (`next_attempt_at <= at`) to this process
+        (compare-and-set): interactive before bulk, then by due time, then oldest first, so
+        a message waiting out its backoff never stands in front of a new one. Leases of a
+        process that died (killed mid-delivery) are taken back first. `lanes` limits the
+        claim to those lanes."""
         await self.reclaim_orphaned(at)
         if self._dialect == "postgresql":
-            return await self._claim_postgres(at, limit)
-        rows = await self._all(
+            return await self._claim_postgres(at, limit, lanes)
+        sql = (
             "SELECT * FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
-            "lease_until < ?) ORDER BY id LIMIT ?",
-            (to_db(at), limit),
+            "lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         )
+        params: list[Any] = [to_db(at), to_db(at)]
+        if lanes:
+            sql += f" AND lane IN ({', '.join('?' for _ in lanes)})"
+            params += list(lanes)
+        sql += (
+            " ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
+            "LIMIT ?"
+        )
+        rows = await self._all(sql, [*params, limit])
         claimed = []
         for row in rows:
             changed, _ = await self._run(
@@ -122,18 +181,54 @@ class OutboxRepository(Repository):
                 claimed.append(_message(row))
         return claimed
 
+    async def fence(self, message_id: int, at: datetime, *, posting: bool = False) -> bool:
+        """Just before sending: renew this process's lease and check the message is still
+        pending (not delivered meanwhile by someone whose lease followed an expired one).
+        With `posting`, remember that a post was sent: until its answer is seen, a later
+        attempt first looks for it in the channel (an ambiguous timeout)."""
+        sql = "UPDATE outbox SET lease_until = ?, lease_owner = ?"
+        params: list[Any] = [to_db(at + LEASE), lease_owner()]
+        if posting:
+            sql += ", post_started_at = COALESCE(post_started_at, ?)"
+            params.append(to_db(at))
+        changed, _ = await self._run(
+            sql + " WHERE id = ? AND status = 'pending' AND lease_owner = ?",
+            [*params, message_id, lease_owner()],
+        )
+        return changed == 1
+
+    async def not_posted(self, message_id: int) -> None:
+        """Slack answered the post with a definite refusal (429, an error): nothing was
+        stored, so the next attempt need not look for it."""
+        await self._run("UPDATE outbox SET post_started_at = NULL WHERE id = ?", (message_id,))
+
     # --- PostgreSQL dialect branch (several replicas on one database) ---------------
-    async def _claim_postgres(self, at: datetime, limit: int) -> list[OutboxMessage]:
-        """One statement: lease the oldest free messages, skipping rows another replica's
-        claim holds locked right now (FOR UPDATE SKIP LOCKED), so replicas never wait on,
-        or share, a message."""
+    async def _claim_postgres(
+        self, at: datetime, limit: int, lanes: tuple[str, ...] | None
+    ) -> list[OutboxMessage]:
+        """One statement: lease the first due free messages (interactive first, then by due
+        time, then oldest), skipping rows another replica's claim holds locked right now
+        (FOR UPDATE SKIP LOCKED), so replicas never wait on, or share, a message."""
+        where = (
+            "status = 'pending' AND (lease_until IS NULL OR lease_until < ?) "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        )
+        params: list[Any] = [to_db(at + LEASE), lease_owner(), to_db(at), to_db(at)]
+        if lanes:
+            where += f" AND lane IN ({', '.join('?' for _ in lanes)})"
+            params += list(lanes)
         rows = await self._all(
             "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN ("
-            "SELECT id FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
-            "lease_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
-            (to_db(at + LEASE), lease_owner(), to_db(at), limit),
+            f"SELECT id FROM outbox WHERE {where} "
+            "ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
+            "LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+            [*params, limit],
         )
-        return sorted((_message(r) for r in rows), key=lambda m: m.id)
+        messages = [_message(r) for r in rows]
+        return sorted(
+            messages,
+            key=lambda m: (m.lane != Lane.INTERACTIVE, m.next_attempt_at or at, m.id),
+        )
 
     async def reclaim_orphaned(self, at: datetime) -> int:
         """Release the unexpired leases whose holder is dead; returns how many."""
@@ -163,13 +258,73 @@ class OutboxRepository(Repository):
             (to_db(at), channel, ts, message_id),
         )
 
-    async def release(self, message_id: int, error: str, *, give_up: bool = False) -> None:
-        """A failed attempt: back to pending for the next run (or failed for good)."""
+    async def release(
+        self,
+        message_id: int,
+        error: str,
+        *,
+        retry_at: datetime | None = None,
+        count_attempt: bool = True,
+    ) -> None:
+        """A failed attempt (or a message waiting for another): back to pending, due again
+        at `retry_at` (None: at once)."""
         await self._run(
-            "UPDATE outbox SET lease_until = NULL, lease_owner = NULL, attempts = attempts + 1, "
-            "last_error = ?, status = ? WHERE id = ?",
-            (error[:500], "failed" if give_up else "pending", message_id),
+            "UPDATE outbox SET lease_until = NULL, lease_owner = NULL, "
+            "attempts = attempts + ?, last_error = ?, "
+            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+            (1 if count_attempt else 0, error[:500], to_db(retry_at) if retry_at else None,
+             message_id),
         )
+
+    async def fail(self, message_id: int, error: str, failure: str, at: datetime) -> None:
+        """End a message undelivered: kept (status 'failed') with why, for admins to see."""
+        await self._run(
+            "UPDATE outbox SET status = 'failed', failure = ?, failed_at = ?, last_error = ?, "
+            "lease_until = NULL, lease_owner = NULL, attempts = attempts + 1 WHERE id = ?",
+            (str(failure), to_db(at), error[:500], message_id),
+        )
+
+    async def mark_notified(self, message_id: int, at: datetime) -> bool:
+        """Admins were told about this failed message; False when they already were."""
+        changed, _ = await self._run(
+            "UPDATE outbox SET notified_at = ? WHERE id = ? AND notified_at IS NULL",
+            (to_db(at), message_id),
+        )
+        return changed == 1
+
+    async def requeue(self, message_id: int, at: datetime) -> OutboxMessage | None:
+        """Put a failed message back in the queue, due now (an admin clicked Retry);
+        None when it is not failed (already retried, or delivered)."""
+        changed, _ = await self._run(
+            "UPDATE outbox SET status = 'pending', failure = NULL, failed_at = NULL, "
+            "notified_at = NULL, next_attempt_at = ?, lease_until = NULL, lease_owner = NULL "
+            "WHERE id = ? AND status = 'failed'",
+            (to_db(at), message_id),
+        )
+        return await self.get(message_id) if changed == 1 else None
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = await self._one("SELECT * FROM outbox WHERE id = ?", (message_id,))
+        return _message(row) if row else None
+
+    async def failed(self, limit: int = 50) -> list[OutboxMessage]:
+        """Messages that ended undelivered, newest first."""
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC "
+            "LIMIT ?",
+            (limit,),
+        )
+        return [_message(r) for r in rows]
+
+    async def failed_count(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'"))
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending message is due (None: nothing pending)."""
+        value = await self._scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
+        )
+        return from_db(value) if value else None
 
     async def by_key(self, key: str) -> OutboxMessage | None:
         row = await self._one("SELECT * FROM outbox WHERE key = ?", (key,))
@@ -220,4 +375,11 @@ def _message(row: Row) -> OutboxMessage:
         created_at=from_db(row["created_at"]),
         lease_until=from_db(row["lease_until"]),
         lease_owner=row["lease_owner"],
+        lane=row["lane"],
+        next_attempt_at=from_db(row["next_attempt_at"]),
+        post_started_at=from_db(row["post_started_at"]),
+        last_error=row["last_error"],
+        failure=row["failure"],
+        failed_at=from_db(row["failed_at"]),
+        notified_at=from_db(row["notified_at"]),
     )

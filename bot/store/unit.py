@@ -12,6 +12,7 @@ from bot.store.genesys import GenesysRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.pools import PoolRepository
 from bot.store.quotas import QuotaRepository
+from bot.store.replays import ReplayGuardRepository
 from bot.store.reports import ReportRepository
 from bot.store.requests import RequestRepository
 from bot.store.trial import TrialRepository
@@ -32,3 +33,4 @@ class Store:
         self.reports = ReportRepository(connection)
         self.quotas = QuotaRepository(connection)
         self.genesys = GenesysRepository(connection)
+        self.replays = ReplayGuardRepository(connection)

@@ -1,5 +1,6 @@
 -- Running as a service: one row a readiness probe writes (the store is writable), and
 -- the claims of scheduled job periods (each period runs on exactly one process/replica).
+-- (Replay protection is the replay_guard table of migration 006.)
 CREATE TABLE store_health (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     checked_at TEXT NOT NULL
@@ -12,11 +13,3 @@ CREATE TABLE job_periods (
     claimed_at TEXT NOT NULL,
     PRIMARY KEY (job, period)
 );
-
--- Signatures of the Slack requests already served (replay protection): shared by every
--- replica, kept for the 5 minutes a timestamp is accepted, then pruned.
-CREATE TABLE seen_requests (
-    signature TEXT PRIMARY KEY,
-    seen_at TEXT NOT NULL
-);
-CREATE INDEX seen_requests_at ON seen_requests(seen_at);
