@@ -477,3 +477,33 @@ async def test_list_active_inactive_before(db):
         await add_seat(tx, "new@example.com", at=T0 - timedelta(days=2))
         listed = await tx.assignments.list_active(inactive_before=T0 - timedelta(days=30))
     assert [a.id for a in listed] == [old.id]
+
+
+async def test_a_cancel_while_begin_waits_leaves_no_transaction_open(tmp_path):
+    """A unit of work cancelled while its BEGIN waits for the write lock (another process
+    holds it) must not leave the connection inside the transaction that BEGIN opens once
+    aiosqlite's thread gets the lock: the next unit of work would fail to begin."""
+    path = tmp_path / "locked.db"
+    db = await Database.open(path)
+    holder = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await holder.execute("BEGIN IMMEDIATE")  # another process's write lock
+
+        async def write() -> None:
+            async with db.transaction() as tx:
+                await tx.requests.pending()
+
+        task = asyncio.ensure_future(write())
+        while not db._lock.locked():  # the task holds the lock and is about to BEGIN
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.1)  # let the BEGIN reach SQLite, where it waits for the lock
+        task.cancel()
+        await holder.execute("ROLLBACK")  # the lock is free: the waiting BEGIN completes
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        request_id = await add_request(db)  # a new unit of work begins and commits
+        async with db.read() as tx:
+            assert (await tx.requests.get(request_id)) is not None
+    finally:
+        await holder.close()
+        await db.close()

@@ -93,19 +93,36 @@ class Database:
     async def transaction(self) -> AsyncIterator[Store]:
         """A unit of work: everything inside commits together or not at all."""
         async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
+            await self._begin("BEGIN IMMEDIATE")
             try:
                 yield Store(self._connection)
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                await self._rollback()
                 raise
             await self._connection.execute("COMMIT")
+
+    async def _begin(self, statement: str) -> None:
+        """BEGIN, and never leave the connection inside a transaction: a cancel that lands
+        while aiosqlite's thread runs the BEGIN lets it complete there, so roll it back."""
+        try:
+            await self._connection.execute(statement)
+        except BaseException:
+            await self._rollback()
+            raise
+
+    async def _rollback(self) -> None:
+        # Shielded: the rollback must reach the connection even when its caller is being
+        # cancelled. Queued behind the statement it undoes; harmless with none open.
+        try:
+            await asyncio.shield(self._connection.execute("ROLLBACK"))
+        except aiosqlite.OperationalError:
+            pass  # no transaction was open (the BEGIN itself failed)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
         """Reads that see one consistent snapshot."""
         async with self._lock:
-            await self._connection.execute("BEGIN")
+            await self._begin("BEGIN")
             try:
                 yield Store(self._connection)
             finally:
