@@ -121,6 +121,9 @@ def bot_env(slack_url: str, database: Path) -> dict[str, str]:
         "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
         "LICENSEBOT_ALERTS_CHANNEL": ALERTS,
         "LICENSEBOT_ADMINS": f"{ADMIN},{ADMIN2}",
+        # The fake Slack here takes posts as fast as they come; the per-channel pace of
+        # the outbox is bench/outbox.py's measure, not this one's.
+        "LICENSEBOT_SLACK_POST_RATE": "1000",
     }
 
 

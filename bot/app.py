@@ -21,6 +21,7 @@ from bot.commands.lifecycle import register as register_lifecycle
 from bot.commands.pipeline import install_error_handler
 from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
+from bot.delivery.pacing import Pacer, post_rates
 from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
 from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
 from bot.licensing.catalog import load_catalog
@@ -42,7 +43,9 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(
-        db, client, clock, rules, settings.approvals_channel, alerts_channel=settings.alerts_channel
+        db, client, clock, rules, settings.approvals_channel,
+        alerts_channel=settings.alerts_channel,
+        pacer=Pacer(post_rates(settings.slack_post_rate)),
     )
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
     if settings.finance_group:
@@ -58,7 +61,7 @@ def attach_genesys(deps: Deps) -> None:
 
     deps.genesys = make_client(deps.settings)
     if deps.genesys is not None:
-        deps.deliverer.genesys = Provisioner(  # type: ignore[attr-defined]
+        deps.deliverer.genesys = Provisioner(
             deps.db, deps.genesys, deps.rules.catalog, deps.clock,
             deps.settings.alerts_channel, deps.rules.tz,
         )

@@ -37,6 +37,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "files:write",  # CSV reports (files upload v2)
     "channels:history",  # message.channels: thread replies "approve" / "deny <reason>"
     "groups:history",  # message.groups: the same in private channels
+    "im:history",  # a DM whose post timed out is looked up before it is sent again
 )
 
 BOT_EVENTS: tuple[str, ...] = (

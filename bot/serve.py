@@ -26,7 +26,7 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from bot.app import Service, build_service
-from bot.cli import install_signal_handlers
+from bot.cli.common import install_signal_handlers
 from bot.health import health_app
 from bot.licensing.errors import CatalogError
 from bot.settings import Settings

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     finance_threshold: Decimal | None = _setting("LICENSEBOT_FINANCE_THRESHOLD", None, ge=0)
     reclaim_on_deactivation: bool = _setting("LICENSEBOT_RECLAIM_ON_DEACTIVATION", False)
     expiry_warning_days: int = _setting("LICENSEBOT_EXPIRY_WARNING_DAYS", 3, ge=0, le=365)
+    # Posts a second per channel the deliverer allows itself (Slack's limit is about one).
+    slack_post_rate: float = _setting("LICENSEBOT_SLACK_POST_RATE", 1.0, gt=0, le=1000)
     # --- Genesys Cloud (SPEC 8): unset client id and secret = ledger-only mode ---------
     genesys_client_id: str | None = _setting("GENESYS_CLIENT_ID", None)
     genesys_client_secret: SecretStr | None = _setting("GENESYS_CLIENT_SECRET", None)

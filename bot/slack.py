@@ -114,7 +114,7 @@ class AdminDirectory:
         if self._fetched_at is not None and now - self._fetched_at < ADMIN_GROUP_TTL_SECONDS:
             return self._group
         try:
-            response = await self._client.usergroups_users_list(usergroup=self._group_id)
+            response = await self._client.usergroups_users_list(usergroup=self._group_id or "")
             self._group = frozenset(response.get("users") or [])
             self._fetched_at = now
         except SlackApiError as error:

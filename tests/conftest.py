@@ -161,6 +161,9 @@ def make_settings(slack: FakeSlack, database: Path | str, **overrides: Any) -> S
         "approvals_channel": APPROVALS,
         "alerts_channel": ALERTS,
         "admins": f"{ADMIN},{ADMIN2}",
+        # The fake Slack takes posts as fast as they come; the tests that pace (delivery,
+        # the benchmark) set Slack's real rate themselves.
+        "slack_post_rate": 1000,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -43,6 +43,7 @@ class Served:
             "SLACK_API_URL": slack.url, "LICENSEBOT_DATABASE": str(database),
             "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS, "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
             "LICENSEBOT_ADMINS": ADMIN,
+            "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
         }
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
@@ -152,6 +153,7 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
             assert response.status == 200
     await slack.wait_for("chat.postMessage", lambda c: str(c.args.get("channel")) == f"D{MANAGER}"
                          or c.args.get("channel") == MANAGER, count=count, timeout=60)
+    await _until_delivered(database)  # the thread replies too, each in its lane
     await second.stop()
     _assert_told_once(slack, ids)
 

@@ -94,6 +94,28 @@ async def test_429_waits_retry_after_and_5xx_backs_off(fake) -> None:  # noqa: A
         await client.close()
 
 
+async def test_requests_and_429s_are_counted_for_metrics_by_endpoint(fake) -> None:  # noqa: ANN001
+    from prometheus_client import generate_latest
+
+    from bot.metrics import REGISTRY
+
+    def counted(name: str, endpoint: str) -> float:
+        return REGISTRY.get_sample_value(name, {"endpoint": endpoint}) or 0.0
+
+    client = client_for(fake, Waits())
+    path = "/api/v2/license/definitions"
+    before = counted("licensebot_genesys_requests_total", path)
+    throttled = counted("licensebot_genesys_throttled_total", path)
+    try:
+        fake.fail(path, status=429, retry_after=1)
+        await client.license_definitions()
+    finally:
+        await client.close()
+    assert counted("licensebot_genesys_requests_total", path) == before + 2
+    assert counted("licensebot_genesys_throttled_total", path) == throttled + 1
+    assert b"licensebot_genesys_throttled_total" in generate_latest(REGISTRY)
+
+
 async def test_an_outage_is_unavailable_after_the_retries(fake) -> None:  # noqa: ANN001
     client = client_for(fake, backoff=(0.1, 0.1))
     try:

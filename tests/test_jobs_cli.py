@@ -22,6 +22,7 @@ def cli_env(slack: FakeSlack, database: Path, home: Path) -> dict[str, str]:
         "SLACK_BOT_TOKEN": "xoxb-cli-token", "SLACK_API_URL": slack.url,
         "LICENSEBOT_DATABASE": str(database), "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
         "LICENSEBOT_ALERTS_CHANNEL": ALERTS, "LICENSEBOT_ADMINS": ADMIN,
+        "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
     }
 
 

@@ -33,6 +33,7 @@ EXPECTED_SCOPES = [
     "files:write",
     "channels:history",
     "groups:history",
+    "im:history",
 ]
 
 HEADER = """\

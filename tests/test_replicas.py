@@ -144,4 +144,5 @@ def _env(served: Served, slack: FakeSlack) -> dict[str, str]:
         "SLACK_API_URL": slack.url,
         "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS, "LICENSEBOT_ALERTS_CHANNEL": ALERTS,
         "LICENSEBOT_ADMINS": ADMIN,
+        "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
     }

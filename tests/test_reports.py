@@ -192,6 +192,7 @@ async def test_cli_report_writes_the_same_csv(bot: Bot, tmp_path: Path) -> None:
         "LICENSEBOT_APPROVALS_CHANNEL": "C0APPROVALS",
         "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
         "LICENSEBOT_ADMINS": ADMIN,
+        "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
     }
     out = tmp_path / "status.csv"
     code, _, err = await cli(env, tmp_path, "report", "status", "-o", str(out),

@@ -38,6 +38,7 @@ def serve_env(
         "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
         "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
         "LICENSEBOT_ADMINS": ADMIN,
+        "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
     }
 
 

@@ -494,9 +494,8 @@ async def test_a_cancel_while_begin_waits_leaves_no_transaction_open(tmp_path):
                 await tx.requests.pending()
 
         task = asyncio.ensure_future(write())
-        while not db._lock.locked():  # the task holds the lock and is about to BEGIN
-            await asyncio.sleep(0)
         await asyncio.sleep(0.1)  # let the BEGIN reach SQLite, where it waits for the lock
+        assert db._lock.locked() and not task.done()
         task.cancel()
         await holder.execute("ROLLBACK")  # the lock is free: the waiting BEGIN completes
         with pytest.raises(asyncio.CancelledError):

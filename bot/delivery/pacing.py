@@ -32,9 +32,13 @@ MARGIN = 0.97
 
 # Slack's documented special limit for posting: about one message per second per
 # channel; short bursts are tolerated (by an undocumented amount: three here).
-DEFAULT_RATES: dict[str, Rate] = {
-    "chat.postMessage": Rate(1.0 * MARGIN, burst=3),
-}
+def post_rates(posts_per_second: float = 1.0) -> dict[str, Rate]:
+    """The pace for `posts_per_second` chat.postMessage calls per channel
+    (LICENSEBOT_SLACK_POST_RATE)."""
+    return {"chat.postMessage": Rate(posts_per_second * MARGIN, burst=3)}
+
+
+DEFAULT_RATES: dict[str, Rate] = post_rates()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -26,6 +27,8 @@ from datetime import date
 from typing import Any
 
 import aiohttp
+
+from bot.metrics import GENESYS_REQUESTS, GENESYS_THROTTLED
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +264,8 @@ class GenesysClient:
             token = await self.token()
             await self.limiter.acquire(background=background)
             self.stats.requests += 1
+            endpoint = metric_endpoint(path)
+            GENESYS_REQUESTS.labels(endpoint=endpoint).inc()
             try:
                 async with self._http().request(
                     method,
@@ -278,6 +283,7 @@ class GenesysClient:
                         continue
                     if status == 429:
                         self.stats.rate_limited += 1
+                        GENESYS_THROTTLED.labels(endpoint=endpoint).inc()
                         limited += 1
                         if limited > MAX_RATE_LIMITED:
                             raise GenesysUnavailable("Genesys kept answering 429", 429)
@@ -460,3 +466,12 @@ def _retry_after(response: aiohttp.ClientResponse) -> float:
 
 def _why(error: BaseException) -> str:
     return str(error) or type(error).__name__
+
+
+_ID_SEGMENT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}$|^\d+$")
+
+
+def metric_endpoint(path: str) -> str:
+    """The path as a metric label: ids become `{id}`, so one user's calls do not make a
+    series of their own."""
+    return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))

@@ -81,7 +81,7 @@ def summary_data(
     for (edition, module), count in summary.by_module.items():
         price = price_of(ctx.rules, prices, edition, module)
         cost += (price or 0) * count
-    seats.sort(key=lambda s: (-s["count"], s["pool"]))
+    seats.sort(key=lambda s: (-int(str(s["count"])), str(s["pool"])))
     return {
         "total": summary.total,
         "inactive_days": ctx.policy.inactive_days,

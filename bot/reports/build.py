@@ -177,9 +177,9 @@ async def modules(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
     holders = await tx.reports.module_holders()
     seats = await tx.reports.active_by_edition()
     keys = set(pools) | set(holders)
-    for edition in catalog.editions.values():
-        if seats.get(edition.name):
-            keys |= {(edition.name, m) for m in edition.modules}
+    for offered in catalog.editions.values():
+        if seats.get(offered.name):
+            keys |= {(offered.name, m) for m in offered.modules}
     editions = list(catalog.editions)
     order = list(catalog.modules)
 
@@ -204,11 +204,13 @@ async def modules(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
             "in_edition",
         ],
     )
+    counts: list[tuple[int, int, int]] = [(0, 0, 0)]  # purchased, used, eligible
     for edition, module in sorted(keys, key=rank):
         included = edition in catalog.editions and module in catalog.editions[edition].modules
         eligible = seats.get(edition, 0) if included else 0
         used = holders.get((edition, module), 0)
         pool = pools.get((edition, module))
+        counts.append((pool.purchased if pool else 0, used, eligible))
         table.rows.append(
             [
                 edition,
@@ -220,9 +222,7 @@ async def modules(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
                 included,
             ]
         )
-    purchased = sum(int(r[2] or 0) for r in table.rows)  # type: ignore[arg-type]
-    used = sum(int(r[3] or 0) for r in table.rows)  # type: ignore[arg-type]
-    eligible = sum(int(r[4] or 0) for r in table.rows)  # type: ignore[arg-type]
+    purchased, used, eligible = (sum(column) for column in zip(*counts, strict=True))
     table.totals = ["TOTAL", "", purchased, used, eligible, percent(used, eligible), ""]
     table.summary = (
         f"{used} module seats held of {purchased} purchased; "

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 
-from bot.cli import fail
+from bot.cli.common import fail
 from bot.settings import SettingsError
 from bot.tryout import cast
 

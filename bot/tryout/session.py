@@ -541,7 +541,7 @@ class TrySession:
             self._show_message(message, "")
 
     async def jobs(self, rest: str) -> None:
-        from bot.jobs.cli import parse_as_of
+        from bot.cli.jobs import parse_as_of
         from bot.jobs.runner import JOBS, execute
 
         try:

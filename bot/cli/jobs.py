@@ -1,5 +1,6 @@
 """`licensebot jobs list`, `licensebot jobs run [JOB ...] [--as-of ISO] [--dry-run]`,
-`licensebot import activity|assignments FILE.csv` (SPEC 4). Registered in bot.cli.COMMANDS."""
+`licensebot import activity|assignments FILE.csv` (SPEC 4): two rows of the command table
+(bot/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from bot.cli import COMMANDS, fail, settings_or_exit
+from bot.cli.common import Command, fail, settings_or_exit
 from bot.clock import FixedClock, SystemClock
 from bot.settings import Settings
 
@@ -223,5 +224,5 @@ async def _import(settings: Settings, kind: str, source: str, text: str) -> int:
     return 0
 
 
-COMMANDS["jobs"] = (_jobs_args, run_jobs_command, "list the scheduled jobs, or run them once")
-COMMANDS["import"] = (_import_args, run_import, "import activity or assignments from a CSV")
+JOBS = Command("jobs", _jobs_args, run_jobs_command, "list the scheduled jobs, or run them once")
+IMPORT = Command("import", _import_args, run_import, "import activity or assignments from a CSV")

@@ -1,6 +1,6 @@
-"""`licensebot genesys check | licenses | sync [--dry-run]` (SPEC 4, 8). Registered in
-bot.cli.COMMANDS. `licenses` and `check` need only the Genesys settings (and the catalog),
-not Slack's."""
+"""`licensebot genesys check | licenses | sync [--dry-run]` (SPEC 4, 8): a row of the
+command table (bot/cli/main.py). `licenses` and `check` need only the Genesys settings
+(and the catalog), not Slack's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.cli import COMMANDS, fail, settings_or_exit
+from bot.cli.common import Command, fail, settings_or_exit
 from bot.clock import SystemClock
 from bot.genesys import LEDGER_ONLY, make_client
 from bot.settings import Settings, SettingsError, load_settings
@@ -200,7 +200,7 @@ async def _sync(settings: Settings, dry_run: bool) -> int:
     return 0
 
 
-COMMANDS["genesys"] = (_args, run_genesys, "Genesys Cloud: check, licenses, sync")
+COMMAND = Command("genesys", _args, run_genesys, "Genesys Cloud: check, licenses, sync")
 
 
 def reconcile_or_fail(settings: Settings, rules: Rules, now: datetime) -> Table | None:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.cli import COMMANDS, fail, settings_or_exit
+from bot.cli.common import Command, fail, settings_or_exit
 from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
 from bot.licensing.commands import REPORT_KINDS
@@ -59,8 +59,8 @@ def run_report(args: argparse.Namespace) -> int:
         return fail(f"no database at {settings.database}: set LICENSEBOT_DATABASE")
     start, end = day_range(since, until, settings.tz)
     where = AuditFilter(email=(args.email or "").lower() or None, since=start, until=end)
-    if args.kind == "reconcile":  # against Genesys Cloud (SPEC 8): bot/genesys/cli.py
-        from bot.genesys.cli import reconcile_or_fail
+    if args.kind == "reconcile":  # against Genesys Cloud (SPEC 8): bot/cli/genesys.py
+        from bot.cli.genesys import reconcile_or_fail
 
         table = reconcile_or_fail(settings, rules, now)
         if table is None:
@@ -105,4 +105,4 @@ async def _write(
         await db.close()
 
 
-COMMANDS["report"] = (_args, run_report, "write a CSV report (stdout, or -o FILE)")
+COMMAND = Command("report", _args, run_report, "write a CSV report (stdout, or -o FILE)")
