@@ -41,7 +41,7 @@ class Assignment:
         extras = "".join(f" +{m}" for m in self.modules)
         return f"{self.edition} {self.seat_type}{extras}"
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """What the audit log records about a seat: enough to rebuild the assignments
         (id, holder, seat, status and its times) by replaying the log."""
         return {

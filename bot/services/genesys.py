@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.licensing.errors import LicenseError
+from bot.licensing.views import Diagnosis, Finding
 from bot.services.alerts import rerender
-from bot.services.insight import Diagnosis, Finding
 from bot.services.ledger import Rules, refresh_pools
 from bot.store.assignments import Assignment
 from bot.store.db import Database

@@ -9,8 +9,9 @@ from decimal import Decimal
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
 from bot.licensing.requests import SeatRequest, license_group
+from bot.licensing.views import Impact
 from bot.services.genesys import queue_change, queue_provision, queue_removal
-from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat, refresh_pools
+from bot.services.ledger import Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.services.outcomes import cancel_pending_for
 from bot.store.assignments import Assignment
 from bot.store.db import Database
