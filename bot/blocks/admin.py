@@ -17,7 +17,9 @@ from bot.licensing.policy import Policy, PoolState, utilization_band
 from bot.licensing.views import Impact
 
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
-_ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
+_ADMIN: tuple[str, ...] = (
+    "pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial",
+)
 _ADMIN_LIFECYCLE = ("extend", "quota", "quota set")
 _ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)
 

@@ -102,7 +102,7 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
         ts = container.get("message_ts")
         shown = bool(channel and ts) and (
             (request.card_channel, request.card_ts) == (channel, ts)
-            or getattr(await queries.request_on_card(deps.db, channel, ts), "id", None)
+            or getattr(await queries.request_on_card(deps.db, str(channel), str(ts)), "id", None)
             == request_id
         )
     elif container.get("type") == "view":

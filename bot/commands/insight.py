@@ -140,7 +140,7 @@ async def upload_file(
         async with aiohttp.ClientSession(timeout=timeout) as session:
             with path.open("rb") as data:
                 async with session.post(
-                    target["upload_url"], data=data, proxy=client.proxy, ssl=client.ssl
+                    target["upload_url"], data=data, proxy=client.proxy, ssl=client.ssl or True
                 ) as response:
                     if response.status != 200:
                         raise SlackRequestError(f"file upload answered HTTP {response.status}")

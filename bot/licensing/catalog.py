@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.licensing.errors import CatalogError, LicenseError
 
@@ -139,7 +141,7 @@ class Catalog:
         return edition, seat_type, modules
 
 
-def _one_of(names: dict[str, object], prefix: str = "") -> str:
+def _one_of(names: Iterable[str], prefix: str = "") -> str:
     items = [f"{prefix}{n}" for n in names]
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
 
@@ -157,7 +159,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     return parse_catalog(data)
 
 
-def parse_catalog(data: dict) -> Catalog:
+def parse_catalog(data: dict[str, Any]) -> Catalog:
     try:
         seat_types = {k: str(v.get("label", k.title())) for k, v in data["seat_types"].items()}
         module_table = data["modules"]
@@ -196,7 +198,10 @@ def parse_catalog(data: dict) -> Catalog:
 
 
 def _genesys_mapping(
-    table: object, editions: dict[str, Edition], seat_types: dict[str, str], modules: dict
+    table: object,
+    editions: dict[str, Edition],
+    seat_types: dict[str, str],
+    modules: dict[str, str],
 ) -> dict[str, tuple[str, ...]]:
     """`[genesys.licenses]`: "<edition>.<seat type>" or "<module>" = ["<license id>", ...]."""
     if not isinstance(table, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
@@ -264,7 +265,7 @@ async def set_pool(
     return before, after
 
 
-def _pool(state: PoolState | None) -> dict | None:
+def _pool(state: PoolState | None) -> dict[str, Any] | None:
     if state is None:
         return None
     return {

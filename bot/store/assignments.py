@@ -234,7 +234,8 @@ class AssignmentRepository(Repository):
         offset: int = 0,
     ) -> list[Assignment]:
         """Active seats, oldest activity first when filtering for inactivity."""
-        where, params = ["a.status = 'active'"], []
+        where: list[str] = ["a.status = 'active'"]
+        params: list[str | None] = []
         if edition:
             where.append("a.edition = ?")
             params.append(edition)

@@ -177,7 +177,8 @@ class ReportRepository(_Streams):
         inactive_before: datetime | None = None,
     ) -> int:
         """The count behind AssignmentRepository.list_active with the same filters."""
-        where, params = ["status = 'active'"], []
+        where: list[str] = ["status = 'active'"]
+        params: list[str | None] = []
         if edition:
             where.append("edition = ?")
             params.append(edition)
@@ -237,7 +238,8 @@ class ReportRepository(_Streams):
 
 
 def _audit_where(where: AuditFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["1 = 1"], []
+    clauses: list[str] = ["1 = 1"]
+    params: list[str | None] = []
     about = []
     if where.email:
         about.append("subject = ?")
