@@ -210,12 +210,14 @@ async def ack_during_report(database: Path, catalog: Path, workdir: Path,
         bot, url = start_licensebot(workdir, slack_url, database)
         children.append(bot)
         client = SlackClient(url, SECRET)
-        for _ in range(20):  # warm: Bolt's first requests
-            await client.slash("help", ADMIN, response_url=f"{replies}/warm")
+        # Each request is its own (a distinct response_url): identical bodies signed in
+        # the same second are replays, which the bot refuses.
+        for k in range(20):  # warm: Bolt's first requests
+            await client.slash("help", ADMIN, response_url=f"{replies}/warm{k}")
         baseline: list[float] = []
-        for _ in range(100):
+        for k in range(100):
             started = time.perf_counter()
-            await client.slash("help", ADMIN, response_url=f"{replies}/warm")
+            await client.slash("help", ADMIN, response_url=f"{replies}/base{k}")
             baseline.append((time.perf_counter() - started) * 1000)
         started_report = time.perf_counter()
         await client.slash("report assignments", ADMIN, response_url=f"{replies}/report")
@@ -231,7 +233,7 @@ async def ack_during_report(database: Path, catalog: Path, workdir: Path,
                 while not done.is_set():
                     started = time.perf_counter()
                     response = await other.slash(commands[(n + i) % 3], ADMIN,
-                                                 response_url=f"{replies}/x")
+                                                 response_url=f"{replies}/x{n}-{i}")
                     latencies.append((time.perf_counter() - started) * 1000)
                     errors += response.status != 200
                     i += 1

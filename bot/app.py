@@ -18,6 +18,7 @@ from bot.commands import admin, alerts, approval, home, insight, request, router
 from bot.commands import delivery as delivery_commands
 from bot.commands import genesys as genesys_commands
 from bot.commands.lifecycle import register as register_lifecycle
+from bot.commands.pipeline import install_error_handler
 from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
 from bot.delivery.pacing import Pacer, post_rates
@@ -104,6 +105,7 @@ def build_app(
     app.middleware(team_guard(authorization.team_id))
     if guard is not None:  # Socket Mode: Slack's redelivery of an event has no effect
         app.middleware(socket_event_guard(guard))
+    install_error_handler(app)  # app.error: what Bolt catches is reported like a listener's
     router.register(app, deps)
     request.register(app, deps)
     approval.register(app, deps)

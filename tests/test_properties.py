@@ -204,7 +204,7 @@ async def _check_within_policy(db: Database, added: tuple, now: datetime) -> Non
             if pool.used > pool.purchased:
                 event("a seat taken in overage")
                 assert pool.over_since is not None and now < grace_ends_at(
-                    pool.over_since, POLICY), pool
+                    pool.over_since, POLICY, edition), pool
 
 
 async def _check_replay(db: Database) -> None:

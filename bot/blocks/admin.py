@@ -11,13 +11,15 @@ from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
 from bot.licensing.catalog import Catalog
 from bot.licensing.commands import USAGE
+from bot.licensing.entities import Assignment
 from bot.licensing.forecast import Forecast
-from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
-from bot.services.ledger import Impact
-from bot.store.assignments import Assignment
+from bot.licensing.policy import Policy, PoolState, utilization_band
+from bot.licensing.views import Impact
 
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
-_ADMIN = ("pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial")
+_ADMIN: tuple[str, ...] = (
+    "pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial",
+)
 _ADMIN_LIFECYCLE = ("extend", "quota", "quota set")
 _ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)
 
@@ -61,8 +63,8 @@ def pool_line(
     line = f"*{pool.edition} {pool.item}* `{pool.counts()}` · {utilization} · {band}"
     if pool.overage:
         line += f" · :warning: {pool.overage} over"
-        if pool.over_since:
-            ends = grace_ends_at(pool.over_since, policy)
+        ends = pool.grace_ends_at(policy)
+        if ends is not None:
             state = "grace ends" if now < ends else "grace ended, approvals refused since"
             line += f", {state} {day(ends, tz)}"
     price, listed = price_of(pool, catalog)

@@ -9,11 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
-from bot.blocks import genesys as _genesys  # noqa: F401 - registers its templates
-from bot.blocks import inactive as _inactive  # noqa: F401 - registers its templates
-from bot.blocks import lifecycle as _lifecycle  # noqa: F401 - registers its templates
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, section, when
-from bot.blocks.templates import template
 from bot.licensing.requests import LicenseRequest
 
 
@@ -32,7 +28,6 @@ def _alert(head: str, body: str, data: dict[str, Any], tz: tzinfo, job: str) -> 
     )
 
 
-@template("limits_alert")
 def limits_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     pool, kind = data["pool"], data["kind"]
     counts = f"`{data['used']}/{data['purchased']}`"
@@ -107,7 +102,6 @@ def _limits_line(line: dict[str, Any], tz: tzinfo) -> str:
     return f"{mark} *{pool}* {counts} {what}"
 
 
-@template("limits_summary")
 def limits_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     """Many troubled pools found in one `limits` run: one message, worst first; each line
     is updated in place when its pool is resolved."""
@@ -134,7 +128,6 @@ def limits_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -
     return Message(text, blocks)
 
 
-@template("trial_alert")
 def trial_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     total, last = data["trial_days"], data["last_day"]
     seats = f"{data['active']}/{data['max_users']} trial seats in use"
@@ -158,7 +151,6 @@ def trial_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> M
     return _alert(head, body, data, tz, "trial")
 
 
-@template("request_nudge")
 def request_nudge(request: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     assert request is not None
     who = " ".join(data.get("mentions") or []) or "Admins"
@@ -170,7 +162,6 @@ def request_nudge(request: LicenseRequest | None, data: dict[str, Any], tz: tzin
     return Message(f"Request #{request.id} is waiting for a decision", [section(text)])
 
 
-@template("digest")
 def digest(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     band = f"{data['low']:.0%}–{data['high']:.0%}"
     lines = []

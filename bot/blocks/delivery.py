@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBl
 
 from bot.blocks.base import Message, clip, context, escape, section, when
 from bot.licensing.requests import LicenseRequest
-from bot.services.delivery import FailedDelivery
+from bot.licensing.views import FailedDelivery
 
 RETRY_ACTION = "retry_delivery"
 

@@ -11,7 +11,6 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
-from bot.blocks.templates import template
 from bot.licensing.requests import LicenseRequest
 
 ADOPT_ACTION = "genesys_adopt"
@@ -53,7 +52,6 @@ def genesys_state_line(state: str | None, detail: str | None) -> str | None:
     return f"Genesys Cloud: {line}"
 
 
-@template("genesys_status")
 def genesys_status(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     state = data.get("state", "")
     icon = STATE_TEXT.get(state, "").split(" ", 1)[0] or ":information_source:"
@@ -61,7 +59,6 @@ def genesys_status(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -
     return Message(f"Genesys Cloud: {data.get('text', '')}", [section(text)])
 
 
-@template("genesys_alert")
 def genesys_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     who = f"*{escape(data.get('name', ''))}* ({escape(data.get('email', ''))}) · {data['seat']}"
     kind = data.get("kind")
@@ -98,7 +95,6 @@ def genesys_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) ->
     )
 
 
-@template("genesys_drift")
 def genesys_drift(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     return drift_message(data, tz, buttons=True)
 

@@ -17,12 +17,11 @@ from slack_sdk.models.views import View
 from bot.blocks.base import clip, context, day, escape, section, when
 from bot.blocks.delivery import failed_deliveries_blocks
 from bot.blocks.requests import decision_buttons, new_hire, seat_label
+from bot.licensing.entities import Assignment, OpenAlert
 from bot.licensing.forecast import Forecast
-from bot.licensing.policy import Policy, PoolState, grace_ends_at, utilization_band
+from bot.licensing.policy import Policy, PoolState, utilization_band
 from bot.licensing.requests import LicenseRequest, RequestKind, Stage
-from bot.services.delivery import FailedDelivery
-from bot.store.assignments import Assignment
-from bot.store.reports import OpenAlert
+from bot.licensing.views import FailedDelivery
 
 NEW_REQUEST_ACTION = "home_new_request"
 MAX_VIEW_BLOCKS = 100
@@ -45,9 +44,9 @@ def utilization_bar(pool: PoolState, width: int = BAR_WIDTH) -> str:
 def grace_status(pool: PoolState, policy: Policy, now: datetime, tz: tzinfo) -> str:
     if not pool.overage:
         return "no overage"
-    if pool.over_since is None:
+    ends = pool.grace_ends_at(policy)
+    if ends is None:
         return f"{pool.overage} over"
-    ends = grace_ends_at(pool.over_since, policy)
     if now < ends:
         return f":warning: {pool.overage} over, grace ends {day(ends, tz)}"
     return f":no_entry: {pool.overage} over, grace ended {day(ends, tz)}: approvals refused"

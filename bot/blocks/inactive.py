@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
-from bot.blocks.templates import template
 from bot.licensing.requests import LicenseRequest
 
 RECLAIM_ACTION = "inactive_reclaim"
@@ -31,7 +30,6 @@ _DONE = {
 }
 
 
-@template("inactive_summary")
 def inactive_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     total, days = data["total"], data["inactive_days"]
     rows: list[dict[str, Any]] = data.get("rows", [])
@@ -113,7 +111,6 @@ def _done_line(done: dict[str, Any], tz: tzinfo) -> str:
     return line
 
 
-@template("inactive_dm")
 def inactive_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     seat = data["seat"]
     since = day(datetime.fromisoformat(data["last"]), tz)

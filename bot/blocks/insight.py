@@ -9,10 +9,9 @@ from datetime import datetime, tzinfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.blocks.base import Message, clip, context, day, escape, section, when
+from bot.licensing.entities import Assignment, AuditEntry
 from bot.licensing.policy import Policy, inactive_days, is_inactive
-from bot.services.insight import Diagnosis
-from bot.store.assignments import Assignment
-from bot.store.audit import AuditEntry
+from bot.licensing.views import Diagnosis
 
 PAGE_ACTION = "insight_page"
 PAGE_SIZE = 30

@@ -9,10 +9,8 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
-from bot.blocks.templates import template
+from bot.licensing.entities import Assignment, Quota
 from bot.licensing.requests import LicenseRequest
-from bot.store.assignments import Assignment
-from bot.store.quotas import Quota
 
 DEACTIVATED_RECLAIM_ACTION = "deactivated_reclaim"
 EXTEND_ACTION = "expiring_extend"
@@ -90,7 +88,6 @@ def quota_set_reply(before: int | None, quota: Quota) -> Message:
 # --- deactivated holder (SPEC 9) ------------------------------------------------------
 
 
-@template("deactivated_alert")
 def deactivated_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     who = f"<@{data['user']}> · {holder_label(data['name'], data['email'])}"
     if data.get("revoked"):
@@ -139,7 +136,6 @@ def _day(done: dict[str, Any], tz: tzinfo) -> str:
 # --- expiring seats (SPEC 9) ------------------------------------------------------------
 
 
-@template("expiring_dm")
 def expiring_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     left = data["days_left"]
     when = "today is its last day" if left == 0 else f"its last day is {data['ends_on']}"
@@ -153,7 +149,6 @@ def expiring_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> M
     return Message(text, [section(text)])
 
 
-@template("expired_dm")
 def expired_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     whose = "Your" if data.get("holder") else f"{holder_label(data['name'], data['email'])}'s"
     text = (
@@ -163,7 +158,6 @@ def expired_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Me
     return Message(text, [section(text)])
 
 
-@template("expiring_summary")
 def expiring_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     rows: list[dict[str, Any]] = data.get("rows", [])
     ended: list[dict[str, Any]] = data.get("ended", [])
@@ -205,7 +199,6 @@ def expiring_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo)
     return Message(head.replace("*", ""), blocks)
 
 
-@template("request_escalation")
 def request_escalation(request: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
     """The DM to each approver of a request's stage once it waited twice the reminder hours."""
     assert request is not None

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.base import Message, clip, context, day, escape, section, when
 from bot.licensing.policy import Outcome, SeatCheck
 from bot.licensing.requests import LicenseRequest, RequestKind, RequestStatus, Stage
-from bot.services.ledger import Impact
+from bot.licensing.views import Impact
 
 APPROVE_ACTION = "approve_request"
 DENY_ACTION = "deny_request"

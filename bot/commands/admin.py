@@ -9,7 +9,7 @@ from bot.commands.common import handles, reply, reply_error
 from bot.commands.genesys import genesys_outcome
 from bot.context import Deps
 from bot.licensing.commands import Assign, Revoke, SetPool, ShowPools
-from bot.services.insight import pool_forecasts
+from bot.services import queries
 from bot.services.seats import assign_seat, revoke_seat, set_pool
 from bot.slack import PersonNotFound, resolve_person
 
@@ -17,9 +17,8 @@ from bot.slack import PersonNotFound, resolve_person
 @handles(ShowPools)
 async def show_pools(deps: Deps, command: ShowPools, body: dict, respond: AsyncRespond) -> None:
     now = deps.clock.now()
-    async with deps.db.read() as tx:
-        pools = await tx.pools.all_states()
-        forecasts = await pool_forecasts(tx, pools, now, deps.rules.tz)
+    shown = await queries.pools(deps.db, now, deps.rules.tz)
+    pools, forecasts = shown.states, shown.forecasts
     await reply(
         respond,
         pools_message(pools, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz, forecasts),

@@ -3,13 +3,14 @@ holder's DM (the holder), and `/license trial start|convert|status` (admins)."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.alerts import trial_reply
 from bot.blocks.base import day, escape, simple
 from bot.blocks.inactive import DM_KEEP_ACTION, DM_RELEASE_ACTION, KEEP_ACTION, RECLAIM_ACTION
 from bot.commands.common import handles, notify, reply
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import Trial
 from bot.licensing.errors import LicenseError
@@ -20,30 +21,32 @@ NOT_ADMIN = "Only license admins can reclaim or keep seats from this list: nothi
 NOT_HOLDER = "Only the person holding this seat can answer: nothing was changed."
 
 
+async def reclaim_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_summary_action(deps, incoming.body, reclaim=True)
+
+
+async def keep_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_summary_action(deps, incoming.body, reclaim=False)
+
+
+async def dm_keep_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_dm_action(deps, incoming.body, release=False)
+
+
+async def dm_release_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_dm_action(deps, incoming.body, release=True)
+
+
+ROUTES = (
+    Route.action(RECLAIM_ACTION, reclaim_clicked),
+    Route.action(KEEP_ACTION, keep_clicked),
+    Route.action(DM_KEEP_ACTION, dm_keep_clicked),
+    Route.action(DM_RELEASE_ACTION, dm_release_clicked),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(RECLAIM_ACTION)
-    async def reclaim_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_summary_action(deps, body, reclaim=True)
-
-    @app.action(KEEP_ACTION)
-    async def keep_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_summary_action(deps, body, reclaim=False)
-
-    @app.action(DM_KEEP_ACTION)
-    async def dm_keep_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_dm_action(deps, body, release=False)
-
-    @app.action(DM_RELEASE_ACTION)
-    async def dm_release_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_dm_action(deps, body, release=True)
+    mount(app, deps, ROUTES)
 
 
 def _clicked(body: dict) -> tuple[int, str, str | None, str | None]:

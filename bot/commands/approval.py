@@ -15,10 +15,12 @@ from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
 from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
 from bot.commands.common import CANNOT_WRITE, notify, storage_failed
 from bot.commands.home import refresh_home
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
 from bot.licensing.parsing import check_text
 from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
+from bot.services import queries
 from bot.services.cards import adopt_card, request_of_card
 from bot.services.requests import Approver, Decision, approve_request, deny_request
 
@@ -32,38 +34,46 @@ Tell = Callable[[Message], Awaitable[None]]
 NOT_ADMIN = "Only license admins can decide requests: nothing was changed."
 
 
+async def approve_clicked(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
+
+
+async def deny_clicked(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
+
+
+async def deny_submitted(deps: Deps, incoming: Incoming) -> None:
+    body = incoming.body
+    await _telling_storage_errors(deps, body, on_deny_submitted(deps, incoming.ack, body))
+
+
+async def thread_reply(deps: Deps, incoming: Incoming) -> None:
+    event = incoming.event
+    try:
+        await on_thread_reply(deps, event)
+    except Exception as error:
+        if not storage_failed(deps, error) or not event.get("user"):
+            raise
+        await deps.client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=event.get("thread_ts"),
+            text=f":warning: {CANNOT_WRITE}.",
+        )
+
+
+ROUTES = (
+    Route.action(APPROVE_ACTION, approve_clicked),
+    Route.action(DENY_ACTION, deny_clicked),
+    Route.view(DENY_MODAL, deny_submitted),
+    Route.event("message", thread_reply),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(APPROVE_ACTION)
-    async def approve_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await _telling_storage_errors(deps, body, on_approve_clicked(deps, body))
-
-    @app.action(DENY_ACTION)
-    async def deny_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await _telling_storage_errors(deps, body, on_deny_clicked(deps, body))
-
-    @app.view(DENY_MODAL)
-    async def deny_submitted(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await _telling_storage_errors(deps, body, on_deny_submitted(deps, ack, body))
-
-    @app.event("message")
-    async def thread_reply(event: dict) -> None:
-        async with deps.inflight.track():
-            try:
-                await on_thread_reply(deps, event)
-            except Exception as error:
-                if not storage_failed(deps, error) or not event.get("user"):
-                    raise
-                await deps.client.chat_postEphemeral(
-                    channel=event["channel"],
-                    user=event["user"],
-                    thread_ts=event.get("thread_ts"),
-                    text=f":warning: {CANNOT_WRITE}.",
-                )
+    mount(app, deps, ROUTES)
 
 
 async def _telling_storage_errors(deps: Deps, body: dict, work: Awaitable[None]) -> None:
@@ -88,32 +98,32 @@ async def _clicked_where_shown(deps: Deps, body: dict) -> bool:
     container = body.get("container") or {}
     channel: Any = None  # the message clicked in, when it is one
     ts: Any = None
-    async with deps.db.read() as tx:
-        request = await tx.requests.get(request_id)
-        if request is None:
-            return True  # the decision says there is no such request
-        if container.get("type") == "message":
-            channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-            ts = container.get("message_ts")
-            shown = bool(channel and ts) and (
-                (request.card_channel, request.card_ts) == (channel, ts)
-                or getattr(await tx.requests.by_card(channel, ts), "id", None) == request_id
-            )
-        elif container.get("type") == "view":
-            # The App Home lists pending requests with their buttons: the view clicked in
-            # must be a Home that shows a decision button for this very request.
-            view = body.get("view") or {}
-            shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
-        else:
-            shown = False
+    request = await queries.request(deps.db, request_id)
+    if request is None:
+        return True  # the decision says there is no such request
+    if container.get("type") == "message":
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        ts = container.get("message_ts")
+        shown = bool(channel and ts) and (
+            (request.card_channel, request.card_ts) == (channel, ts)
+            or getattr(await queries.request_on_card(deps.db, str(channel), str(ts)), "id", None)
+            == request_id
+        )
+    elif container.get("type") == "view":
+        # The App Home lists pending requests with their buttons: the view clicked in
+        # must be a Home that shows a decision button for this very request.
+        view = body.get("view") or {}
+        shown = view.get("type", "home") == "home" and _shows_request(view, request_id)
+    else:
+        shown = False
     if not shown and container.get("type") == "message" and channel and ts:
         # A copy of the card the bot never learned the ts of (issue 9 item 3).
         # The click's message carries the card's metadata; if Slack left it out, the
         # message is read back.
         now = deps.clock.now()
-        adopted = await adopt_card(deps.db, channel, ts, body.get("message"), now)
+        adopted = await adopt_card(deps.db, str(channel), str(ts), body.get("message"), now)
         if adopted is None:
-            adopted = await request_of_card(deps.db, deps.client, channel, ts, now)
+            adopted = await request_of_card(deps.db, deps.client, str(channel), str(ts), now)
         shown = adopted is not None and adopted.id == request_id
     if not shown:
         log.warning("refused a click naming request #%s outside its card", request_id)
@@ -181,8 +191,7 @@ async def on_deny_clicked(deps: Deps, body: dict) -> None:
     if not await _clicked_where_shown(deps, body):
         return
     request_id = _request_id(body)
-    async with deps.db.read() as tx:
-        request = await tx.requests.get(request_id)
+    request = await queries.request(deps.db, request_id)
     if request is not None and not may_deny(who, request):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
@@ -206,8 +215,7 @@ async def on_deny_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
     await ack()
     user_id = body["user"]["id"]
     request_id = int(body["view"]["private_metadata"])
-    async with deps.db.read() as tx:
-        found = await tx.requests.get(request_id)
+    found = await queries.request(deps.db, request_id)
     if found is None or not may_deny(await approver(deps, user_id), found):
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return

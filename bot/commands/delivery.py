@@ -5,24 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from bot.blocks.base import simple
 from bot.blocks.delivery import RETRY_ACTION
 from bot.commands.common import notify
 from bot.commands.home import refresh_home
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.services.delivery import retry_delivery
 
 NOT_ADMIN = "Only license admins can retry deliveries: nothing was changed."
 
 
+async def retry_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_retry(deps, incoming.body)
+
+
+ROUTES = (Route.action(RETRY_ACTION, retry_clicked),)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(RETRY_ACTION)
-    async def retry_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_retry(deps, body)
+    mount(app, deps, ROUTES)
 
 
 async def on_retry(deps: Deps, body: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, simple
@@ -21,47 +21,51 @@ from bot.blocks.genesys import (
 )
 from bot.blocks.insight import report_comment, report_sent
 from bot.commands.common import handles, notify, reply, reply_error
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.genesys import LEDGER_ONLY
 from bot.genesys.client import GenesysError, GenesysUnavailable, succeeded
 from bot.genesys.reconcile import reconcile_table
-from bot.genesys.sync import compare, read_org
-from bot.jobs.genesys import drift_data
+from bot.genesys.sync import compare, drift_data, read_org
 from bot.licensing.commands import ShowDrift
 from bot.licensing.errors import LicenseError
 from bot.services import genesys as service
+from bot.services import queries
+from bot.services import seats as seat_service
 
 log = logging.getLogger(__name__)
 
 NOT_ADMIN = "Only license admins can act on Genesys drift: nothing was changed."
 
 
+async def adopt_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "adopt")
+
+
+async def remove_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "remove")
+
+
+async def provision_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_drift_action(deps, incoming.body, "provision")
+
+
+ROUTES = (
+    Route.action(ADOPT_ACTION, adopt_clicked),
+    Route.action(REMOVE_ACTION, remove_clicked),
+    Route.action(PROVISION_ACTION, provision_clicked),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(ADOPT_ACTION)
-    async def adopt_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "adopt")
-
-    @app.action(REMOVE_ACTION)
-    async def remove_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "remove")
-
-    @app.action(PROVISION_ACTION)
-    async def provision_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_drift_action(deps, body, "provision")
+    mount(app, deps, ROUTES)
 
 
 async def genesys_outcome(deps: Deps, message: Message, assignment_id: int) -> None:
     """Add to an admin's reply where the seat stands in Genesys Cloud (after delivery)."""
     if deps.genesys is None or len(message.blocks) >= MAX_BLOCKS:
         return
-    async with deps.db.read() as tx:
-        state = await tx.genesys.get(assignment_id)
+    state = await queries.genesys_state(deps.db, assignment_id)
     line = genesys_state_line(state.state, state.detail) if state else None
     if line:
         message.blocks.append(context(line))
@@ -122,7 +126,7 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
                 done["state"] = "removed"
                 told = f":heavy_minus_sign: Removed {', '.join(licenses)} from {email} in Genesys."
         else:
-            revoked = await service.revoke_for_drift(deps.db, int(value["a"]), user_id, now)
+            revoked = await seat_service.revoke_for_drift(deps.db, int(value["a"]), user_id, now)
             done["state"] = "revoked"
             told = (
                 f":recycle: Revoked the {revoked.seat} seat of {email}; "
@@ -153,9 +157,7 @@ async def show_drift(
     except GenesysError as error:
         await reply_error(respond, f"Genesys Cloud could not be read: {error}. Try again later.")
         return
-    async with deps.db.read() as tx:
-        seats = await tx.assignments.list_active()
-        states = await tx.genesys.active()
+    seats, states = await queries.seats_with_genesys(deps.db)
     rows = compare(seats, states, org, deps.rules.catalog)
     await reply(respond, drift_message(drift_data(rows), deps.rules.tz, buttons=True))
 

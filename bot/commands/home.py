@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
@@ -19,57 +19,61 @@ from bot.blocks import home as home_blocks
 from bot.blocks.genesys import genesys_state_line
 from bot.blocks.home import MAX_ALERTS, MAX_PENDING, NEW_REQUEST_ACTION, admin_home, requester_home
 from bot.blocks.modals import request_modal
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
-from bot.licensing.requests import Stage
-from bot.services.delivery import failed_deliveries
-from bot.services.insight import pool_forecasts
+from bot.services import queries
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    async def home_opened(event: dict) -> None:
-        async with deps.inflight.track():
-            if event.get("tab", "home") == "home" and event.get("user"):
-                await refresh_home(deps, event["user"])
+async def home_opened(deps: Deps, incoming: Incoming) -> None:
+    event = incoming.event
+    if event.get("tab", "home") == "home" and event.get("user"):
+        await refresh_home(deps, event["user"])
 
-    @app.action(NEW_REQUEST_ACTION)
-    async def new_request_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await deps.client.views_open(
-                trigger_id=body["trigger_id"], view=request_modal(deps.rules.catalog)
-            )
+
+async def new_request_clicked(deps: Deps, incoming: Incoming) -> None:
+    await deps.client.views_open(
+        trigger_id=incoming.body["trigger_id"], view=request_modal(deps.rules.catalog)
+    )
+
+
+ROUTES = (
+    Route.event("app_home_opened", home_opened),
+    Route.action(NEW_REQUEST_ACTION, new_request_clicked),
+)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    mount(app, deps, ROUTES)
 
 
 async def home_view(deps: Deps, user_id: str) -> View:
     now = deps.clock.now()
     tz = deps.rules.tz
     if not await deps.admins.is_admin(user_id):
-        finance = await deps.is_finance(user_id)
-        async with deps.db.read() as tx:
-            requests = await tx.requests.for_requester(user_id)
-            waiting = (
-                await tx.requests.pending_at_stage(Stage.FINANCE, MAX_PENDING) if finance else None
-            )
-            genesys: dict[int, str] = {}
-            if deps.genesys is not None:  # SPEC 8: where provisioning of each seat stands
-                for request in requests[: home_blocks.MAX_OWN_REQUESTS]:
-                    state = await tx.genesys.for_request(request.id)
-                    line = genesys_state_line(state.state, state.detail) if state else None
-                    if line:
-                        genesys[request.id] = line
-        return requester_home(requests, now, tz, finance_pending=waiting, genesys=genesys)
-    async with deps.db.read() as tx:
-        pools = await tx.pools.all_states()
-        forecasts = await pool_forecasts(tx, pools, now, tz)
-        pending = await tx.requests.pending(limit=MAX_PENDING)
-        pending_total = await tx.reports.pending_count()
-        alerts, alerts_total = await tx.reports.open_alerts(MAX_ALERTS)
-        soon = now.astimezone(tz).date() + timedelta(days=deps.rules.policy.expiry_warning_days)
-        ending = await tx.assignments.ending_by(soon, limit=MAX_ALERTS)
-    failed, failed_total = await failed_deliveries(deps.db)
+        mine = await queries.requester_home(
+            deps.db,
+            user_id,
+            finance=await deps.is_finance(user_id),
+            max_pending=MAX_PENDING,
+            # SPEC 8: where provisioning of each seat stands
+            genesys_for=home_blocks.MAX_OWN_REQUESTS if deps.genesys is not None else 0,
+        )
+        genesys: dict[int, str] = {}
+        for request_id, state in mine.genesys.items():
+            line = genesys_state_line(state.state, state.detail)
+            if line:
+                genesys[request_id] = line
+        return requester_home(
+            mine.requests, now, tz, finance_pending=mine.finance_pending, genesys=genesys
+        )
+    soon = now.astimezone(tz).date() + timedelta(days=deps.rules.policy.expiry_warning_days)
+    shown = await queries.admin_home(deps.db, now, tz, soon, MAX_PENDING, MAX_ALERTS)
+    pools, forecasts = shown.pools.states, shown.pools.forecasts
+    pending, pending_total = shown.pending, shown.pending_total
+    alerts, alerts_total, ending = shown.alerts, shown.alerts_total, shown.ending
+    failed, failed_total = shown.failed, shown.failed_total
     return admin_home(
         pools,
         forecasts,

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,25 +25,30 @@ from bot.blocks.insight import (
     users_page,
 )
 from bot.commands.common import handles, notify, reply, reply_error
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import USAGE, Check, ListUsers, Report, ShowAudit
+from bot.licensing.entities import AuditFilter
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import inactive_since_cutoff
 from bot.licensing.requests import Person
-from bot.reports.stream import remove_file, write_report_file
-from bot.services.insight import day_range, diagnose_person
+from bot.reports.stream import remove_file, write_report_from
+from bot.services import queries
+from bot.services.insight import day_range
 from bot.slack import PersonNotFound, resolve_person
-from bot.store.reports import AuditFilter
 
 log = logging.getLogger(__name__)
 
 
+async def page_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_page(deps, incoming.body, incoming.respond)  # type: ignore[arg-type]
+
+
+ROUTES = (Route.action(PAGE_ACTION, page_clicked),)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(PAGE_ACTION)
-    async def page_clicked(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_page(deps, body, respond)
+    mount(app, deps, ROUTES)
 
 
 async def _person_filter(deps: Deps, person: Person | None) -> tuple[str | None, str | None]:
@@ -82,7 +87,7 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     # A report over a large ledger reads for seconds: streamed to a temporary file by a
     # worker thread on a connection of its own (WAL lets it read beside writers), so the
     # event loop keeps acking and approvals on the bot's connection never wait.
-    written = await write_report_file(deps.db.path, deps.rules, command.kind, now, where)
+    written = await write_report_from(deps.db, deps.rules, command.kind, now, where)
     try:
         assert written.path is not None
         await upload_file(
@@ -135,7 +140,7 @@ async def upload_file(
         async with aiohttp.ClientSession(timeout=timeout) as session:
             with path.open("rb") as data:
                 async with session.post(
-                    target["upload_url"], data=data, proxy=client.proxy, ssl=client.ssl
+                    target["upload_url"], data=data, proxy=client.proxy, ssl=client.ssl or True
                 ) as response:
                     if response.status != 200:
                         raise SlackRequestError(f"file upload answered HTTP {response.status}")
@@ -154,17 +159,15 @@ async def _users_message(deps: Deps, filter_word: str | None, offset: int) -> Me
     edition = filter_word if filter_word in catalog.editions else None
     seat_type = filter_word if filter_word in catalog.seat_types else None
     cutoff = inactive_since_cutoff(now, deps.rules.policy) if filter_word == "inactive" else None
-    async with deps.db.read() as tx:
-        total = await tx.reports.count_active(
-            edition=edition, seat_type=seat_type, inactive_before=cutoff
-        )
-        seats = await tx.assignments.list_active(
-            edition=edition,
-            seat_type=seat_type,
-            inactive_before=cutoff,
-            limit=PAGE_SIZE,
-            offset=offset,
-        )
+    found = await queries.active_seats(
+        deps.db,
+        edition=edition,
+        seat_type=seat_type,
+        inactive_before=cutoff,
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+    seats, total = found.items, found.total
     label = {None: "all active seats", "inactive": "inactive seats"}.get(
         filter_word, f"{filter_word} seats"
     )
@@ -178,9 +181,8 @@ async def users(deps: Deps, command: ListUsers, body: dict, respond: AsyncRespon
 
 
 async def _audit_message(deps: Deps, where: AuditFilter, label: str, offset: int) -> Message:
-    async with deps.db.read() as tx:
-        total = await tx.reports.audit_count(where)
-        entries = await tx.reports.audit(where, limit=PAGE_SIZE, offset=offset)
+    found = await queries.audit(deps.db, where, PAGE_SIZE, offset)
+    entries, total = found.items, found.total
     state = {
         "e": where.email,
         "u": where.slack_user_id,
@@ -213,14 +215,14 @@ async def check(deps: Deps, command: Check, body: dict, respond: AsyncRespond) -
         await reply_error(respond, str(error))
         return
     assert person.email
-    async with deps.db.read() as tx:
-        diagnosis = await diagnose_person(
-            tx, deps.rules, person.email, person.slack_user_id, deps.clock.now()
-        )
-        if deps.genesys is not None and diagnosis.holding is not None:  # SPEC 8
-            from bot.services.genesys import add_genesys_finding
-
-            add_genesys_finding(diagnosis, await tx.genesys.get(diagnosis.holding.id))
+    diagnosis = await queries.check(
+        deps.db,
+        deps.rules,
+        person.email,
+        person.slack_user_id,
+        deps.clock.now(),
+        genesys=deps.genesys is not None,
+    )
     await reply(respond, check_reply(diagnosis, deps.rules.tz))
 
 

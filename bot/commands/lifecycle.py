@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.blocks.base import escape, simple
@@ -20,10 +20,11 @@ from bot.blocks.lifecycle import (
 from bot.blocks.requests import filed_reply
 from bot.commands.common import handles, notify, reply, reply_error
 from bot.commands.home import refresh_home
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import Extend, FileChange, Offboard, SetQuota, ShowQuotas
 from bot.licensing.errors import LicenseError
-from bot.services import lifecycle
+from bot.services import lifecycle, queries
 from bot.services.requests import file_change, file_offboarding
 from bot.services.seats import extend_seat, set_quota
 from bot.slack import PersonNotFound, resolve_person
@@ -33,23 +34,27 @@ log = logging.getLogger(__name__)
 NOT_ADMIN = "Only license admins can do that: nothing was changed."
 
 
+async def user_changed(deps: Deps, incoming: Incoming) -> None:
+    await on_user_change(deps, incoming.event)
+
+
+async def reclaim_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_reclaim_clicked(deps, incoming.body)
+
+
+async def extend_clicked(deps: Deps, incoming: Incoming) -> None:
+    await on_extend_clicked(deps, incoming.body)
+
+
+ROUTES = (
+    Route.event("user_change", user_changed),
+    Route.action(DEACTIVATED_RECLAIM_ACTION, reclaim_clicked),
+    Route.action(EXTEND_ACTION, extend_clicked),
+)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("user_change")
-    async def user_changed(event: dict) -> None:
-        async with deps.inflight.track():
-            await on_user_change(deps, event)
-
-    @app.action(DEACTIVATED_RECLAIM_ACTION)
-    async def reclaim_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_reclaim_clicked(deps, body)
-
-    @app.action(EXTEND_ACTION)
-    async def extend_clicked(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await ack()
-            await on_extend_clicked(deps, body)
+    mount(app, deps, ROUTES)
 
 
 @handles(FileChange)
@@ -129,8 +134,7 @@ async def extend(deps: Deps, command: Extend, body: dict, respond: AsyncRespond)
 
 @handles(ShowQuotas)
 async def show_quotas(deps: Deps, command: ShowQuotas, body: dict, respond: AsyncRespond) -> None:
-    async with deps.db.read() as tx:
-        quotas = await tx.quotas.all()
+    quotas = await queries.quotas(deps.db)
     await reply(respond, quotas_message(quotas))
 
 

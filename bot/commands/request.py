@@ -11,22 +11,28 @@ from bot.blocks.base import error_reply, simple
 from bot.blocks.modals import FIELD, REQUEST_MODAL, request_modal
 from bot.blocks.requests import already_decided, filed_reply, requests_list
 from bot.commands.common import CANNOT_WRITE, dm, handles, reply, reply_error, storage_failed
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import CancelRequest, FileRequest, ListRequests, OpenRequestModal
 from bot.licensing.errors import LicenseError
 from bot.licensing.forms import RequestForm, validate_request_form
 from bot.licensing.requests import LicenseRequest, SeatRequest
+from bot.services import queries
 from bot.services.requests import cancel_request, file_request
 from bot.slack import PersonNotFound, resolve_person
 
 log = logging.getLogger(__name__)
 
 
+async def request_submitted(deps: Deps, incoming: Incoming) -> None:
+    await on_request_submitted(deps, incoming.ack, incoming.body)
+
+
+ROUTES = (Route.view(REQUEST_MODAL, request_submitted),)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.view(REQUEST_MODAL)
-    async def request_submitted(ack: AsyncAck, body: dict) -> None:
-        async with deps.inflight.track():
-            await on_request_submitted(deps, ack, body)
+    mount(app, deps, ROUTES)
 
 
 @handles(OpenRequestModal)
@@ -118,8 +124,7 @@ async def on_request_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
 async def list_requests(
     deps: Deps, command: ListRequests, body: dict, respond: AsyncRespond
 ) -> None:
-    async with deps.db.read() as tx:
-        requests = await tx.requests.for_requester(body["user_id"])
+    requests = await queries.requests_of(deps.db, body["user_id"])
     await reply(respond, requests_list(requests, deps.rules.tz))
 
 

@@ -18,6 +18,7 @@ from bot.commands.common import (
     reply_error,
     storage_failed,
 )
+from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import ADMIN_ONLY, USAGE, Help
 from bot.licensing.errors import LicenseError
@@ -26,11 +27,15 @@ from bot.licensing.parsing import parse_command
 log = logging.getLogger(__name__)
 
 
+async def license_command(deps: Deps, incoming: Incoming) -> None:
+    await handle_license(deps, incoming.ack, incoming.body, incoming.respond)  # type: ignore[arg-type]
+
+
+ROUTES = (Route.command("/license", license_command),)
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.command("/license")
-    async def license_command(ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:
-        async with deps.inflight.track():
-            await handle_license(deps, ack, body, respond)
+    mount(app, deps, ROUTES)
 
 
 async def handle_license(deps: Deps, ack: AsyncAck, body: dict, respond: AsyncRespond) -> None:

@@ -215,3 +215,17 @@ def _instant(value: Any) -> datetime | None:
     from bot.clock import as_utc
 
     return as_utc(at)
+
+
+SUMMARY_ROWS = 15  # rows with buttons in the summary; the rest are counted
+
+
+def drift_data(rows: list[DriftRow]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    return {
+        "total": len(rows),
+        "counts": counts,
+        "rows": [r.to_data() for r in rows[:SUMMARY_ROWS]],
+    }

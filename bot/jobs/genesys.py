@@ -14,9 +14,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from bot.genesys.sync import DriftRow, Org, activity_by_email, compare, digest, read_org
+from bot.genesys.sync import (
+    DriftRow,
+    Org,
+    activity_by_email,
+    compare,
+    digest,
+    drift_data,
+    read_org,
+)
 from bot.jobs.base import JobContext, Outgoing
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.genesys import queue_provision
@@ -24,7 +31,6 @@ from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 JOB = "genesys"
-SUMMARY_ROWS = 15  # rows with buttons in the summary; the rest are counted
 
 
 @dataclass
@@ -86,16 +92,6 @@ async def _active_seats(tx: Store, chunk: int = 2000) -> list[Assignment]:
             return seats
         await asyncio.sleep(0)
 
-
-def drift_data(rows: list[DriftRow]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.kind] = counts.get(row.kind, 0) + 1
-    return {
-        "total": len(rows),
-        "counts": counts,
-        "rows": [r.to_data() for r in rows[:SUMMARY_ROWS]],
-    }
 
 
 async def _drift_alert(

@@ -55,7 +55,7 @@ def pool_situations(pool: PoolState, now: datetime, policy: Policy) -> list[Situ
     band = utilization_band(pool, policy)
     if pool.used > pool.purchased:
         since = pool.over_since or now
-        ends = grace_ends_at(since, policy)
+        ends = grace_ends_at(since, policy, pool.edition)
         facts |= {
             "overage": pool.overage,
             "allowance": allowed_overage(pool.purchased, policy),

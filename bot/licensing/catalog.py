@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.licensing.errors import CatalogError, LicenseError
 
@@ -19,6 +21,7 @@ class Edition:
     label: str
     modules: frozenset[str]
     prices: dict[str, Decimal] = field(default_factory=dict)
+    grace_days: int | None = None  # None: the policy's LICENSEBOT_GRACE_DAYS
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,12 @@ class Catalog:
         return self.editions[edition].prices.get(item)
 
 
+    def edition_grace_days(self) -> tuple[tuple[str, int], ...]:
+        """(edition, days) for each edition with a grace period of its own."""
+        return tuple(
+            (e.name, e.grace_days) for e in self.editions.values() if e.grace_days is not None
+        )
+
     # --- Genesys Cloud mapping (SPEC 8) ------------------------------------------------
 
     def genesys_licenses(
@@ -132,7 +141,7 @@ class Catalog:
         return edition, seat_type, modules
 
 
-def _one_of(names: dict[str, object], prefix: str = "") -> str:
+def _one_of(names: Iterable[str], prefix: str = "") -> str:
     items = [f"{prefix}{n}" for n in names]
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
 
@@ -150,7 +159,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     return parse_catalog(data)
 
 
-def parse_catalog(data: dict) -> Catalog:
+def parse_catalog(data: dict[str, Any]) -> Catalog:
     try:
         seat_types = {k: str(v.get("label", k.title())) for k, v in data["seat_types"].items()}
         module_table = data["modules"]
@@ -165,7 +174,14 @@ def parse_catalog(data: dict) -> Catalog:
             prices = {k: _price(v) for k, v in spec.get("prices", {}).items()}
             if prices.keys() - seat_types.keys():
                 raise CatalogError(f"edition {name} prices unknown seat types")
-            editions[name] = Edition(name, str(spec.get("label", name.title())), available, prices)
+            grace = spec.get("grace_days")
+            if grace is not None and (
+                isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 3650
+            ):
+                raise CatalogError(f"edition {name} grace_days must be a whole number of days")
+            editions[name] = Edition(
+                name, str(spec.get("label", name.title())), available, prices, grace
+            )
     except (KeyError, AttributeError, TypeError) as error:
         raise CatalogError(f"catalog is missing or has a malformed entry: {error}") from error
     for names in (seat_types, modules, editions):
@@ -182,7 +198,10 @@ def parse_catalog(data: dict) -> Catalog:
 
 
 def _genesys_mapping(
-    table: object, editions: dict[str, Edition], seat_types: dict[str, str], modules: dict
+    table: object,
+    editions: dict[str, Edition],
+    seat_types: dict[str, str],
+    modules: dict[str, str],
 ) -> dict[str, tuple[str, ...]]:
     """`[genesys.licenses]`: "<edition>.<seat type>" or "<module>" = ["<license id>", ...]."""
     if not isinstance(table, dict):

@@ -341,7 +341,10 @@ def parse_price(word: str) -> Decimal:
         price = Decimal(cleaned)
     except InvalidOperation:
         price = Decimal(-1)
-    if not price.is_finite() or price < 0 or price > 1_000_000 or price.as_tuple().exponent < -2:
+    exponent = price.as_tuple().exponent
+    if not price.is_finite() or price < 0 or price > 1_000_000 or (
+        isinstance(exponent, int) and exponent < -2
+    ):
         raise LicenseError(f"price `{word}` must be an amount like 150 or 149.99")
     return price
 

@@ -26,6 +26,12 @@ class Policy:
     four_eyes: bool = True
     finance_threshold: Decimal | None = None  # None: no finance stage
     expiry_warning_days: int = 3
+    # Editions whose grace period differs from grace_days: (edition, days) pairs, from the
+    # catalog's `grace_days` (bot/services/ledger.Rules fills it in). grace_ends_at reads it.
+    edition_grace_days: tuple[tuple[str, int], ...] = ()
+
+    def grace_days_for(self, edition: str) -> int:
+        return dict(self.edition_grace_days).get(edition, self.grace_days)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,12 @@ class PoolState:
     def utilization(self) -> float | None:
         return self.used / self.purchased if self.purchased else None
 
+    def grace_ends_at(self, policy: Policy) -> datetime | None:
+        """When this pool's grace period ends (None: the pool is not over)."""
+        if self.over_since is None:
+            return None
+        return grace_ends_at(self.over_since, policy, self.edition)
+
     def counts(self) -> str:
         return f"{self.used}/{self.purchased}"
 
@@ -64,8 +76,9 @@ def allowed_overage(purchased: int, policy: Policy) -> int:
     return max(1, purchased * policy.overage_max_percent // 100)
 
 
-def grace_ends_at(over_since: datetime, policy: Policy) -> datetime:
-    return over_since + timedelta(days=policy.grace_days)
+def grace_ends_at(over_since: datetime, policy: Policy, edition: str) -> datetime:
+    """The one place a grace period ends: over since then, plus the edition's grace days."""
+    return over_since + timedelta(days=policy.grace_days_for(edition))
 
 
 class Outcome(StrEnum):
@@ -116,7 +129,7 @@ def check_add(
     starts = pool.over_since is None or pool.used <= pool.purchased
     since = now if starts else pool.over_since
     assert since is not None
-    ends = grace_ends_at(since, policy)
+    ends = grace_ends_at(since, policy, pool.edition)
     if now >= ends:
         return SeatCheck(
             pool,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.licensing.errors import LicenseError
 
@@ -114,7 +115,7 @@ class LicenseRequest:
     card_channel: str | None = None
     card_ts: str | None = None
     nudged_at: datetime | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     kind: RequestKind = RequestKind.NEW
     assignment_id: int | None = None
     until_date: date | None = None

@@ -72,8 +72,9 @@ async def status(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tabl
     for pool in pools:
         fc = forecasts[(pool.edition, pool.item)]
         grace = None
-        if pool.overage and pool.over_since:
-            grace = grace_ends_at(pool.over_since, rules.policy).astimezone(rules.tz).date()
+        ends = pool.grace_ends_at(rules.policy)
+        if pool.overage and ends is not None:
+            grace = ends.astimezone(rules.tz).date()
         runs_out = fc.runs_out_on.isoformat() if fc.runs_out_on else "not at this rate"
         table.rows.append(
             [
@@ -239,7 +240,7 @@ async def grace(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table
     )
     still_open = past = 0
     for period in periods:
-        ends = grace_ends_at(period.started_at, rules.policy)
+        ends = grace_ends_at(period.started_at, rules.policy, period.edition)
         if period.ended_at is not None:
             state = "closed"
         elif now < ends:

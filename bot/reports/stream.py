@@ -172,6 +172,15 @@ async def write_report_file(
             )
 
 
+
+async def write_report_from(
+    db: Database, rules: Rules, kind: str, now: datetime, where: AuditFilter
+) -> Written:
+    """`write_report_file` for the database `db` is open on (listeners hand their Database,
+    never a path: the connection of the report's own is opened here)."""
+    return await write_report_file(db.path, rules, kind, now, where)
+
+
 async def remove_file(path: Path | None) -> None:
     if path is not None:
         await asyncio.to_thread(path.unlink, missing_ok=True)

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.services.queries import request_on_card
 from bot.store.db import Database
 from bot.store.outbox import OutboxTarget
 
@@ -68,8 +69,7 @@ async def request_of_card(
 ) -> LicenseRequest | None:
     """The request whose card is the message channel/ts: a recorded card, else (a copy the
     bot never learned the ts of) the message's metadata, read from Slack."""
-    async with db.read() as tx:
-        request = await tx.requests.by_card(channel, ts)
+    request = await request_on_card(db, channel, ts)
     if request is not None:
         return request
     try:

@@ -3,31 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.licensing.views import FailedDelivery  # re-exported: what admins see
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 
 MAX_LISTED = 10
 
-
-@dataclass(frozen=True)
-class FailedDelivery:
-    """A message that ended undelivered, as an admin sees it."""
-
-    id: int
-    what: str  # the template: request_card, decision_dm, limits_alert, ...
-    target: str
-    where: str  # a channel id, a user id, or "" (the approvals channel)
-    error: str
-    failure: str  # permanent | gone
-    failed_at: datetime | None
-    request_id: int | None
-
-    @property
-    def gone(self) -> bool:
-        return self.failure == "gone"
 
 
 def _view(message: OutboxMessage) -> FailedDelivery:

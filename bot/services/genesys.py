@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.licensing.errors import LicenseError
+from bot.licensing.views import Diagnosis, Finding
 from bot.services.alerts import rerender
-from bot.services.insight import Diagnosis, Finding
 from bot.services.ledger import Rules, refresh_pools
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -127,15 +127,6 @@ async def adopt(
         )
     return seat
 
-
-async def revoke_for_drift(
-    db: Database, assignment_id: int, actor: str, now: datetime
-) -> Assignment:
-    """Remove on a holder deleted or deactivated in Genesys: end the seat (which removes
-    whatever licenses are left in Genesys)."""
-    from bot.services.seats import revoke_seat
-
-    return await revoke_seat(db, assignment_id=assignment_id, actor=actor, now=now)
 
 
 async def note_on_drift(

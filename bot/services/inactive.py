@@ -87,7 +87,9 @@ async def answer_dm(
     return True
 
 
-def mark_row(data: dict[str, Any], assignment_id: int, done: dict[str, Any]) -> dict | None:
+def mark_row(
+    data: dict[str, Any], assignment_id: int, done: dict[str, Any]
+) -> dict[str, Any] | None:
     """The summary's data with one listed holder marked done (its buttons go)."""
     rows = [dict(r) for r in data.get("rows", [])]
     for row in rows:

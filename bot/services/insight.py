@@ -5,13 +5,13 @@ Reads only; the rules come from bot/licensing, the data from the store's reposit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.forecast import WINDOW_DAYS, Forecast, forecast
 from bot.licensing.policy import PoolState, grace_ends_at, inactive_days, is_inactive
 from bot.licensing.requests import LicenseRequest
+from bot.licensing.views import Diagnosis, Finding  # re-exported
 from bot.services.ledger import Rules
 from bot.store.assignments import Assignment
 from bot.store.unit import Store
@@ -44,25 +44,6 @@ def day_range(
     return start, end
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One thing `check` found: what is wrong (or right) and how to resolve it."""
-
-    ok: bool
-    problem: str
-    resolution: str = ""
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    email: str
-    holding: Assignment | None
-    pending: LicenseRequest | None
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def all_good(self) -> bool:
-        return all(f.ok for f in self.findings)
 
 
 async def diagnose_person(
@@ -172,8 +153,9 @@ def _pool_findings(
     if not pool.overage:
         return []
     start = pool.over_since or now
-    ends = grace_ends_at(start, rules.policy).astimezone(rules.tz).date().isoformat()
-    if now >= grace_ends_at(start, rules.policy):
+    end = grace_ends_at(start, rules.policy, pool.edition)
+    ends = end.astimezone(rules.tz).date().isoformat()
+    if now >= end:
         return [
             Finding(
                 False,

@@ -3,17 +3,15 @@ and card previews ask "may this seat be taken?"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
 from bot.licensing.policy import (
-    Outcome,
     Policy,
     PoolState,
     QuotaCheck,
-    SeatCheck,
     check_add,
     check_quota,
     check_trial_cap,
@@ -21,6 +19,7 @@ from bot.licensing.policy import (
     needs_finance,
 )
 from bot.licensing.requests import LicenseRequest, RequestKind, license_group
+from bot.licensing.views import Impact  # re-exported for the use cases
 from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
@@ -31,35 +30,13 @@ class Rules:
     catalog: Catalog
     tz: tzinfo
 
+    def __post_init__(self) -> None:
+        # A grace period per edition is catalog data (`grace_days` under an edition):
+        # the policy carries it, and grace_ends_at (bot/licensing/policy.py) reads it.
+        grace = self.catalog.edition_grace_days()
+        if grace and self.policy.edition_grace_days != grace:
+            object.__setattr__(self, "policy", replace(self.policy, edition_grace_days=grace))
 
-@dataclass(frozen=True)
-class Impact:
-    """What taking one seat (and its modules) would do to every pool it draws on."""
-
-    checks: list[SeatCheck]
-    trial_refusal: str | None = None
-    holder_refusal: str | None = None
-    extra: list[str] = field(default_factory=list)
-    # SPEC 9/10: the pools a change leaves (a seat freed in each), the department's quota
-    # in each pool entered, and the monthly cost the finance stage looks at.
-    leaving: list[PoolState] = field(default_factory=list)
-    quotas: list[QuotaCheck] = field(default_factory=list)
-    cost: Decimal | None = None
-    finance: bool = False
-
-    @property
-    def allowed(self) -> bool:
-        return not self.reasons
-
-    @property
-    def reasons(self) -> list[str]:
-        found = [r for r in (self.holder_refusal, self.trial_refusal) if r]
-        found += [q.reason for q in self.quotas if q.over]
-        return found + [c.reason for c in self.checks if c.outcome is Outcome.REFUSED]
-
-    @property
-    def overages(self) -> list[SeatCheck]:
-        return [c for c in self.checks if c.outcome is Outcome.OVERAGE]
 
 
 async def evaluate_seat(

@@ -18,8 +18,9 @@ from bot.licensing.requests import (
     Stage,
     can_transition,
 )
+from bot.licensing.views import Impact
 from bot.services.genesys import queue_provision
-from bot.services.ledger import Impact, Rules, evaluate_request, grant_seat
+from bot.services.ledger import Rules, evaluate_request, grant_seat
 from bot.services.outcomes import announce, snapshot
 from bot.services.seats import change_seat, check_end_date, end_seat
 from bot.store.assignments import Assignment

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
 from bot.licensing.requests import SeatRequest, license_group
+from bot.licensing.views import Impact
 from bot.services.genesys import queue_change, queue_provision, queue_removal
-from bot.services.ledger import Impact, Rules, evaluate_seat, grant_seat, refresh_pools
+from bot.services.ledger import Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.services.outcomes import cancel_pending_for
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -263,7 +265,7 @@ async def set_pool(
     return before, after
 
 
-def _pool(state: PoolState | None) -> dict | None:
+def _pool(state: PoolState | None) -> dict[str, Any] | None:
     if state is None:
         return None
     return {
@@ -271,3 +273,11 @@ def _pool(state: PoolState | None) -> dict | None:
         "used": state.used,
         "price": str(state.price) if state.price is not None else None,
     }
+
+
+async def revoke_for_drift(
+    db: Database, assignment_id: int, actor: str, now: datetime
+) -> Assignment:
+    """Remove on a holder deleted or deactivated in Genesys: end the seat (which removes
+    whatever licenses are left in Genesys)."""
+    return await revoke_seat(db, assignment_id=assignment_id, actor=actor, now=now)

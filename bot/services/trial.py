@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import Trial
@@ -38,7 +39,7 @@ class TrialStatus:
         return "running" if day <= self.trial_days else "expired"
 
 
-def _snapshot(trial: Trial | None) -> dict | None:
+def _snapshot(trial: Trial | None) -> dict[str, Any] | None:
     if trial is None:
         return None
     converted = trial.converted_at.isoformat() if trial.converted_at else None

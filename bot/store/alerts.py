@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aiosqlite import Row
 
+from bot.licensing.entities import Alert  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
@@ -15,25 +16,6 @@ _SELECT = (
     "FROM alerts al LEFT JOIN outbox o ON o.key = COALESCE(al.message_key, al.key)"
 )
 
-
-@dataclass(frozen=True)
-class Alert:
-    key: str
-    job: str
-    kind: str
-    subject: str
-    period: str
-    summary: str
-    opened_at: datetime
-    resolved_at: datetime | None = None
-    resolution: str | None = None
-    channel: str | None = None  # where its message was posted, once delivered
-    ts: str | None = None
-    delivery: str | None = None  # pending | delivered | failed
-
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
 
 
 @dataclass(frozen=True)

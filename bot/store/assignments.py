@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from aiosqlite import Row
 
+from bot.licensing.entities import Assignment  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import date_from_db, from_db, to_db
 
@@ -17,50 +18,6 @@ _SELECT = (
     "AS modules FROM assignments a"
 )
 
-
-@dataclass(frozen=True)
-class Assignment:
-    id: int
-    email: str
-    name: str
-    slack_user_id: str | None
-    edition: str
-    seat_type: str
-    modules: tuple[str, ...]
-    department: str | None
-    license_group: str | None
-    status: str
-    assigned_at: datetime
-    revoked_at: datetime | None
-    last_active_at: datetime | None
-    snoozed_until: datetime | None
-    request_id: int | None
-    ends_on: date | None = None
-
-    @property
-    def seat(self) -> str:
-        extras = "".join(f" +{m}" for m in self.modules)
-        return f"{self.edition} {self.seat_type}{extras}"
-
-    def snapshot(self) -> dict:
-        """What the audit log records about a seat: enough to rebuild the assignments
-        (id, holder, seat, status and its times) by replaying the log."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "slack_user_id": self.slack_user_id,
-            "request_id": self.request_id,
-            "assigned_at": to_db(self.assigned_at),
-            "revoked_at": to_db(self.revoked_at),
-            "email": self.email,
-            "edition": self.edition,
-            "seat_type": self.seat_type,
-            "modules": list(self.modules),
-            "department": self.department,
-            "license_group": self.license_group,
-            "status": self.status,
-            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
-        }
 
 
 @dataclass(frozen=True)
@@ -277,7 +234,8 @@ class AssignmentRepository(Repository):
         offset: int = 0,
     ) -> list[Assignment]:
         """Active seats, oldest activity first when filtering for inactivity."""
-        where, params = ["a.status = 'active'"], []
+        where: list[str] = ["a.status = 'active'"]
+        params: list[str | None] = []
         if edition:
             where.append("a.edition = ?")
             params.append(edition)

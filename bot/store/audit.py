@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.licensing.entities import AuditEntry  # the store maps rows to them
 from bot.store.base import Repository
-from bot.store.codec import dumps, from_db, to_db
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    before: Any
-    after: Any
+from bot.store.codec import dumps, from_db_at, to_db
 
 
 class AuditRepository(Repository):
@@ -68,7 +57,8 @@ class AuditRepository(Repository):
         limit: int | None = 50,
     ) -> list[AuditEntry]:
         """Newest first; `subjects` keeps entries about any of them."""
-        where, params = ["1 = 1"], []
+        where: list[str] = ["1 = 1"]
+        params: list[str | None] = []
         if subjects:
             where.append(f"subject IN ({','.join('?' * len(subjects))})")
             params += subjects
@@ -85,10 +75,10 @@ class AuditRepository(Repository):
         return [
             AuditEntry(
                 r["id"],
-                from_db(r["at"]),
+                from_db_at(r["at"]),
                 r["actor"],
                 r["action"],
-                r["subject"],  # type: ignore[arg-type]
+                r["subject"],
                 json.loads(r["before"]) if r["before"] else None,
                 json.loads(r["after"]) if r["after"] else None,
             )

@@ -14,11 +14,14 @@ def to_db(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def from_db(text: str | None) -> datetime | None:
-    if text is None:
-        return None
+def from_db_at(text: str) -> datetime:
+    """A NOT NULL time column."""
     at = datetime.fromisoformat(text)
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def from_db(text: str | None) -> datetime | None:
+    return None if text is None else from_db_at(text)
 
 
 def date_from_db(text: str | None) -> date | None:

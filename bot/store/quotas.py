@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from bot.licensing.entities import Quota  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import to_db
-
-
-@dataclass(frozen=True)
-class Quota:
-    department: str
-    edition: str
-    item: str
-    seats: int
-    used: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.edition} {self.item}"
 
 
 class QuotaRepository(Repository):

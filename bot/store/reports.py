@@ -14,6 +14,7 @@ from typing import Any
 
 from aiosqlite import Row
 
+from bot.licensing.entities import AuditFilter, OpenAlert  # the store maps rows to them
 from bot.store.audit import AuditEntry
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
@@ -27,22 +28,6 @@ class Flow:
     removed: int = 0
 
 
-@dataclass(frozen=True)
-class OpenAlert:
-    summary: str
-    opened_at: datetime | None
-    channel: str | None  # where its message was posted, once delivered
-    ts: str | None
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """Entries about a person (their email, their requests) or done by them, in a range."""
-
-    email: str | None = None
-    slack_user_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 # Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
@@ -192,7 +177,8 @@ class ReportRepository(_Streams):
         inactive_before: datetime | None = None,
     ) -> int:
         """The count behind AssignmentRepository.list_active with the same filters."""
-        where, params = ["status = 'active'"], []
+        where: list[str] = ["status = 'active'"]
+        params: list[str | None] = []
         if edition:
             where.append("edition = ?")
             params.append(edition)
@@ -252,7 +238,8 @@ class ReportRepository(_Streams):
 
 
 def _audit_where(where: AuditFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["1 = 1"], []
+    clauses: list[str] = ["1 = 1"]
+    params: list[str | None] = []
     about = []
     if where.email:
         about.append("subject = ?")
