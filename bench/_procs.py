@@ -136,8 +136,18 @@ def start_licensebot(
     wrap = os.environ.get("BENCH_WRAP", "").split() if wrap_ok else []
     child = spawn(
         "licensebot",
-        [*wrap, sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-         "--port", str(port)],
+        [
+            *wrap,
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            "--http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         bot_env(slack_url, database),
         workdir,
     )

@@ -89,7 +89,11 @@ class Mix:
 
 
 def build_mix(
-    count: int, seed: int, slack_base: str, request_ids: list[tuple[int, str, str]], tag: str,
+    count: int,
+    seed: int,
+    slack_base: str,
+    request_ids: list[tuple[int, str, str]],
+    tag: str,
     kinds_used: tuple[str, ...] = KINDS,
 ) -> Mix:
     rng = random.Random(seed)
@@ -184,12 +188,19 @@ async def seed(database: Path, assignments: int, audit: int) -> None:
                 edition = ("standard", "partner")[n % 2]
                 seat_type = ("agent", "supervisor", "executive")[n % 3]
                 modules = ("chat",) if n % 4 == 0 else ()
-                seats.append(NewSeat(
-                    email=f"seat{n}@example.com", name=f"Seat {n}", edition=edition,
-                    seat_type=seat_type, assigned_at=now - timedelta(days=1 + n % 300),
-                    modules=modules, department="Support",
-                    license_group=f"Support_{seat_type.title()}_LicenseGroup",
-                    last_active_at=now - timedelta(days=n % 45)))
+                seats.append(
+                    NewSeat(
+                        email=f"seat{n}@example.com",
+                        name=f"Seat {n}",
+                        edition=edition,
+                        seat_type=seat_type,
+                        assigned_at=now - timedelta(days=1 + n % 300),
+                        modules=modules,
+                        department="Support",
+                        license_group=f"Support_{seat_type.title()}_LicenseGroup",
+                        last_active_at=now - timedelta(days=n % 45),
+                    )
+                )
                 for item in (seat_type, *modules):
                     held[(edition, item)] = held.get((edition, item), 0) + 1
             async with db.transaction() as tx:
@@ -200,10 +211,16 @@ async def seed(database: Path, assignments: int, audit: int) -> None:
                 await tx.pools.set(edition, item, kind, int(count * 1.2) + 1, None, now)
         for start in range(0, audit, 50_000):
             entries = [
-                (now - timedelta(minutes=audit - n), ADMIN, "assignment.assigned",
-                 f"seat{n % max(1, assignments)}@example.com", None,
-                 {"id": n, "edition": "standard", "seat_type": "agent", "status": "active"})
-                for n in range(start, min(audit, start + 50_000))]
+                (
+                    now - timedelta(minutes=audit - n),
+                    ADMIN,
+                    "assignment.assigned",
+                    f"seat{n % max(1, assignments)}@example.com",
+                    None,
+                    {"id": n, "edition": "standard", "seat_type": "agent", "status": "active"},
+                )
+                for n in range(start, min(audit, start + 50_000))
+            ]
             async with db.transaction() as tx:
                 await tx.audit.add_many(entries)
     finally:
@@ -216,14 +233,18 @@ async def prefile(
     """File `count` requests (untimed) and wait until their cards are posted."""
     client = SlackClient(url, SECRET)
     try:
-        await client.slash("pool set premium agent 100000", ADMIN,
-                           response_url=f"{slack_base}/response/setup")
+        await client.slash(
+            "pool set premium agent 100000", ADMIN, response_url=f"{slack_base}/response/setup"
+        )
         sem = asyncio.Semaphore(10)
 
         async def one(i: int) -> None:
             async with sem:
-                await client.slash(f"request card{i}@example.com agent premium dept:Support",
-                                   MANAGER, response_url=f"{slack_base}/response/setup{i}")
+                await client.slash(
+                    f"request card{i}@example.com agent premium dept:Support",
+                    MANAGER,
+                    response_url=f"{slack_base}/response/setup{i}",
+                )
 
         await asyncio.gather(*(one(i) for i in range(count)))
     finally:
@@ -249,8 +270,13 @@ async def settle(database: Path, expected: int) -> tuple[int, int, float]:
     try:
         while True:
             async with db.read() as tx:
-                approved = len([r for r in await tx.requests.for_requester(MANAGER, limit=10**6)
-                                if r.status is RequestStatus.APPROVED])
+                approved = len(
+                    [
+                        r
+                        for r in await tx.requests.for_requester(MANAGER, limit=10**6)
+                        if r.status is RequestStatus.APPROVED
+                    ]
+                )
                 waiting = await tx.outbox.pending_count()
             elapsed = time.monotonic() - started
             if (approved >= expected and waiting == 0) or elapsed > SETTLE_TIMEOUT_S:
@@ -263,15 +289,21 @@ async def settle(database: Path, expected: int) -> tuple[int, int, float]:
 def report(name: str, results: Results) -> float:
     values = results.latencies_ms
     p50, p99 = percentile(values, 50), percentile(values, 99)
-    print(f"{name:<10} n={len(values)} p50={p50:.1f}ms p90={percentile(values, 90):.1f}ms "
-          f"p99={p99:.1f}ms max={max(values, default=float('nan')):.1f}ms "
-          f"errors={len(results.errors)}")
-    kinds = "  ".join(f"{kind} {percentile(v, 50):.0f}/{percentile(v, 99):.0f}"
-                      for kind, v in sorted(results.by_kind.items()))
+    print(
+        f"{name:<10} n={len(values)} p50={p50:.1f}ms p90={percentile(values, 90):.1f}ms "
+        f"p99={p99:.1f}ms max={max(values, default=float('nan')):.1f}ms "
+        f"errors={len(results.errors)}"
+    )
+    kinds = "  ".join(
+        f"{kind} {percentile(v, 50):.0f}/{percentile(v, 99):.0f}"
+        for kind, v in sorted(results.by_kind.items())
+    )
     print(f"{'':<10} p50/p99 ms by kind: {kinds}")
-    print(f"{'':<10} warm (after the first {len(values) - len(results.warm_ms)} requests): "
-          f"p50={percentile(results.warm_ms, 50):.1f}ms "
-          f"p99={percentile(results.warm_ms, 99):.1f}ms")
+    print(
+        f"{'':<10} warm (after the first {len(values) - len(results.warm_ms)} requests): "
+        f"p50={percentile(results.warm_ms, 50):.1f}ms "
+        f"p99={percentile(results.warm_ms, 99):.1f}ms"
+    )
     for error in results.errors[:5]:
         print(f"  {name} error: {error}")
     return p99
@@ -295,8 +327,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         database = workdir / "licensebot.db"
         started = time.monotonic()
         await seed(database, args.assignments, args.audit)
-        print(f"seeded {args.assignments:,} seats and {args.audit:,} audit entries in "
-              f"{time.monotonic() - started:.0f}s", flush=True)
+        print(
+            f"seeded {args.assignments:,} seats and {args.audit:,} audit entries in "
+            f"{time.monotonic() - started:.0f}s",
+            flush=True,
+        )
         # Cards to click are filed by a first licensebot process; the one measured starts
         # afresh on that database, beside a freshly started bare app.
         filer, filer_url = start_licensebot(workdir, slack_url, database)
@@ -308,8 +343,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         bot, bot_url = start_licensebot(workdir, slack_url, database, wrap_ok=True)
         children.append(bot)
         port = free_port()
-        bare = spawn("bare", [sys.executable, str(Path(__file__).parent / "bare_app.py"),
-                              "--port", str(port), "--slack-url", slack_url], {}, workdir)
+        bare = spawn(
+            "bare",
+            [
+                sys.executable,
+                str(Path(__file__).parent / "bare_app.py"),
+                "--port",
+                str(port),
+                "--slack-url",
+                slack_url,
+            ],
+            {},
+            workdir,
+        )
         children.append(bare)
         wait_http(bare, f"http://127.0.0.1:{port}/healthz")
         bare_url = f"http://127.0.0.1:{port}/slack/events"
@@ -336,9 +382,16 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                 jobs = None
                 if number == len(rounds) // 2 and not args.no_jobs:
                     jobs = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "bot", "jobs", "run",
-                        env={**os.environ, **bot_env(slack_url, database)}, cwd=workdir,
-                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                        sys.executable,
+                        "-m",
+                        "bot",
+                        "jobs",
+                        "run",
+                        env={**os.environ, **bot_env(slack_url, database)},
+                        cwd=workdir,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=asyncio.subprocess.STDOUT,
+                    )
                 merge(bot_results, await fire(bot_url, shots, args.concurrency))
                 bot_cpu_s += bot.cpu_seconds() - before["licensebot"]
                 if jobs is not None:
@@ -357,31 +410,41 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
     print(f"machine: {_machine()}")
     print(f"database: {args.assignments:,} active seats, {args.audit:,} audit entries")
-    print(f"mix: {args.requests} requests ({args.kinds.replace(',', ', ')}) in "
-          f"{len(rounds)} interleaved rounds, concurrency {args.concurrency}; "
-          f"jobs during licensebot's round {len(rounds) // 2 + 1}: {jobs_said}")
+    print(
+        f"mix: {args.requests} requests ({args.kinds.replace(',', ', ')}) in "
+        f"{len(rounds)} interleaved rounds, concurrency {args.concurrency}; "
+        f"jobs during licensebot's round {len(rounds) // 2 + 1}: {jobs_said}"
+    )
     bare_p99 = report("bare", bare_results)
     bot_p99 = report("licensebot", bot_results)
     n = args.requests
     after = _ms(bot_cpu, settled_cpu, "licensebot", n)
-    print(f"CPU ms per request: bare {bare_cpu_s * 1000 / n:.2f} | licensebot "
-          f"{bot_cpu_s * 1000 / n:.2f} (+{after} after the burst); fake Slack overall "
-          f"{_ms(cpu, bot_cpu, 'fakeslack', 2 * n)}")
-    print(f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
-          f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}")
+    print(
+        f"CPU ms per request: bare {bare_cpu_s * 1000 / n:.2f} | licensebot "
+        f"{bot_cpu_s * 1000 / n:.2f} (+{after} after the burst); fake Slack overall "
+        f"{_ms(cpu, bot_cpu, 'fakeslack', 2 * n)}"
+    )
+    print(
+        f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
+        f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}"
+    )
     errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)
     errors += len(bare_cold.errors) + len(bot_cold.errors)
     errors += 0 if integrity == "ok" else 1
     errors += 0 if jobs_said.startswith(("exit 0", "not run")) else 1
-    print(f"cold start ({args.warmup} requests at each fresh process): "
-          f"ack_cold_p99_ms={percentile(bot_cold.latencies_ms, 99):.1f} "
-          f"ack_cold_max_ms={max(bot_cold.latencies_ms, default=float('nan')):.1f} "
-          f"bare_cold_p99_ms={percentile(bare_cold.latencies_ms, 99):.1f} "
-          f"bare_cold_max_ms={max(bare_cold.latencies_ms, default=float('nan')):.1f}")
-    print(f"ack_p99_ms={bot_p99:.1f} bare_p99_ms={bare_p99:.1f} "
-          f"ack_p99_ratio={bot_p99 / bare_p99:.2f} "
-          f"ack_max_ms={max(bot_results.latencies_ms, default=float('nan')):.1f} "
-          f"errors={errors}")
+    print(
+        f"cold start ({args.warmup} requests at each fresh process): "
+        f"ack_cold_p99_ms={percentile(bot_cold.latencies_ms, 99):.1f} "
+        f"ack_cold_max_ms={max(bot_cold.latencies_ms, default=float('nan')):.1f} "
+        f"bare_cold_p99_ms={percentile(bare_cold.latencies_ms, 99):.1f} "
+        f"bare_cold_max_ms={max(bare_cold.latencies_ms, default=float('nan')):.1f}"
+    )
+    print(
+        f"ack_p99_ms={bot_p99:.1f} bare_p99_ms={bare_p99:.1f} "
+        f"ack_p99_ratio={bot_p99 / bare_p99:.2f} "
+        f"ack_max_ms={max(bot_results.latencies_ms, default=float('nan')):.1f} "
+        f"errors={errors}"
+    )
     return 0
 
 
@@ -410,8 +473,9 @@ def _machine() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=1000, help="requests per app")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     parser.add_argument("--seed", type=int, default=7, help="shuffles the mix")
@@ -420,8 +484,11 @@ def main() -> int:
     parser.add_argument("--assignments", type=int, default=100_000, help="seats in the db")
     parser.add_argument("--audit", type=int, default=100_000, help="audit entries in the db")
     parser.add_argument("--no-jobs", action="store_true", help="no scheduled jobs mid-burst")
-    parser.add_argument("--kinds", default=",".join(KINDS),
-                        help=f"the mix, in equal parts (default {','.join(KINDS)})")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"the mix, in equal parts (default {','.join(KINDS)})",
+    )
     args = parser.parse_args()
     if not args.kinds or set(args.kinds.split(",")) - set(KINDS):
         parser.error(f"--kinds takes a comma-separated subset of {','.join(KINDS)}")

@@ -50,16 +50,25 @@ from bot.store.db import Database  # noqa: E402
 SETTLE_TIMEOUT_S = 180.0
 
 
-def start_replicas(workdir: Path, slack_url: str, store: str, count: int, tag: str) -> list[
-    tuple[Child, str]
-]:
+def start_replicas(
+    workdir: Path, slack_url: str, store: str, count: int, tag: str
+) -> list[tuple[Child, str]]:
     started = []
     for n in range(count):
         port = free_port()
         child = spawn(
             f"{tag}-{n}",
-            [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             bot_env(slack_url, store),  # type: ignore[arg-type]
             workdir,
         )
@@ -72,15 +81,18 @@ def start_replicas(workdir: Path, slack_url: str, store: str, count: int, tag: s
 async def prefile(urls: list[str], slack_base: str, count: int, store: str) -> list[int]:
     clients = [SlackClient(u, SECRET) for u in urls]
     try:
-        await clients[0].slash("pool set premium agent 100000", ADMIN,
-                               response_url=f"{slack_base}/response/setup")
+        await clients[0].slash(
+            "pool set premium agent 100000", ADMIN, response_url=f"{slack_base}/response/setup"
+        )
         sem = asyncio.Semaphore(10)
 
         async def one(i: int) -> None:
             async with sem:
                 await clients[i % len(clients)].slash(
-                    f"request r{i}@example.com agent premium dept:Support", MANAGER,
-                    response_url=f"{slack_base}/response/setup{i}")
+                    f"request r{i}@example.com agent premium dept:Support",
+                    MANAGER,
+                    response_url=f"{slack_base}/response/setup{i}",
+                )
 
         await asyncio.gather(*(one(i) for i in range(count)))
     finally:
@@ -124,7 +136,8 @@ async def click_burst(
             started = time.perf_counter()
             try:
                 response = await clients[replica % len(clients)].block_action(
-                    admin, "approve_request", str(request_id), message=message)
+                    admin, "approve_request", str(request_id), message=message
+                )
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += response.status != 200
             except (OSError, TimeoutError):
@@ -147,9 +160,11 @@ async def settle(store: str, ids: list[int], started: float) -> tuple[float, int
     try:
         while True:
             async with db.read() as tx:
-                decided = [e.subject for e in await tx.audit.recent(limit=None)
-                           if e.action in ("request.approved", "request.denied")
-                           and e.subject in wanted]
+                decided = [
+                    e.subject
+                    for e in await tx.audit.recent(limit=None)
+                    if e.action in ("request.approved", "request.denied") and e.subject in wanted
+                ]
             counts = Counter(decided)
             if len(counts) >= len(ids) or time.monotonic() - started > SETTLE_TIMEOUT_S:
                 took = time.monotonic() - started
@@ -167,16 +182,19 @@ async def pg_database(admin_url: str, create: bool, name: str) -> None:
     connection = await asyncpg.connect(repair_url(admin_url), timeout=5)
     try:
         if create:
-            await connection.execute(f"CREATE DATABASE {name} TEMPLATE template0 "
-                                     "ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+            await connection.execute(
+                f"CREATE DATABASE {name} TEMPLATE template0 "
+                "ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            )
         else:
             await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await connection.close()
 
 
-async def one_setup(args: argparse.Namespace, workdir: Path, slack_url: str, name: str,
-                    store: str, replicas: int) -> tuple[float, float, int, int]:
+async def one_setup(
+    args: argparse.Namespace, workdir: Path, slack_url: str, name: str, store: str, replicas: int
+) -> tuple[float, float, int, int]:
     slack_base = slack_url.removesuffix("/api/")
     running = start_replicas(workdir, slack_url, store, replicas, name)
     try:
@@ -189,10 +207,12 @@ async def one_setup(args: argparse.Namespace, workdir: Path, slack_url: str, nam
             child.stop()
     dps = decided / took if took else float("nan")
     p99 = percentile(latencies, 99)
-    print(f"{name:<6} replicas={replicas} requests={len(ids)} clicks={len(latencies)} "
-          f"decided={decided} in {took:.2f}s ({dps:.1f}/s) ack p50="
-          f"{percentile(latencies, 50):.1f}ms p99={p99:.1f}ms errors={errors} "
-          f"double_decisions={doubles}")
+    print(
+        f"{name:<6} replicas={replicas} requests={len(ids)} clicks={len(latencies)} "
+        f"decided={decided} in {took:.2f}s ({dps:.1f}/s) ack p50="
+        f"{percentile(latencies, 50):.1f}ms p99={p99:.1f}ms errors={errors} "
+        f"double_decisions={doubles}"
+    )
     return dps, p99, doubles, errors
 
 
@@ -201,16 +221,18 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     results: dict[str, tuple[float, float, int, int]] = {}
     created: list[str] = []
     try:
-        results["sqlite"] = await one_setup(args, workdir, slack_url, "sqlite",
-                                            str(workdir / "bench.db"), 1)
+        results["sqlite"] = await one_setup(
+            args, workdir, slack_url, "sqlite", str(workdir / "bench.db"), 1
+        )
         if args.postgres:
             base = args.postgres.rsplit("/", 1)[0]
             for label, count in (("pg1", 1), ("pg3", 3)):
                 name = f"lb_bench_{secrets.token_hex(4)}"
                 await pg_database(args.postgres, True, name)
                 created.append(name)
-                results[label] = await one_setup(args, workdir, slack_url, label,
-                                                 f"{base}/{name}", count)
+                results[label] = await one_setup(
+                    args, workdir, slack_url, label, f"{base}/{name}", count
+                )
         else:
             print("PostgreSQL not configured: set LICENSEBOT_TEST_POSTGRES or --postgres")
     finally:
@@ -220,19 +242,25 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     nan = (float("nan"), float("nan"), 0, 0)
     doubles = sum(r[2] for r in results.values())
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-    print(f"sqlite_dps={results['sqlite'][0]:.1f} pg1_dps={results.get('pg1', nan)[0]:.1f} "
-          f"pg3_dps={results.get('pg3', nan)[0]:.1f} "
-          f"pg3_ack_p99_ms={results.get('pg3', nan)[1]:.1f} double_decisions={doubles}")
+    print(
+        f"sqlite_dps={results['sqlite'][0]:.1f} pg1_dps={results.get('pg1', nan)[0]:.1f} "
+        f"pg3_dps={results.get('pg3', nan)[0]:.1f} "
+        f"pg3_ack_p99_ms={results.get('pg3', nan)[1]:.1f} double_decisions={doubles}"
+    )
     return 0 if doubles == 0 else 1
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=300, help="requests to decide")
     parser.add_argument("--concurrency", type=int, default=30, help="clicks in flight")
-    parser.add_argument("--postgres", default=os.environ.get("LICENSEBOT_TEST_POSTGRES"),
-                        help="PostgreSQL server (an admin URL: a database is created there)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("LICENSEBOT_TEST_POSTGRES"),
+        help="PostgreSQL server (an admin URL: a database is created there)",
+    )
     args = parser.parse_args()
     if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 1000:
         parser.error("--requests must be 1..100000 and --concurrency 1..1000")

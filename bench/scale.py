@@ -77,22 +77,46 @@ async def add_audit(database: Path, count: int, seed: int) -> None:
                 at = AS_OF - timedelta(minutes=(count - n))
                 email = f"user{n}@example.com"
                 if n % 10 == 0:
-                    entries.append((at, ADMIN, "pool.set", f"pool:e{n % 20:03d}/agent",
-                                    {"purchased": rng.randint(1, 500)},
-                                    {"purchased": rng.randint(1, 500)}))
+                    entries.append(
+                        (
+                            at,
+                            ADMIN,
+                            "pool.set",
+                            f"pool:e{n % 20:03d}/agent",
+                            {"purchased": rng.randint(1, 500)},
+                            {"purchased": rng.randint(1, 500)},
+                        )
+                    )
                 else:
-                    entries.append((at, ADMIN, "assignment.assigned", email, None, {
-                        "id": n, "email": email, "name": f"User {n}", "edition": "e001",
-                        "seat_type": "agent", "modules": ["wfo"], "status": "active",
-                        "department": "Support", "assigned_at": at.isoformat()}))
+                    entries.append(
+                        (
+                            at,
+                            ADMIN,
+                            "assignment.assigned",
+                            email,
+                            None,
+                            {
+                                "id": n,
+                                "email": email,
+                                "name": f"User {n}",
+                                "edition": "e001",
+                                "seat_type": "agent",
+                                "modules": ["wfo"],
+                                "status": "active",
+                                "department": "Support",
+                                "assigned_at": at.isoformat(),
+                            },
+                        )
+                    )
             async with db.transaction() as tx:
                 await tx.audit.add_many(entries)
     finally:
         await db.close()
 
 
-def env_for(database: Path, catalog: Path | None, slack_url: str = "http://127.0.0.1:9/api/"
-            ) -> dict[str, str]:
+def env_for(
+    database: Path, catalog: Path | None, slack_url: str = "http://127.0.0.1:9/api/"
+) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": TOKEN,
@@ -118,7 +142,8 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
     err_file = cwd / "timed.err"
     with err_file.open("wb") as err_out:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter
-            argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_out)
+            argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_out
+        )
         peak = 0.0
         while process.poll() is None:
             peak = max(peak, _peak_mb(process.pid, default=0.0))
@@ -138,13 +163,28 @@ def reports(database: Path, catalog: Path, workdir: Path) -> dict[str, tuple[flo
     for kind in [k for k in REPORT_KINDS if k != "reconcile"]:  # reconcile reads Genesys
         out = workdir / f"{kind}.csv"
         took, peak, said = timed(
-            [sys.executable, "-m", "bot", "report", kind, "-o", str(out), "--as-of",
-             AS_OF.isoformat()], env_for(database, catalog), workdir)
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "report",
+                kind,
+                "-o",
+                str(out),
+                "--as-of",
+                AS_OF.isoformat(),
+            ],
+            env_for(database, catalog),
+            workdir,
+        )
         size = out.stat().st_size / 2**20
         out.unlink()
         found[kind] = (took, peak)
-        print(f"report {kind:<11} {took:6.2f}s peak {peak:5.0f} MiB  {size:6.1f} MB CSV  "
-              f"| {said.split(': ', 2)[-1]}", flush=True)
+        print(
+            f"report {kind:<11} {took:6.2f}s peak {peak:5.0f} MiB  {size:6.1f} MB CSV  "
+            f"| {said.split(': ', 2)[-1]}",
+            flush=True,
+        )
     return found
 
 
@@ -152,31 +192,42 @@ def imports(workdir: Path) -> tuple[float, float]:
     database = workdir / "import.db"
     seats = workdir / "seats.csv"
     activity = workdir / "activity.csv"
-    editions = (("premium", ("wfo", "qm", "chat")), ("standard", ("qm", "chat")),
-                ("partner", ("chat",)))
+    editions = (
+        ("premium", ("wfo", "qm", "chat")),
+        ("standard", ("qm", "chat")),
+        ("partner", ("chat",)),
+    )
     rng = random.Random(11)
     with seats.open("w") as out:
         out.write("email,name,edition,seat_type,modules,department,assigned_at\n")
         for n in range(IMPORT_ROWS):
             edition, modules = editions[n % 3]
             mods = " ".join(rng.sample(modules, k=rng.randint(0, len(modules))))
-            out.write(f"imp{n}@example.com,Imported {n},{edition},"
-                      f"{('agent', 'supervisor', 'executive')[n % 3]},{mods},Support,"
-                      f"2026-{1 + n % 10:02d}-{1 + n % 28:02d}\n")
+            out.write(
+                f"imp{n}@example.com,Imported {n},{edition},"
+                f"{('agent', 'supervisor', 'executive')[n % 3]},{mods},Support,"
+                f"2026-{1 + n % 10:02d}-{1 + n % 28:02d}\n"
+            )
     with activity.open("w") as out:
         out.write("email,last_active\n")
         for n in range(IMPORT_ROWS):
             out.write(f"imp{n}@example.com,2026-11-{1 + n % 28:02d}\n")
     asyncio.run(_migrate(database))
     env = env_for(database, None)
-    took, peak, said = timed([sys.executable, "-m", "bot", "import", "assignments",
-                              str(seats)], env, workdir)
-    print(f"import assignments {IMPORT_ROWS:,} rows: {took:.2f}s peak {peak:.0f} MiB | {said}",
-          flush=True)
-    took2, peak2, said2 = timed([sys.executable, "-m", "bot", "import", "activity",
-                                 str(activity)], env, workdir)
-    print(f"import activity {IMPORT_ROWS:,} rows: {took2:.2f}s peak {peak2:.0f} MiB | {said2}",
-          flush=True)
+    took, peak, said = timed(
+        [sys.executable, "-m", "bot", "import", "assignments", str(seats)], env, workdir
+    )
+    print(
+        f"import assignments {IMPORT_ROWS:,} rows: {took:.2f}s peak {peak:.0f} MiB | {said}",
+        flush=True,
+    )
+    took2, peak2, said2 = timed(
+        [sys.executable, "-m", "bot", "import", "activity", str(activity)], env, workdir
+    )
+    print(
+        f"import activity {IMPORT_ROWS:,} rows: {took2:.2f}s peak {peak2:.0f} MiB | {said2}",
+        flush=True,
+    )
     return took, took2
 
 
@@ -185,8 +236,9 @@ async def _migrate(database: Path) -> None:
     await db.close()
 
 
-async def ack_during_report(database: Path, catalog: Path, workdir: Path,
-                            concurrency: int) -> tuple[float, float, int, float]:
+async def ack_during_report(
+    database: Path, catalog: Path, workdir: Path, concurrency: int
+) -> tuple[float, float, int, float]:
     """(p99 ms, max ms, acks, report seconds) of commands acked while a report runs."""
     children: list[Child] = []
     done = asyncio.Event()
@@ -232,8 +284,9 @@ async def ack_during_report(database: Path, catalog: Path, workdir: Path,
                 i = 0
                 while not done.is_set():
                     started = time.perf_counter()
-                    response = await other.slash(commands[(n + i) % 3], ADMIN,
-                                                 response_url=f"{replies}/x{n}-{i}")
+                    response = await other.slash(
+                        commands[(n + i) % 3], ADMIN, response_url=f"{replies}/x{n}-{i}"
+                    )
                     latencies.append((time.perf_counter() - started) * 1000)
                     errors += response.status != 200
                     i += 1
@@ -245,12 +298,15 @@ async def ack_during_report(database: Path, catalog: Path, workdir: Path,
             await asyncio.gather(*(worker(n) for n in range(concurrency)))
         took = time.perf_counter() - started_report
         await client.close()
-        print(f"serve: report assignments replied after {took:.1f}s; {len(latencies)} acks "
-              f"meanwhile p50={percentile(latencies, 50):.1f}ms "
-              f"p99={percentile(latencies, 99):.1f}ms max={max(latencies):.1f}ms "
-              f"errors={errors}; idle before: p50={percentile(baseline, 50):.1f}ms "
-              f"p99={percentile(baseline, 99):.1f}ms; licensebot peak RSS "
-              f"{_peak_mb(bot.process.pid):.0f} MiB", flush=True)
+        print(
+            f"serve: report assignments replied after {took:.1f}s; {len(latencies)} acks "
+            f"meanwhile p50={percentile(latencies, 50):.1f}ms "
+            f"p99={percentile(latencies, 99):.1f}ms max={max(latencies):.1f}ms "
+            f"errors={errors}; idle before: p50={percentile(baseline, 50):.1f}ms "
+            f"p99={percentile(baseline, 99):.1f}ms; licensebot peak RSS "
+            f"{_peak_mb(bot.process.pid):.0f} MiB",
+            flush=True,
+        )
         return percentile(latencies, 99), max(latencies), errors, took
     finally:
         for child in reversed(children):
@@ -274,8 +330,13 @@ def outbox_figures() -> tuple[str, str]:
     if not script.exists():
         print("bench/outbox.py: not here (the delivery work brings it)")
         return "n/a", "n/a"
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,  # noqa: S603
-                         timeout=900, check=False)
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,  # noqa: S603
+        timeout=900,
+        check=False,
+    )
     lines = out.stdout.strip().splitlines()
     print(f"bench/outbox.py: {lines[-1] if lines else out.stderr[-300:]}")
     figures = dict(p.split("=", 1) for p in (lines[-1].split() if lines else []) if "=" in p)
@@ -296,10 +357,21 @@ async def limits_messages(workdir: Path, pools: int = 200) -> int:
     editions = sorted({e for e, _, _ in chosen})
     modules = {e: tuple(i for ed, i, k in chosen if ed == e and k == "module") for e in editions}
     async with db.transaction() as tx:
-        await tx.assignments.add_many([
-            NewSeat(email=f"{e}.{s}.{n}@example.com", name="x", edition=e, seat_type=s,
-                    assigned_at=AS_OF - timedelta(days=40), modules=modules[e])
-            for e in editions for s in sorted(set(seats)) for n in range(2)])
+        await tx.assignments.add_many(
+            [
+                NewSeat(
+                    email=f"{e}.{s}.{n}@example.com",
+                    name="x",
+                    edition=e,
+                    seat_type=s,
+                    assigned_at=AS_OF - timedelta(days=40),
+                    modules=modules[e],
+                )
+                for e in editions
+                for s in sorted(set(seats))
+                for n in range(2)
+            ]
+        )
         for edition, item, kind in chosen:
             await tx.pools.set(edition, item, kind, 1, None, AS_OF)
     await db.close()
@@ -309,8 +381,10 @@ async def limits_messages(workdir: Path, pools: int = 200) -> int:
     finally:
         await deps.db.close()
     channel = [m for m in sent if m.target == "channel"]
-    print(f"limits: {pools} pools over at once -> {len(channel)} channel message(s), "
-          f"{sum(len(m.blocks) for m in channel)} blocks")
+    print(
+        f"limits: {pools} pools over at once -> {len(channel)} channel message(s), "
+        f"{sum(len(m.blocks) for m in channel)} blocks"
+    )
     return len(channel)
 
 
@@ -330,13 +404,15 @@ def machine() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--assignments", type=int, default=1_000_000)
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--pools", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="command senders while the report runs")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="command senders while the report runs"
+    )
     parser.add_argument("--keep", type=Path, help="build the big database here once, reuse it")
     parser.add_argument("--skip", default="", help="comma-separated: reports,import,ack,outbox")
     args = parser.parse_args()
@@ -355,9 +431,12 @@ def main() -> int:
             asyncio.run(build(partial, catalog, pools, args.assignments, seed=7))
             asyncio.run(add_audit(partial, args.audit, seed=7))
             partial.rename(database)
-            print(f"built {args.assignments:,} seats in {len(pools)} pools and {args.audit:,} "
-                  f"audit entries in {time.perf_counter() - started:.0f}s "
-                  f"({database.stat().st_size / 2**20:.0f} MB)", flush=True)
+            print(
+                f"built {args.assignments:,} seats in {len(pools)} pools and {args.audit:,} "
+                f"audit entries in {time.perf_counter() - started:.0f}s "
+                f"({database.stat().st_size / 2**20:.0f} MB)",
+                flush=True,
+            )
         slowest = peak = float("nan")
         if "reports" not in skip:
             found = reports(database, catalog, workdir)
@@ -369,14 +448,19 @@ def main() -> int:
         ack_p99 = float("nan")
         if "ack" not in skip:
             ack_p99, _, _, _ = asyncio.run(
-                ack_during_report(database, catalog, workdir, args.concurrency))
+                ack_during_report(database, catalog, workdir, args.concurrency)
+            )
         ratio, wait = ("n/a", "n/a") if "outbox" in skip else outbox_figures()
         folded = asyncio.run(limits_messages(workdir))
-    print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
-          " MiB")
-    print(f"report_1m_s={slowest:.2f} report_peak_mb={peak:.0f} import_100k_s={import_s:.2f} "
-          f"ack_p99_during_report_ms={ack_p99:.1f} outbox_rate_ratio={ratio} "
-          f"card_wait_s={wait} limits_messages_200={folded}")
+    print(
+        f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}"
+        " MiB"
+    )
+    print(
+        f"report_1m_s={slowest:.2f} report_peak_mb={peak:.0f} import_100k_s={import_s:.2f} "
+        f"ack_p99_during_report_ms={ack_p99:.1f} outbox_rate_ratio={ratio} "
+        f"card_wait_s={wait} limits_messages_200={folded}"
+    )
     return 0
 
 

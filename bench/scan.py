@@ -53,22 +53,32 @@ def write_catalog(folder: Path, pools: int) -> tuple[Path, list[tuple[str, str, 
     for edition in editions:
         items = [(s, "seat") for s in SEAT_TYPES] + [(m, "module") for m in MODULES]
         chosen += [(edition, item, kind) for item, kind in items]
-        lines.append(f'[editions.{edition}]\nlabel = "{edition.upper()}"\n'
-                     f"modules = {json.dumps(list(MODULES))}\n"
-                     "prices = { agent = 150, supervisor = 175, executive = 60 }\n")
+        lines.append(
+            f'[editions.{edition}]\nlabel = "{edition.upper()}"\n'
+            f"modules = {json.dumps(list(MODULES))}\n"
+            "prices = { agent = 150, supervisor = 175, executive = 60 }\n"
+        )
     path = folder / "catalog.toml"
     path.write_text("\n".join(lines))
     return path, chosen[:pools]
 
 
 def settings_for(database: Path, catalog: Path) -> Settings:
-    return load_settings(_env_file=None, slack_bot_token=TOKEN, slack_api_url="http://127.0.0.1:9/",
-                         database=database, approvals_channel=APPROVALS,
-                         alerts_channel=ALERTS, admins=ADMIN, catalog=catalog)
+    return load_settings(
+        _env_file=None,
+        slack_bot_token=TOKEN,
+        slack_api_url="http://127.0.0.1:9/",
+        database=database,
+        approvals_channel=APPROVALS,
+        alerts_channel=ALERTS,
+        admins=ADMIN,
+        catalog=catalog,
+    )
 
 
-async def build(database: Path, catalog_path: Path, pools: list[tuple[str, str, str]],
-                count: int, seed: int) -> dict[str, int]:
+async def build(
+    database: Path, catalog_path: Path, pools: list[tuple[str, str, str]], count: int, seed: int
+) -> dict[str, int]:
     """`count` active seats over the seat pools (modules on some), through the store."""
     load_catalog(catalog_path)  # the same validation the bot does at start
     rng = random.Random(seed)
@@ -84,23 +94,40 @@ async def build(database: Path, catalog_path: Path, pools: list[tuple[str, str, 
             seats = []
             for n in range(start, min(count, start + BATCH)):
                 edition, seat_type = seat_pools[n % len(seat_pools)]
-                modules = tuple(sorted(rng.sample(module_pools.get(edition, []),
-                                                  k=min(rng.choice((0, 0, 1, 2)),
-                                                        len(module_pools.get(edition, []))))))
+                modules = tuple(
+                    sorted(
+                        rng.sample(
+                            module_pools.get(edition, []),
+                            k=min(rng.choice((0, 0, 1, 2)), len(module_pools.get(edition, []))),
+                        )
+                    )
+                )
                 assigned = AS_OF - timedelta(days=rng.randint(1, 400))
                 # ~15 % idle for over 30 days, ~3 % never active since assigned.
                 roll = rng.random()
-                last = (None if roll < 0.03 else
-                        AS_OF - timedelta(days=rng.randint(31, 200)) if roll < 0.15 else
-                        AS_OF - timedelta(hours=rng.randint(1, 24 * 29)))
+                last = (
+                    None
+                    if roll < 0.03
+                    else AS_OF - timedelta(days=rng.randint(31, 200))
+                    if roll < 0.15
+                    else AS_OF - timedelta(hours=rng.randint(1, 24 * 29))
+                )
                 if last is not None and last < assigned:
                     last = assigned
-                seats.append(NewSeat(
-                    email=f"user{n}@example.com", name=f"User {n}", edition=edition,
-                    seat_type=seat_type, assigned_at=assigned, modules=modules,
-                    slack_user_id=f"U{n:09d}" if n % 4 == 0 else None, department="Support",
-                    license_group=f"Support_{seat_type.title()}_LicenseGroup",
-                    last_active_at=last))
+                seats.append(
+                    NewSeat(
+                        email=f"user{n}@example.com",
+                        name=f"User {n}",
+                        edition=edition,
+                        seat_type=seat_type,
+                        assigned_at=assigned,
+                        modules=modules,
+                        slack_user_id=f"U{n:09d}" if n % 4 == 0 else None,
+                        department="Support",
+                        license_group=f"Support_{seat_type.title()}_LicenseGroup",
+                        last_active_at=last,
+                    )
+                )
                 used[(edition, seat_type)] += 1
                 for module in modules:
                     used[(edition, module)] += 1
@@ -170,30 +197,47 @@ def measure(database: Path, catalog: Path, repeat: int, dry_run: bool) -> dict:
 
 def _measure_once(database: Path, catalog: Path, repeat: int, dry_run: bool) -> dict:
     out = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, __file__, "--scan-only", str(database), "--catalog", str(catalog),
-         "--repeat", str(repeat), *(["--dry-run"] if dry_run else [])],
-        capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            __file__,
+            "--scan-only",
+            str(database),
+            "--catalog",
+            str(catalog),
+            "--repeat",
+            str(repeat),
+            *(["--dry-run"] if dry_run else []),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"scan failed:\n{out.stdout}\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--assignments", default="100000",
-                        help="active seats; a comma-separated list shows growth")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--assignments", default="100000", help="active seats; a comma-separated list shows growth"
+    )
     parser.add_argument("--pools", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3, help="scans per size (slowest shown)")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dry-run", action="store_true",
-                        help="measure the read-only run (writes nothing)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="measure the read-only run (writes nothing)"
+    )
     parser.add_argument("--scan-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--catalog", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scan_only:
-        print(json.dumps(asyncio.run(scan(args.scan_only, args.catalog, args.repeat,
-                                          args.dry_run))))
+        print(
+            json.dumps(asyncio.run(scan(args.scan_only, args.catalog, args.repeat, args.dry_run)))
+        )
         return 0
     sizes = [int(s.replace("_", "")) for s in args.assignments.split(",")]
     if not all(1 <= s <= 5_000_000 for s in sizes) or not 1 <= args.pools <= 5000:
@@ -211,12 +255,16 @@ def main() -> int:
             result = measure(database, catalog, args.repeat, args.dry_run)
         runs = ", ".join(f"{t:.3f}" for t in result["times"])
         mode = "dry run" if args.dry_run else "writing"
-        print(f"{count:>9,} seats in {len(pools)} pools ({mode}): built in {built:.1f}s "
-              f"({size_mb:.0f} MB); "
-              f"scan runs {runs} s; peak {result['peak_mb']:.0f} MiB; {result['by_kind']}; "
-              f"inactive summary blocks {result['summary_blocks']}")
-    print(f"scan_s={max(result['times']):.3f} peak_mb={result['peak_mb']:.0f} "
-          f"alerts={result['alerts']} messages={result['messages']}")
+        print(
+            f"{count:>9,} seats in {len(pools)} pools ({mode}): built in {built:.1f}s "
+            f"({size_mb:.0f} MB); "
+            f"scan runs {runs} s; peak {result['peak_mb']:.0f} MiB; {result['by_kind']}; "
+            f"inactive summary blocks {result['summary_blocks']}"
+        )
+    print(
+        f"scan_s={max(result['times']):.3f} peak_mb={result['peak_mb']:.0f} "
+        f"alerts={result['alerts']} messages={result['messages']}"
+    )
     return 0
 
 

@@ -43,7 +43,11 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     client = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admins = AdminDirectory(client, clock, settings.admin_ids, settings.admin_group)
     deliverer = Deliverer(
-        db, client, clock, rules, settings.approvals_channel,
+        db,
+        client,
+        clock,
+        rules,
+        settings.approvals_channel,
         alerts_channel=settings.alerts_channel,
         pacer=Pacer(post_rates(settings.slack_post_rate)),
     )
@@ -62,8 +66,12 @@ def attach_genesys(deps: Deps) -> None:
     deps.genesys = make_client(deps.settings)
     if deps.genesys is not None:
         deps.deliverer.genesys = Provisioner(
-            deps.db, deps.genesys, deps.rules.catalog, deps.clock,
-            deps.settings.alerts_channel, deps.rules.tz,
+            deps.db,
+            deps.genesys,
+            deps.rules.catalog,
+            deps.clock,
+            deps.settings.alerts_channel,
+            deps.rules.tz,
         )
 
 
@@ -136,9 +144,7 @@ class Service:
         secret = self.deps.settings.slack_signing_secret
         if self.guard is None:
             self.guard = ReplayGuard(self.deps.db, self.deps.store_health)
-        endpoint = SlackEndpoint(
-            self.app, secret.get_secret_value() if secret else "", self.guard
-        )
+        endpoint = SlackEndpoint(self.app, secret.get_secret_value() if secret else "", self.guard)
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.middlewares.append(ack_timer)

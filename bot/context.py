@@ -93,6 +93,7 @@ class Deps:
 
     async def is_finance(self, user_id: str) -> bool:
         return self.finance is not None and await self.finance.is_admin(user_id)
+
     genesys: Any = None  # GenesysClient (bot/genesys), None in ledger-only mode
     store_health: StoreHealth = field(default_factory=StoreHealth)
 

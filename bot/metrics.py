@@ -39,44 +39,60 @@ ACK_SECONDS = Histogram(
     registry=REGISTRY,
 )
 COMMANDS = Counter(
-    "licensebot_commands_total", "Slash commands received, by sub-command", ["command"],
+    "licensebot_commands_total",
+    "Slash commands received, by sub-command",
+    ["command"],
     registry=REGISTRY,
 )
 ACTIONS = Counter(
-    "licensebot_actions_total", "Button clicks and other interactions, by action id",
-    ["action"], registry=REGISTRY,
+    "licensebot_actions_total",
+    "Button clicks and other interactions, by action id",
+    ["action"],
+    registry=REGISTRY,
 )
 DECISIONS = Gauge(
-    "licensebot_requests", "Seat requests in the store, by status (decisions: approved, "
-    "denied, cancelled, expired)", ["status"], registry=REGISTRY,
+    "licensebot_requests",
+    "Seat requests in the store, by status (decisions: approved, denied, cancelled, expired)",
+    ["status"],
+    registry=REGISTRY,
 )
 OUTBOX_BACKLOG = Gauge(
     "licensebot_outbox_backlog", "Outbox messages waiting to be delivered", registry=REGISTRY
 )
 OUTBOX_OLDEST = Gauge(
-    "licensebot_outbox_oldest_seconds", "Age of the oldest message waiting in the outbox",
+    "licensebot_outbox_oldest_seconds",
+    "Age of the oldest message waiting in the outbox",
     registry=REGISTRY,
 )
 DELIVERY_FAILURES = Counter(
-    "licensebot_delivery_failures_total", "Outbox delivery attempts that failed, by error",
-    ["error"], registry=REGISTRY,
+    "licensebot_delivery_failures_total",
+    "Outbox delivery attempts that failed, by error",
+    ["error"],
+    registry=REGISTRY,
 )
 JOB_RUNS = Counter(
     "licensebot_job_runs_total",
     "Scheduled job periods on this process: ran, or skipped (another replica ran it)",
-    ["job", "outcome"], registry=REGISTRY,
+    ["job", "outcome"],
+    registry=REGISTRY,
 )
 JOB_LAST_SUCCESS = Gauge(
     "licensebot_job_last_success_timestamp_seconds",
-    "When each job last ran successfully (as of), from the store", ["job"], registry=REGISTRY,
+    "When each job last ran successfully (as of), from the store",
+    ["job"],
+    registry=REGISTRY,
 )
 GENESYS_REQUESTS = Counter(
-    "licensebot_genesys_requests_total", "Genesys Cloud API requests, by endpoint",
-    ["endpoint"], registry=REGISTRY,
+    "licensebot_genesys_requests_total",
+    "Genesys Cloud API requests, by endpoint",
+    ["endpoint"],
+    registry=REGISTRY,
 )
 GENESYS_THROTTLED = Counter(
-    "licensebot_genesys_throttled_total", "Genesys Cloud answers 429, by endpoint",
-    ["endpoint"], registry=REGISTRY,
+    "licensebot_genesys_throttled_total",
+    "Genesys Cloud answers 429, by endpoint",
+    ["endpoint"],
+    registry=REGISTRY,
 )
 
 

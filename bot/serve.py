@@ -268,8 +268,9 @@ async def _genesys_at_start(service: object) -> bool:
         print(f"licensebot: setting GENESYS_CLIENT_SECRET is invalid: {error}", file=sys.stderr)
         return False
     except GenesysError as error:
-        log.warning("Genesys Cloud unreachable at start (%s): serving; retrying in the background",
-                    error)
+        log.warning(
+            "Genesys Cloud unreachable at start (%s): serving; retrying in the background", error
+        )
         return True
     log.info("Genesys Cloud connected (%s)", client.endpoints.api_url)
     return True

@@ -36,8 +36,9 @@ def alerts(bot: Bot) -> list[dict[str, Any]]:
 
 
 def shown(message: dict[str, Any]) -> str:
-    return message.get("text", "") + "\n" + json.dumps(message.get("blocks") or [],
-                                                       ensure_ascii=False)
+    return (
+        message.get("text", "") + "\n" + json.dumps(message.get("blocks") or [], ensure_ascii=False)
+    )
 
 
 def payload(message: dict[str, Any]) -> dict[str, Any]:

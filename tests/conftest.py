@@ -63,9 +63,12 @@ class PostgresServer:
             await connection.close()
 
     def create(self) -> None:
-        asyncio.run(self._admin(
-            f"CREATE DATABASE {self.name} TEMPLATE template0 ENCODING 'UTF8' "
-            "LC_COLLATE 'C' LC_CTYPE 'C'"))
+        asyncio.run(
+            self._admin(
+                f"CREATE DATABASE {self.name} TEMPLATE template0 ENCODING 'UTF8' "
+                "LC_COLLATE 'C' LC_CTYPE 'C'"
+            )
+        )
 
     def drop(self) -> None:
         asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
@@ -114,8 +117,9 @@ def postgres_url(server: PostgresServer | None) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_target(request: pytest.FixtureRequest, tmp_path: Path,
-                 postgres_server: PostgresServer | None) -> Path | str:
+def store_target(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_server: PostgresServer | None
+) -> Path | str:
     """What LICENSEBOT_DATABASE would say: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         return tmp_path / "licensebot.db"
@@ -129,13 +133,17 @@ def pg_store(postgres_server: PostgresServer | None) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    skipped = [r for r in terminalreporter.stats.get("skipped", [])
-               if "PostgreSQL not configured" in str(getattr(r, "longrepr", ""))
-               or "unreachable" in str(getattr(r, "longrepr", ""))]
+    skipped = [
+        r
+        for r in terminalreporter.stats.get("skipped", [])
+        if "PostgreSQL not configured" in str(getattr(r, "longrepr", ""))
+        or "unreachable" in str(getattr(r, "longrepr", ""))
+    ]
     if skipped:
         reason = _pg_skipped[-1] if _pg_skipped else PG_NOT_CONFIGURED
         terminalreporter.write_line(
-            f"{len(skipped)} PostgreSQL variants skipped: {reason}", yellow=True)
+            f"{len(skipped)} PostgreSQL variants skipped: {reason}", yellow=True
+        )
 
 
 @pytest.fixture
@@ -175,8 +183,9 @@ class Bot:
 
     _response_keys = itertools.count(1)
 
-    def __init__(self, service: Service, server: TestServer, slack: FakeSlack,
-                 clock: FixedClock) -> None:
+    def __init__(
+        self, service: Service, server: TestServer, slack: FakeSlack, clock: FixedClock
+    ) -> None:
         self.service = service
         self.deps = service.deps
         self.db = service.deps.db
@@ -192,17 +201,24 @@ class Bot:
     async def command(self, text: str, user: str = MANAGER, **kwargs: Any) -> Reply:
         """Run `/license <text>` and wait for its work; returns the ack and the replies."""
         key = f"r{next(self._response_keys)}"
-        response = await self.client.slash(text, user, response_url=self.slack.response_url(key),
-                                           **kwargs)
+        response = await self.client.slash(
+            text, user, response_url=self.slack.response_url(key), **kwargs
+        )
         await self.settle()
         return Reply(response, self.slack.responses(key))
 
-    async def click(self, action_id: str, value: str, user: str, *,
-                    message: dict | None = None, **kwargs: Any) -> Response:
+    async def click(
+        self, action_id: str, value: str, user: str, *, message: dict | None = None, **kwargs: Any
+    ) -> Response:
         message = message or {}
         response = await self.client.block_action(
-            user, action_id, value, message=message or None,
-            channel_id=message.get("channel", APPROVALS) if message else APPROVALS, **kwargs)
+            user,
+            action_id,
+            value,
+            message=message or None,
+            channel_id=message.get("channel", APPROVALS) if message else APPROVALS,
+            **kwargs,
+        )
         await self.settle()
         return response
 
@@ -247,8 +263,9 @@ BotFactory = Callable[..., Awaitable[Bot]]
 async def make_bot(slack: FakeSlack, store_target: Path | str) -> AsyncIterator[BotFactory]:
     bots: list[Bot] = []
 
-    async def start(database: Path | str | None = None, clock: FixedClock | None = None,
-                    **overrides: Any) -> Bot:
+    async def start(
+        database: Path | str | None = None, clock: FixedClock | None = None, **overrides: Any
+    ) -> Bot:
         settings = make_settings(slack, database or store_target, **overrides)
         clock = clock or FixedClock(START)
         service = await build_service(settings, clock)

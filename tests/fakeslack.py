@@ -306,9 +306,7 @@ class FakeSlack:
             )
         )
 
-    def chaos(
-        self, rate: float, *, seed: int, hold: float = 2.0, retry_after: int = 0
-    ) -> None:
+    def chaos(self, rate: float, *, seed: int, hold: float = 2.0, retry_after: int = 0) -> None:
         """Fail about `rate` of the Web API calls at random, reproducibly from `seed`, in
         equal shares: 429 with `Retry-After: retry_after`, HTTP 500, and a hang of `hold`
         seconds (a timeout for a client that waits less). Queued faults come first;

@@ -40,14 +40,18 @@ def dms(slack: FakeSlack, user: str) -> list[dict[str, Any]]:
 
 
 def ephemerals(slack: FakeSlack, user: str) -> list[dict[str, Any]]:
-    return [c.parsed for c in slack.calls_to("chat.postEphemeral")
-            if c.parsed.get("user") == user and not c.faulted]
+    return [
+        c.parsed
+        for c in slack.calls_to("chat.postEphemeral")
+        if c.parsed.get("user") == user and not c.faulted
+    ]
 
 
 def text_of(message: dict[str, Any]) -> str:
     """What a person sees of a message: its text and every block's text."""
-    return message.get("text", "") + "\n" + json.dumps(message.get("blocks") or [],
-                                                       ensure_ascii=False)
+    return (
+        message.get("text", "") + "\n" + json.dumps(message.get("blocks") or [], ensure_ascii=False)
+    )
 
 
 def has_buttons(message: dict[str, Any]) -> bool:

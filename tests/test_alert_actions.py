@@ -62,8 +62,11 @@ async def test_reclaim_frees_the_seat_and_updates_the_alert_line(bot: Bot) -> No
     assert "1 reclaimed" in shown(update)
     assert "Reclaimed the premium agent seat" in ephemerals(bot.slack, ADMIN)[-1]["text"]
     async with bot.db.read() as tx:
-        [entry] = [e for e in await tx.audit.recent(subjects=["ann@example.com"])
-                   if e.action == "assignment.revoked"]
+        [entry] = [
+            e
+            for e in await tx.audit.recent(subjects=["ann@example.com"])
+            if e.action == "assignment.revoked"
+        ]
     assert entry.actor == ADMIN
 
     await bot.click("inactive_reclaim", str(ann), ADMIN2, message=summary)  # a second click
@@ -82,8 +85,11 @@ async def test_keep_snoozes_for_30_days(bot: Bot) -> None:
     update = bot.slack.updates(ALERTS)[-1]
     assert f"Kept by <@{ADMIN}>" in shown(update) and "2026-12-30" in shown(update)
     async with bot.db.read() as tx:
-        [entry] = [e for e in await tx.audit.recent(subjects=["ben@example.com"])
-                   if e.action == "assignment.snoozed"]
+        [entry] = [
+            e
+            for e in await tx.audit.recent(subjects=["ben@example.com"])
+            if e.action == "assignment.snoozed"
+        ]
     assert entry.actor == ADMIN and entry.after == {"snoozed_until": snoozed.isoformat()}
 
     bot.clock.advance(days=1)

@@ -38,18 +38,35 @@ class Served:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"{name}.log"
         env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": str(folder),
-            "SLACK_BOT_TOKEN": "xoxb-crash-token", "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.url, "LICENSEBOT_DATABASE": str(database),
-            "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS, "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(folder),
+            "SLACK_BOT_TOKEN": "xoxb-crash-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.url,
+            "LICENSEBOT_DATABASE": str(database),
+            "LICENSEBOT_APPROVALS_CHANNEL": APPROVALS,
+            "LICENSEBOT_ALERTS_CHANNEL": "C0ALERTS",
             "LICENSEBOT_ADMINS": ADMIN,
             "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
         }
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
-                [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "serve",
+                    "--http",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=folder,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     async def ready(self) -> None:
         await wait_healthy(self.base, self)  # type: ignore[arg-type]
@@ -80,25 +97,34 @@ async def processes() -> AsyncIterator[list[Served]]:
 
 
 async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
-        slack: FakeSlack, tmp_path: Path, processes: list[Served]) -> None:
+    slack: FakeSlack, tmp_path: Path, processes: list[Served]
+) -> None:
     count = size(24, 200)
     database = tmp_path / "crash.db"
     first = Served(slack, database, tmp_path, "first")
     processes.append(first)
     await first.ready()
     async with SlackClient(f"{first.base}/slack/events", SECRET) as client:
-        await client.slash("pool set premium agent 1000", ADMIN,
-                           response_url=slack.response_url("pool"))
+        await client.slash(
+            "pool set premium agent 1000", ADMIN, response_url=slack.response_url("pool")
+        )
         sem = asyncio.Semaphore(8)
 
         async def file(i: int) -> None:
             async with sem:
-                await client.slash(f"request crash{i}@example.com agent premium", MANAGER,
-                                   response_url=slack.response_url(f"file{i}"))
+                await client.slash(
+                    f"request crash{i}@example.com agent premium",
+                    MANAGER,
+                    response_url=slack.response_url(f"file{i}"),
+                )
 
         await asyncio.gather(*(file(i) for i in range(count)))
-        await slack.wait_for("chat.postMessage", lambda c: not c.args.get("thread_ts")
-                             and c.args.get("channel") == APPROVALS, count=count, timeout=60)
+        await slack.wait_for(
+            "chat.postMessage",
+            lambda c: not c.args.get("thread_ts") and c.args.get("channel") == APPROVALS,
+            count=count,
+            timeout=60,
+        )
         ids = sorted(int(re.findall(r"#(\d+):", m["text"])[0]) for m in slack.messages(APPROVALS))
 
         # Slack stops answering: every delivery after a decision hangs in flight, holding
@@ -111,9 +137,9 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
         async def click(request_id: int) -> None:
             async with clicks:
                 try:
-                    response = await client.block_action(ADMIN, "approve_request",
-                                                         str(request_id),
-                                                         message=card(slack, request_id))
+                    response = await client.block_action(
+                        ADMIN, "approve_request", str(request_id), message=card(slack, request_id)
+                    )
                 except (OSError, aiohttp.ClientError):
                     return  # the process is dead
                 assert response.status == 200
@@ -128,15 +154,18 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
     db = await Database.open(database)
     try:
         async with db.read() as tx:
-            decided = [r.id for r in await tx.requests.for_requester(MANAGER, limit=10**6)
-                       if r.status is RequestStatus.APPROVED]
-            in_flight = [m for m in await tx.outbox.messages()
-                         if m.status == "pending" and m.lease_owner]
+            decided = [
+                r.id
+                for r in await tx.requests.for_requester(MANAGER, limit=10**6)
+                if r.status is RequestStatus.APPROVED
+            ]
+            in_flight = [
+                m for m in await tx.outbox.messages() if m.status == "pending" and m.lease_owner
+            ]
     finally:
         await db.close()
     assert half // 2 <= len(decided) <= half
-    assert in_flight and all(f":{first.process.pid}:" in (m.lease_owner or "")
-                             for m in in_flight)
+    assert in_flight and all(f":{first.process.pid}:" in (m.lease_owner or "") for m in in_flight)
 
     slack.clear_faults()
     second = Served(slack, database, tmp_path, "second")
@@ -148,11 +177,16 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
     pending = sorted(set(ids) - set(decided))
     async with SlackClient(f"{second.base}/slack/events", SECRET) as client:
         for request_id in pending:
-            response = await client.block_action(ADMIN, "approve_request", str(request_id),
-                                                 message=card(slack, request_id))
+            response = await client.block_action(
+                ADMIN, "approve_request", str(request_id), message=card(slack, request_id)
+            )
             assert response.status == 200
-    await slack.wait_for("chat.postMessage", lambda c: str(c.args.get("channel")) == f"D{MANAGER}"
-                         or c.args.get("channel") == MANAGER, count=count, timeout=60)
+    await slack.wait_for(
+        "chat.postMessage",
+        lambda c: str(c.args.get("channel")) == f"D{MANAGER}" or c.args.get("channel") == MANAGER,
+        count=count,
+        timeout=60,
+    )
     await _until_delivered(database)  # the thread replies too, each in its lane
     await second.stop()
     _assert_told_once(slack, ids)
@@ -174,8 +208,11 @@ async def _until_decided(database: Path, wanted: int) -> None:
     try:
         for _ in range(600):
             async with db.read() as tx:
-                approved = [r for r in await tx.requests.for_requester(MANAGER, 10**6)
-                            if r.status is RequestStatus.APPROVED]
+                approved = [
+                    r
+                    for r in await tx.requests.for_requester(MANAGER, 10**6)
+                    if r.status is RequestStatus.APPROVED
+                ]
             if len(approved) >= wanted:
                 return
             await asyncio.sleep(0.05)
@@ -200,12 +237,18 @@ async def _until_delivered(database: Path) -> None:
 
 def _assert_told_once(slack: FakeSlack, ids: list[int]) -> None:
     """Card updated to its decision, one thread reply, one DM, for each request."""
-    dm_ids = Counter(int(i) for m in slack.messages(f"D{MANAGER}")
-                     for i in re.findall(r"Your request #(\d+)", m["text"]))
+    dm_ids = Counter(
+        int(i)
+        for m in slack.messages(f"D{MANAGER}")
+        for i in re.findall(r"Your request #(\d+)", m["text"])
+    )
     for request_id in ids:
         posted = card(slack, request_id)
-        replies = [m for m in slack.messages(APPROVALS) if m.get("thread_ts") == posted["ts"]
-                   and f"Request #{request_id} approved" in m["text"]]
+        replies = [
+            m
+            for m in slack.messages(APPROVALS)
+            if m.get("thread_ts") == posted["ts"] and f"Request #{request_id} approved" in m["text"]
+        ]
         final = [u for u in slack.updates(APPROVALS) if u["ts"] == posted["ts"]]
         assert len(replies) == 1, (request_id, replies)
         assert dm_ids[request_id] == 1, (request_id, dm_ids[request_id])
@@ -235,10 +278,13 @@ async def test_claim_skips_a_live_lease_and_takes_a_dead_one(tmp_path: Path) -> 
             second = await tx.outbox.enqueue("channel", "t", START, channel="C1")
             assert len(await tx.outbox.claim(START)) == 2
             live = f"{socket.gethostname()}:{os.getppid()}:alive"
-            await tx.connection.execute("UPDATE outbox SET lease_owner = ? WHERE id = ?",
-                                        (live, first))
-            await tx.connection.execute("UPDATE outbox SET lease_owner = ? WHERE id = ?",
-                                        (f"{socket.gethostname()}:{os.getpid()}:old", second))
+            await tx.connection.execute(
+                "UPDATE outbox SET lease_owner = ? WHERE id = ?", (live, first)
+            )
+            await tx.connection.execute(
+                "UPDATE outbox SET lease_owner = ? WHERE id = ?",
+                (f"{socket.gethostname()}:{os.getpid()}:old", second),
+            )
         async with db.transaction() as tx:
             again = await tx.outbox.claim(START + timedelta(seconds=1))
             assert [m.id for m in again] == [second]

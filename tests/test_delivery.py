@@ -42,8 +42,13 @@ async def queue_alerts(bot: Bot, count: int, channel: str = ALERTS) -> list[int]
     async with bot.db.transaction() as tx:
         for i in range(count):
             new = await tx.outbox.enqueue(
-                "channel", "delivery_failed", bot.clock.now(), channel=channel, key=f"bulk:{i}",
-                data={"count": 1, "failures": [{"what": "test", "where": "C1", "error": str(i)}]})
+                "channel",
+                "delivery_failed",
+                bot.clock.now(),
+                channel=channel,
+                key=f"bulk:{i}",
+                data={"count": 1, "failures": [{"what": "test", "where": "C1", "error": str(i)}]},
+            )
             assert new is not None
             ids.append(new)
     return ids
@@ -72,8 +77,11 @@ async def test_a_thousand_failed_attempts_then_delivered_exactly_once(bot: Bot) 
     await set_pool(bot, "premium agent 3")
     # Slack is down for 1,000 attempts, failing every transient way it can.
     kinds: list[dict[str, Any]] = [
-        {"status": 500}, {"status": 503, "plain": True}, {"status": 429, "retry_after": 60},
-        {"error": "internal_error"}, {"reset": True},
+        {"status": 500},
+        {"status": 503, "plain": True},
+        {"status": 429, "retry_after": 60},
+        {"error": "internal_error"},
+        {"reset": True},
     ]
     for i in range(1000):
         bot.slack.fail("chat.postMessage", **kinds[i % len(kinds)])
@@ -154,8 +162,13 @@ async def test_failing_messages_not_due_never_stand_before_a_new_card(bot: Bot) 
     people = [f"U0GONE{i:03d}" for i in range(40)]
     async with bot.db.transaction() as tx:
         for person in people:
-            await tx.outbox.enqueue("dm", "delivery_failed", bot.clock.now(), user_id=person,
-                                    data={"count": 0, "failures": []})
+            await tx.outbox.enqueue(
+                "dm",
+                "delivery_failed",
+                bot.clock.now(),
+                user_id=person,
+                data={"count": 0, "failures": []},
+            )
     bot.slack.fail("conversations.open", status=500, times=len(people))
     first = await bot.deps.deliverer.flush()
     assert first.failed == len(people)  # each tried once, then backing off
@@ -208,7 +221,8 @@ async def test_a_gone_recipient_ends_the_dm_at_once_and_the_rest_goes_out(bot: B
 
 
 async def test_a_card_slack_kept_after_a_dropped_answer_is_adopted_not_posted_again(
-        bot: Bot) -> None:
+    bot: Bot,
+) -> None:
     await set_pool(bot, "premium agent 3")
     bot.slack.fail("chat.postMessage", accepted=True, reset=True)
     request_id = await file_request(bot, PREMIUM)
@@ -231,7 +245,8 @@ async def test_a_card_slack_kept_after_a_dropped_answer_is_adopted_not_posted_ag
 
 
 async def test_a_reply_or_dm_kept_after_a_dropped_answer_is_found_not_posted_again(
-        bot: Bot) -> None:
+    bot: Bot,
+) -> None:
     await set_pool(bot, "premium agent 3")
     request_id = await file_request(bot, PREMIUM)
     posted = card(bot.slack, request_id)
@@ -242,7 +257,8 @@ async def test_a_reply_or_dm_kept_after_a_dropped_answer_is_found_not_posted_aga
     bot.clock.advance(minutes=5)
     assert (await bot.deps.deliverer.flush()).delivered == 1
     looked = bot.slack.calls_to("conversations.replies") + bot.slack.calls_to(
-        "conversations.history")
+        "conversations.history"
+    )
     assert looked
     assert len(thread(bot.slack, posted)) == 1 and len(dms(bot.slack, MANAGER)) == 1
     assert all(m.status == "delivered" for m in await outbox(bot))
@@ -279,8 +295,7 @@ async def test_a_plain_text_500_fails_that_message_only(bot: Bot) -> None:
 # --- 5. lanes ------------------------------------------------------------------------------
 
 
-async def test_a_card_goes_out_at_once_while_a_backlog_of_alerts_is_delivered(
-        bot: Bot) -> None:
+async def test_a_card_goes_out_at_once_while_a_backlog_of_alerts_is_delivered(bot: Bot) -> None:
     await set_pool(bot, "premium agent 3")
     await queue_alerts(bot, 200)
     backlog = asyncio.ensure_future(bot.deps.deliverer.flush())  # as `serve` starts it
@@ -293,8 +308,7 @@ async def test_a_card_goes_out_at_once_while_a_backlog_of_alerts_is_delivered(
     async with bot.db.read() as tx:
         assert not [m for m in await tx.outbox.messages() if m.lease_owner]  # all given back
     async with bot.db.transaction() as tx:  # due order: interactive before bulk
-        await tx.outbox.enqueue("dm", "t", bot.clock.now() + timedelta(seconds=1),
-                                user_id=MANAGER)
+        await tx.outbox.enqueue("dm", "t", bot.clock.now() + timedelta(seconds=1), user_id=MANAGER)
         first = await tx.outbox.claim(bot.clock.now() + timedelta(minutes=2), 1)
     assert first[0].target == "dm"
 
@@ -310,7 +324,8 @@ async def test_scheduled_delivery_sends_bulk_and_paces_per_channel(bot: Bot) -> 
         now[0] += seconds
 
     bot.deps.deliverer.pacer = Pacer(
-        {"chat.postMessage": Rate(1.0, burst=1)}, monotonic=lambda: now[0], sleep=sleep)
+        {"chat.postMessage": Rate(1.0, burst=1)}, monotonic=lambda: now[0], sleep=sleep
+    )
     report = await bot.deps.deliverer.flush()
     assert report.delivered == 6
     assert len(bot.slack.messages(ALERTS)) == 3 and len(bot.slack.messages("C0OTHER")) == 3
@@ -323,8 +338,13 @@ async def queue_alerts_in(bot: Bot, count: int, channel: str) -> None:
     async with bot.db.transaction() as tx:
         for i in range(count):
             await tx.outbox.enqueue(
-                "channel", "delivery_failed", bot.clock.now(), channel=channel,
-                key=f"bulk:{channel}:{i}", data={"count": 0, "failures": []})
+                "channel",
+                "delivery_failed",
+                bot.clock.now(),
+                channel=channel,
+                key=f"bulk:{channel}:{i}",
+                data={"count": 0, "failures": []},
+            )
 
 
 def test_start_is_a_fixed_instant() -> None:

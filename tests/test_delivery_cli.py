@@ -20,7 +20,8 @@ AS_OF = (START + timedelta(days=40)).isoformat()
 
 
 async def test_gone_recipient_is_a_summary_line_and_exit_0(
-        make_bot, slack: FakeSlack, tmp_path: Path) -> None:  # noqa: ANN001
+    make_bot, slack: FakeSlack, tmp_path: Path
+) -> None:  # noqa: ANN001
     database = tmp_path / "cli.db"
     bot = await make_bot(database=database)
     await set_pool(bot, "standard agent 5")
@@ -31,8 +32,9 @@ async def test_gone_recipient_is_a_summary_line_and_exit_0(
     code, out, err = await licensebot(env, tmp_path, "jobs", "run", "inactive", "--as-of", AS_OF)
     assert code == 0, err
     assert "Traceback" not in err
-    assert ("1 message(s) ended: the recipient left Slack (user_not_found); listed in the "
-            "App Home") in out
+    assert (
+        "1 message(s) ended: the recipient left Slack (user_not_found); listed in the App Home"
+    ) in out
     assert len(alerts(bot)) == 1  # the summary in the alerts channel still went out
     async with bot.db.read() as tx:
         [dm] = [m for m in await tx.outbox.messages() if m.user_id == NINA]
@@ -45,7 +47,8 @@ async def test_gone_recipient_is_a_summary_line_and_exit_0(
 
 
 async def test_a_plain_text_500_is_one_line_and_the_run_goes_on(
-        make_bot, slack: FakeSlack, tmp_path: Path) -> None:  # noqa: ANN001
+    make_bot, slack: FakeSlack, tmp_path: Path
+) -> None:  # noqa: ANN001
     database = tmp_path / "cli.db"
     bot = await make_bot(database=database)
     await set_pool(bot, "standard agent 1")
@@ -54,8 +57,9 @@ async def test_a_plain_text_500_is_one_line_and_the_run_goes_on(
     env = cli_env(slack, database, tmp_path)
     slack.fail("chat.postMessage", status=500, plain=True)
 
-    code, out, err = await licensebot(env, tmp_path, "jobs", "run", "limits", "inactive",
-                                      "--as-of", AS_OF)
+    code, out, err = await licensebot(
+        env, tmp_path, "jobs", "run", "limits", "inactive", "--as-of", AS_OF
+    )
     assert code == 1
     assert "Traceback" not in err
     [line] = err.strip().splitlines()
@@ -65,20 +69,37 @@ async def test_a_plain_text_500_is_one_line_and_the_run_goes_on(
     assert len([m for m in queued if m.status == "pending"]) == 1
     assert len(alerts(bot)) == len(queued) - 1 >= 1  # the others went out
 
-    code, out, err = await licensebot(env, tmp_path, "jobs", "run", "limits", "--as-of",
-                                      (START + timedelta(days=40, minutes=5)).isoformat())
+    code, out, err = await licensebot(
+        env,
+        tmp_path,
+        "jobs",
+        "run",
+        "limits",
+        "--as-of",
+        (START + timedelta(days=40, minutes=5)).isoformat(),
+    )
     assert code == 0, err
     assert len(alerts(bot)) == len(queued)
 
 
 async def test_serve_listens_at_once_with_a_backlog_slack_will_not_take(
-        make_bot, slack: FakeSlack, tmp_path: Path, processes: list[Served]) -> None:  # noqa: ANN001, F811
+    make_bot,  # noqa: ANN001
+    slack: FakeSlack,
+    tmp_path: Path,
+    processes: list[Served],  # noqa: F811 - the fixture imported from test_crash
+) -> None:
     database = tmp_path / "backlog.db"
     bot = await make_bot(database=database)
     async with bot.db.transaction() as tx:
         for i in range(1000):
-            await tx.outbox.enqueue("channel", "delivery_failed", START, channel=ALERTS,
-                                    key=f"backlog:{i}", data={"count": 0, "failures": []})
+            await tx.outbox.enqueue(
+                "channel",
+                "delivery_failed",
+                START,
+                channel=ALERTS,
+                key=f"backlog:{i}",
+                data={"count": 0, "failures": []},
+            )
     await bot.stop()
     slack.fail("chat.postMessage", timeout=True, times=100_000)  # Slack holds every post
 

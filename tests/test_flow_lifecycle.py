@@ -288,7 +288,6 @@ async def test_time_bound_seat_warned_extended_and_ended_once(bot: Bot) -> None:
 
     from alerting import alerts, buttons, run
 
-
     await set_pool(bot, "standard agent 10")
     request_id = await file_request(
         bot, "<@U07NINA|nina> agent standard until:2026-12-05 seasonal", user=MANAGER

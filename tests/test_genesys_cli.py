@@ -52,8 +52,11 @@ async def test_check_proves_credentials_and_names_missing_permissions_and_unmapp
     code, out, err = await licensebot(env, tmp_path, "genesys", "check")
     assert code == 0, out + err
     assert "ok       credentials" in out
-    for permission in ("authorization:grant:add", "directory:user:view",
-                       "billing:subscription:view"):
+    for permission in (
+        "authorization:grant:add",
+        "directory:user:view",
+        "billing:subscription:view",
+    ):
         assert f"ok       {permission}" in out
     assert "unmapped premium executive" in out and "unmapped +qm" in out
     assert "unmapped premium agent" not in out
@@ -73,7 +76,8 @@ async def test_check_proves_credentials_and_names_missing_permissions_and_unmapp
     assert "ok       authorization:grant:add" in out
 
     code, out, err = await licensebot(
-        {**env, "GENESYS_CLIENT_SECRET": "wrong"}, tmp_path, "genesys", "check")
+        {**env, "GENESYS_CLIENT_SECRET": "wrong"}, tmp_path, "genesys", "check"
+    )
     assert code == 1 and "MISSING  credentials" in out
     assert "wrong" not in out + err
 

@@ -88,7 +88,11 @@ async def test_429_waits_retry_after_and_5xx_backs_off(fake) -> None:  # noqa: A
         await client.license_definitions()
         assert waits.slept == [7.0, 0.5, 1.0]
         assert [c.status for c in fake.calls_to("/api/v2/license/definitions")] == [
-            429, 503, 500, 200]
+            429,
+            503,
+            500,
+            200,
+        ]
         assert client.stats.rate_limited == 1 and client.stats.server_errors == 2
     finally:
         await client.close()

@@ -62,13 +62,18 @@ async def test_an_approved_request_ends_with_the_licenses_assigned_in_genesys(
 
     assert org.held(NINA_G) == {"cloudCX3", "wem"}
     [change] = org.calls_to("/api/v2/license/organization")
-    assert change.body == {"assignments": [
-        {"licenseId": "cloudCX3", "userIdsAdd": [NINA_G]},
-        {"licenseId": "wem", "userIdsAdd": [NINA_G]},
-    ]}
+    assert change.body == {
+        "assignments": [
+            {"licenseId": "cloudCX3", "userIdsAdd": [NINA_G]},
+            {"licenseId": "wem", "userIdsAdd": [NINA_G]},
+        ]
+    }
     [search] = org.calls_to("/api/v2/users/search")
     assert search.body["query"][0] == {
-        "type": "EXACT", "fields": ["email"], "value": "nina@example.com"}
+        "type": "EXACT",
+        "fields": ["email"],
+        "value": "nina@example.com",
+    }
     assert await state_of(gbot, "nina@example.com") == ("provisioned", NINA_G, "cloudCX3, wem")
     replies = [text_of(m) for m in thread(slack, card(slack, request_id))]
     assert any("cloudCX3, wem assigned in Genesys Cloud" in r for r in replies), replies
@@ -86,10 +91,12 @@ async def test_a_revoke_removes_the_licenses_in_genesys(gbot: Bot, org: FakeGene
     assert "licenses removed in Genesys Cloud" in reply.text  # what the admin is told
     assert org.held(NINA_G) == set()
     removal = org.calls_to("/api/v2/license/organization")[-1]
-    assert removal.body == {"assignments": [
-        {"licenseId": "cloudCX3", "userIdsRemove": [NINA_G]},
-        {"licenseId": "wem", "userIdsRemove": [NINA_G]},
-    ]}
+    assert removal.body == {
+        "assignments": [
+            {"licenseId": "cloudCX3", "userIdsRemove": [NINA_G]},
+            {"licenseId": "wem", "userIdsRemove": [NINA_G]},
+        ]
+    }
     # licenses follow roles: the bot re-reads the user after removing
     assert org.calls_to(f"/api/v2/license/users/{NINA_G}")
     assert (await state_of(gbot, "nina@example.com"))[0] == "removed"
@@ -269,7 +276,11 @@ async def test_the_reconcile_report_matches_the_fake(
     assert "Genesys holds 2 more than the ledger" in cx3["differences"]
     wem = rows["wem"]
     assert (wem["purchased"], wem["ledger_held"], wem["genesys_held"], wem["billable_month"]) == (
-        "10", "1", "1", "1")
+        "10",
+        "1",
+        "1",
+        "1",
+    )
     polls = org.calls_to("/api/v2/billing/reports/billableusage")
     assert len(polls) == 3 and polls[0].query["startDate"] == "2026-11-01"
 

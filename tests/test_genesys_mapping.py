@@ -18,8 +18,23 @@ AT = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def seat(i: int, email: str, edition: str = "premium", modules: tuple[str, ...] = ()) -> Assignment:
-    return Assignment(i, email, email, None, edition, "agent", modules, None, None, "active",
-                      AT, None, None, None, None)
+    return Assignment(
+        i,
+        email,
+        email,
+        None,
+        edition,
+        "agent",
+        modules,
+        None,
+        None,
+        "active",
+        AT,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_mapping_gives_licenses_unmapped_seats_and_the_seat_to_adopt(tmp_path: Path) -> None:
@@ -45,13 +60,25 @@ def test_a_mapping_naming_an_unknown_seat_is_refused(tmp_path: Path) -> None:
 
 def test_activity_is_the_latest_of_login_and_token() -> None:
     assert last_activity({"lastTokenIssued": {"dateIssued": "2026-11-20T10:00:00.000Z"}}) == (
-        datetime(2026, 11, 20, 10, tzinfo=UTC))
-    assert last_activity({"dateLastLogin": "2026-11-25T10:00:00Z",
-                          "lastTokenIssued": {"dateIssued": "2026-11-20T10:00:00Z"}}) == (
-        datetime(2026, 11, 25, 10, tzinfo=UTC))
+        datetime(2026, 11, 20, 10, tzinfo=UTC)
+    )
+    assert last_activity(
+        {
+            "dateLastLogin": "2026-11-25T10:00:00Z",
+            "lastTokenIssued": {"dateIssued": "2026-11-20T10:00:00Z"},
+        }
+    ) == (datetime(2026, 11, 25, 10, tzinfo=UTC))
     assert last_activity({}) is None
-    org = Org(users={"1": {"id": "1", "email": "A@x.com", "state": "inactive",
-                           "dateLastLogin": "2026-11-25T10:00:00Z"}})
+    org = Org(
+        users={
+            "1": {
+                "id": "1",
+                "email": "A@x.com",
+                "state": "inactive",
+                "dateLastLogin": "2026-11-25T10:00:00Z",
+            }
+        }
+    )
     assert activity_by_email(org) == {}  # an inactive user's activity is not the seat's
 
 
@@ -65,8 +92,23 @@ def test_compare_finds_each_kind_of_drift(tmp_path: Path) -> None:
         seat(5, "gone@x.com"),
         seat(6, "exec@x.com", edition="premium"),
     ]
-    seats[5] = Assignment(6, "exec@x.com", "E", None, "premium", "executive", (), None, None,
-                          "active", AT, None, None, None, None)
+    seats[5] = Assignment(
+        6,
+        "exec@x.com",
+        "E",
+        None,
+        "premium",
+        "executive",
+        (),
+        None,
+        None,
+        "active",
+        AT,
+        None,
+        None,
+        None,
+        None,
+    )
     org = Org(
         users={
             "u1": {"id": "u1", "email": "ok@x.com", "state": "active"},
@@ -76,8 +118,7 @@ def test_compare_finds_each_kind_of_drift(tmp_path: Path) -> None:
             "u7": {"id": "u7", "email": "hand@x.com", "state": "active"},
             "u8": {"id": "u8", "email": "other@x.com", "state": "active"},
         },
-        holders={"u1": {"cloudCX3"}, "u2": {"cloudCX3"}, "u7": {"cloudCX2"},
-                 "u8": {"collaborate"}},
+        holders={"u1": {"cloudCX3"}, "u2": {"cloudCX3"}, "u7": {"cloudCX2"}, "u8": {"collaborate"}},
     )
     rows = {(r.kind, r.email): r for r in compare(seats, {}, org, catalog)}
     assert set(rows) == {

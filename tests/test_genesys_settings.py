@@ -49,8 +49,12 @@ def test_unset_is_ledger_only_and_the_region_gives_the_hosts(
     assert client.endpoints.login_url == "https://login.mypurecloud.com"
     assert client.limiter.per_minute == 300
     settings = make_settings(
-        slack, tmp_path / "x.db", genesys_client_id="id", genesys_client_secret="secret",
-        genesys_region="usw2.pure.cloud", genesys_api_url="http://127.0.0.1:9/",
+        slack,
+        tmp_path / "x.db",
+        genesys_client_id="id",
+        genesys_client_secret="secret",
+        genesys_region="usw2.pure.cloud",
+        genesys_api_url="http://127.0.0.1:9/",
         genesys_rate_per_minute=120,
     )
     client = make_client(settings)
@@ -64,9 +68,19 @@ def test_unset_is_ledger_only_and_the_region_gives_the_hosts(
 
 async def serve(env: dict[str, str], cwd: Path, port: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-        "--port", str(port), cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        "--http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -85,7 +99,8 @@ async def test_serve_stops_on_wrong_genesys_credentials_in_one_line(
     assert process.returncode == 2
     lines = [line for line in stderr.decode().splitlines() if line.startswith("licensebot:")]
     assert len(lines) == 1 and lines[0].startswith(
-        "licensebot: setting GENESYS_CLIENT_SECRET is invalid: Genesys refused")
+        "licensebot: setting GENESYS_CLIENT_SECRET is invalid: Genesys refused"
+    )
     assert b"not-the-secret" not in stdout + stderr
 
 
@@ -96,8 +111,12 @@ async def test_serve_runs_ledger_only_or_with_genesys_unreachable(
     env = serve_env(slack, tmp_path, tmp_path / "x.db")
     if genesys == "unreachable":
         dead = f"http://127.0.0.1:{free_port()}"
-        env |= {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
-                "GENESYS_API_URL": dead, "GENESYS_LOGIN_URL": dead}
+        env |= {
+            "GENESYS_CLIENT_ID": CLIENT_ID,
+            "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
+            "GENESYS_API_URL": dead,
+            "GENESYS_LOGIN_URL": dead,
+        }
     port = free_port()
     process = await serve(env, tmp_path, port)
     try:

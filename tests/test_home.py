@@ -16,8 +16,7 @@ from bot.licensing.requests import RequestStatus
 
 async def open_home(bot: Bot, user: str) -> dict[str, Any]:
     """Sends app_home_opened and returns the view published for that user."""
-    await bot.event({"type": "app_home_opened", "user": user, "channel": f"D{user}",
-                     "tab": "home"})
+    await bot.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"})
     return published(bot, user)
 
 
@@ -34,12 +33,16 @@ def shown(view: dict[str, Any]) -> str:
 
 
 def buttons(view: dict[str, Any], action_id: str) -> list[str]:
-    return [e["value"] for b in view["blocks"] if b["type"] == "actions"
-            for e in b["elements"] if e.get("action_id") == action_id]
+    return [
+        e["value"]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == action_id
+    ]
 
 
-async def home_click(bot: Bot, user: str, action_id: str, value: str,
-                     view: dict[str, Any]) -> None:
+async def home_click(bot: Bot, user: str, action_id: str, value: str, view: dict[str, Any]) -> None:
     """A button in the App Home: a `view` container and no channel."""
     response = await bot.client.block_action(user, action_id, value, view=view)
     assert response.status == 200
@@ -51,23 +54,48 @@ async def test_admin_home_shows_pools_forecast_pending_and_alerts(bot: Bot) -> N
     pending = await file_request(bot, "pat@example.com supervisor premium")
     await set_pool(bot, "premium supervisor 2")
     async with bot.db.transaction() as tx:  # an alert as the limits job records it
-        await tx.alerts.add("limits:over:pool:standard/agent:2026-11-28", job="limits",
-                            kind="over", subject="pool:standard/agent", period="2026-11-28",
-                            summary="standard agent is 1 over its 2 seats", at=START)
-        await tx.alerts.add("limits:over:pool:premium/agent:old", job="limits", kind="over",
-                            subject="pool:premium/agent", period="old",
-                            summary="premium agent was over", at=START)
+        await tx.alerts.add(
+            "limits:over:pool:standard/agent:2026-11-28",
+            job="limits",
+            kind="over",
+            subject="pool:standard/agent",
+            period="2026-11-28",
+            summary="standard agent is 1 over its 2 seats",
+            at=START,
+        )
+        await tx.alerts.add(
+            "limits:over:pool:premium/agent:old",
+            job="limits",
+            kind="over",
+            subject="pool:premium/agent",
+            period="old",
+            summary="premium agent was over",
+            at=START,
+        )
         await tx.alerts.resolve("limits:over:pool:premium/agent:old", START, "back under")
 
     view = await open_home(bot, ADMIN)
     text = shown(view)
-    for expected in ("*premium agent*", "`██████████`", "4/4", "100%", "nearly full",
-                     "*standard agent*", "`██████████ +`", "3/2",
-                     ":warning: 1 over, grace ends 2026-12-28", "*standard qm*", "`██░░░░░░░░`",
-                     "Forecast: runs out 2027-03-30 (+1 in 30 days); 10–15 % buffer kept",
-                     "Pending requests (1)", f"*#{pending}* premium supervisor",
-                     "pat@example.com", f"<@{MANAGER}>",
-                     "Open alerts (1)", "standard agent is 1 over its 2 seats"):
+    for expected in (
+        "*premium agent*",
+        "`██████████`",
+        "4/4",
+        "100%",
+        "nearly full",
+        "*standard agent*",
+        "`██████████ +`",
+        "3/2",
+        ":warning: 1 over, grace ends 2026-12-28",
+        "*standard qm*",
+        "`██░░░░░░░░`",
+        "Forecast: runs out 2027-03-30 (+1 in 30 days); 10–15 % buffer kept",
+        "Pending requests (1)",
+        f"*#{pending}* premium supervisor",
+        "pat@example.com",
+        f"<@{MANAGER}>",
+        "Open alerts (1)",
+        "standard agent is 1 over its 2 seats",
+    ):
         assert expected in text, expected
     assert "premium agent was over" not in text  # resolved
     assert buttons(view, "approve_request") == [str(pending)]
@@ -146,8 +174,11 @@ async def test_concurrent_home_and_card_clicks_decide_once(bot: Bot) -> None:
     assert (await request_row(bot, request_id)).status is RequestStatus.APPROVED
     assert (await pool(bot, "premium", "agent")).used == 1
     async with bot.db.read() as tx:
-        approvals = [e for e in await tx.audit.recent(subjects=[f"request:{request_id}"])
-                     if e.action == "request.approved"]
+        approvals = [
+            e
+            for e in await tx.audit.recent(subjects=[f"request:{request_id}"])
+            if e.action == "request.approved"
+        ]
         assert len(approvals) == 1
         assert await tx.assignments.count_active() == 1
     assert len(dms(bot.slack, MANAGER)) == 1 and len(thread(bot.slack, posted)) == 1
@@ -169,8 +200,17 @@ async def test_home_deny_opens_the_reason_modal_like_the_card(bot: Bot) -> None:
 
 
 async def test_home_with_many_pools_and_requests_stays_within_100_blocks(bot: Bot) -> None:
-    for item in ("agent", "supervisor", "executive", "wfo", "qm", "insights", "analytics",
-                 "chat", "social"):
+    for item in (
+        "agent",
+        "supervisor",
+        "executive",
+        "wfo",
+        "qm",
+        "insights",
+        "analytics",
+        "chat",
+        "social",
+    ):
         for edition in ("premium",):
             await set_pool(bot, f"{edition} {item} 100")
     for edition in ("standard", "partner"):

@@ -23,13 +23,15 @@ cy@example.com,,standard,agent,+qm,,,
 
 
 async def activity(bot: Bot, text: str):  # noqa: ANN201
-    return await import_activity(bot.db, bot.deps.rules, text, source="activity.csv",
-                                 actor="cli", now=bot.clock.now())
+    return await import_activity(
+        bot.db, bot.deps.rules, text, source="activity.csv", actor="cli", now=bot.clock.now()
+    )
 
 
 async def seats(bot: Bot, text: str):  # noqa: ANN201
-    return await import_assignments(bot.db, bot.deps.rules, text, source="seats.csv",
-                                    actor="cli", now=bot.clock.now())
+    return await import_assignments(
+        bot.db, bot.deps.rules, text, source="seats.csv", actor="cli", now=bot.clock.now()
+    )
 
 
 async def audit_count(bot: Bot) -> int:
@@ -40,9 +42,12 @@ async def audit_count(bot: Bot) -> int:
 async def test_activity_moves_last_active_forward_and_is_audited(bot: Bot) -> None:
     await set_pool(bot, "premium agent 5")
     await assign(bot, "ann@example.com agent premium")
-    result = await activity(bot, "email,last_active\nANN@example.com,2026-11-20\n"
-                                 "nobody@example.com,2026-11-21T10:00:00Z\n"
-                                 "ann@example.com,2026-11-25T08:00:00+00:00\n")
+    result = await activity(
+        bot,
+        "email,last_active\nANN@example.com,2026-11-20\n"
+        "nobody@example.com,2026-11-21T10:00:00Z\n"
+        "ann@example.com,2026-11-25T08:00:00+00:00\n",
+    )
     assert (result.rows, result.changed) == (3, 1)
     assert result.skipped == ["nobody@example.com: holds no active seat"]
     async with bot.db.read() as tx:
@@ -60,12 +65,14 @@ async def test_malformed_activity_file_changes_nothing_and_names_the_lines(bot: 
     await set_pool(bot, "premium agent 5")
     await assign(bot, "ann@example.com agent premium")
     before = await audit_count(bot)
-    text = ("email,last_active\n"
-            "ann@example.com,2026-11-20\n"
-            "ann@example.com,2026-13-01\n"
-            "not-an-email,2026-11-20\n"
-            "\n"
-            "ann@example.com,2027-01-01\n")
+    text = (
+        "email,last_active\n"
+        "ann@example.com,2026-11-20\n"
+        "ann@example.com,2026-13-01\n"
+        "not-an-email,2026-11-20\n"
+        "\n"
+        "ann@example.com,2027-01-01\n"
+    )
     with pytest.raises(ImportRejected) as rejected:
         await activity(bot, text)
     assert str(rejected.value) == "activity.csv: 3 bad rows, nothing was imported"
@@ -84,7 +91,8 @@ async def test_missing_column_is_named(bot: Bot) -> None:
     with pytest.raises(ImportRejected) as rejected:
         await activity(bot, "mail,last_active\nann@example.com,2026-11-20\n")
     assert rejected.value.problems == [
-        "line 1: missing column email: the header must be email,last_active"]
+        "line 1: missing column email: the header must be email,last_active"
+    ]
 
 
 async def test_assignments_import_adds_seats_with_groups_and_audit(bot: Bot) -> None:
@@ -112,12 +120,14 @@ async def test_assignments_import_adds_seats_with_groups_and_audit(bot: Bot) -> 
 async def test_bad_assignment_rows_change_nothing(bot: Bot) -> None:
     await set_pool(bot, "premium agent 5")
     before = await audit_count(bot)
-    text = ("email,name,edition,seat_type,modules,department,assigned_at\n"
-            "ok@example.com,Ok,premium,agent,,,\n"
-            "bad@example.com,Bad,standard,agent,wfo,,\n"
-            "ok@example.com,Again,premium,agent,,,\n"
-            "dept@example.com,Dept,premium,agent,,Sales-EU,\n"
-            "seat@example.com,Seat,premium,janitor,,,\n")
+    text = (
+        "email,name,edition,seat_type,modules,department,assigned_at\n"
+        "ok@example.com,Ok,premium,agent,,,\n"
+        "bad@example.com,Bad,standard,agent,wfo,,\n"
+        "ok@example.com,Again,premium,agent,,,\n"
+        "dept@example.com,Dept,premium,agent,,Sales-EU,\n"
+        "seat@example.com,Seat,premium,janitor,,,\n"
+    )
     with pytest.raises(ImportRejected) as rejected:
         await seats(bot, text)
     problems = rejected.value.problems
@@ -138,13 +148,15 @@ async def test_a_row_for_someone_holding_another_seat_is_refused(bot: Bot) -> No
         await seats(bot, SEATS)
     assert rejected.value.problems == [
         "line 2: ann@example.com already holds a premium agent seat: revoke it first "
-        "(`/license revoke ann@example.com`)"]
+        "(`/license revoke ann@example.com`)"
+    ]
     async with bot.db.read() as tx:
         assert await tx.assignments.count_active() == 1
 
 
 async def test_cli_import_reports_bad_lines_and_imports_a_good_file(
-        make_bot, slack: FakeSlack, tmp_path: Path) -> None:  # noqa: ANN001
+    make_bot, slack: FakeSlack, tmp_path: Path
+) -> None:  # noqa: ANN001
     database = tmp_path / "import.db"
     bot = await make_bot(database=database)
     env = cli_env(slack, database, tmp_path)
@@ -154,8 +166,7 @@ async def test_cli_import_reports_bad_lines_and_imports_a_good_file(
     assert code == 1 and out == ""
     assert err.splitlines() == [
         "licensebot: bad.csv: 1 bad row, nothing was imported",
-        "  line 2: unknown module `+warp`: use +wfo, +qm, +insights, +analytics, +chat or "
-        "+social",
+        "  line 2: unknown module `+warp`: use +wfo, +qm, +insights, +analytics, +chat or +social",
     ]
     async with bot.db.read() as tx:
         assert await tx.assignments.count_active() == 0
@@ -170,8 +181,10 @@ async def test_cli_import_reports_bad_lines_and_imports_a_good_file(
     seen.write_text(f"email,last_active\nann@example.com,{recent}\nzed@example.com,{recent}\n")
     code, out, err = await licensebot(env, tmp_path, "import", "activity", str(seen))
     assert code == 0, err
-    assert out.splitlines() == ["activity.csv: 2 rows, 1 updated, 1 skipped",
-                                "  skipped zed@example.com: holds no active seat"]
+    assert out.splitlines() == [
+        "activity.csv: 2 rows, 1 updated, 1 skipped",
+        "  skipped zed@example.com: holds no active seat",
+    ]
     async with bot.db.read() as tx:
         ann = await tx.assignments.active_for_email("ann@example.com")
     assert ann is not None and ann.last_active_at is not None
@@ -182,8 +195,10 @@ async def test_a_large_file_is_written_in_batches_with_each_seat_audited(bot: Bo
     the id the seat was given) land together; a held seat deep in the file is found."""
     await set_pool(bot, "premium agent 5000")
     await assign(bot, "held@example.com agent premium")
-    rows = [f"u{i:04d}@example.com,U {i},premium,agent,{'wfo' if i % 2 else ''},,2026-10-01"
-            for i in range(1200)]
+    rows = [
+        f"u{i:04d}@example.com,U {i},premium,agent,{'wfo' if i % 2 else ''},,2026-10-01"
+        for i in range(1200)
+    ]
     header = "email,name,edition,seat_type,modules,department,assigned_at\n"
     clash = header + "\n".join([*rows[:1100], "held@example.com,H,premium,agent,wfo,,"]) + "\n"
     with pytest.raises(ImportRejected) as rejected:
@@ -204,14 +219,25 @@ async def test_a_large_file_is_written_in_batches_with_each_seat_audited(bot: Bo
 async def test_a_large_activity_file_moves_only_forward(bot: Bot) -> None:
     await set_pool(bot, "premium agent 5000")
     header = "email,name,edition,seat_type,modules,department,assigned_at\n"
-    await seats(bot, header + "".join(
-        f"u{i:04d}@example.com,U,premium,agent,,,2026-10-01\n" for i in range(900)))
-    first = await activity(bot, "email,last_active\n" + "".join(
-        f"u{i:04d}@example.com,2026-11-{1 + i % 20:02d}\n" for i in range(900)))
+    await seats(
+        bot,
+        header
+        + "".join(f"u{i:04d}@example.com,U,premium,agent,,,2026-10-01\n" for i in range(900)),
+    )
+    first = await activity(
+        bot,
+        "email,last_active\n"
+        + "".join(f"u{i:04d}@example.com,2026-11-{1 + i % 20:02d}\n" for i in range(900)),
+    )
     assert first.changed == 900
-    again = await activity(bot, "email,last_active\n" + "".join(
-        f"u{i:04d}@example.com,2026-11-10\nnobody{i}@example.com,2026-11-10\n"
-        for i in range(900)))
+    again = await activity(
+        bot,
+        "email,last_active\n"
+        + "".join(
+            f"u{i:04d}@example.com,2026-11-10\nnobody{i}@example.com,2026-11-10\n"
+            for i in range(900)
+        ),
+    )
     # Only the seats last active before the 10th move; the others keep their later day.
     assert again.changed == sum(1 for i in range(900) if 1 + i % 20 < 10)
     assert len(again.skipped) == 900

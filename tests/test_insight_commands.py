@@ -57,8 +57,9 @@ async def test_users_pages_stay_under_50_blocks_and_page_in_place(bot: Bot) -> N
 
     key = "page2"
     next_button = _page_button(message, "Next 30")
-    await bot.client.block_action(ADMIN, "insight_page", next_button["value"],
-                                  response_url=bot.slack.response_url(key))
+    await bot.client.block_action(
+        ADMIN, "insight_page", next_button["value"], response_url=bot.slack.response_url(key)
+    )
     await bot.settle()
     [second] = bot.slack.responses(key)
     assert second["replace_original"] is True
@@ -68,14 +69,19 @@ async def test_users_pages_stay_under_50_blocks_and_page_in_place(bot: Bot) -> N
     _page_button(second, "Previous")
 
     key = "page3"
-    await bot.client.block_action(ADMIN, "insight_page", _page_button(second, "Next 15")["value"],
-                                  response_url=bot.slack.response_url(key))
+    await bot.client.block_action(
+        ADMIN,
+        "insight_page",
+        _page_button(second, "Next 15")["value"],
+        response_url=bot.slack.response_url(key),
+    )
     await bot.settle()
     last = json.dumps(bot.slack.responses(key)[0], ensure_ascii=False)
     assert "61–75 of 75" in last and "hire74@" in last and "more —" not in last
 
-    await bot.client.block_action(OUTSIDER, "insight_page", next_button["value"],
-                                  response_url=bot.slack.response_url("nope"))
+    await bot.client.block_action(
+        OUTSIDER, "insight_page", next_button["value"], response_url=bot.slack.response_url("nope")
+    )
     await bot.settle()
     assert bot.slack.responses("nope") == []
 
@@ -94,8 +100,13 @@ async def test_audit_lists_recent_entries_filtered_by_person_and_dates(bot: Bot)
 
     about = await bot.command("audit nina@example.com", user=ADMIN)
     assert "1–3 of 3" in about.text
-    for expected in (f"request:{nina}", "request.filed", "request.approved",
-                     "assignment.created", f"<@{ADMIN}>"):
+    for expected in (
+        f"request:{nina}",
+        "request.filed",
+        "request.approved",
+        "assignment.created",
+        f"<@{ADMIN}>",
+    ):
         assert expected in about.text
 
     day = await bot.command("audit from:2026-11-28 to:2026-11-28", user=ADMIN)  # fay's day
@@ -134,8 +145,10 @@ async def test_check_inactive_and_pool_in_overage_then_grace_ended(bot: Bot) -> 
     assert "`/license revoke old@example.com`" in old.text
 
     fay = await bot.command("check fay@example.com", user=ADMIN)
-    assert "standard agent pool is 1 over its 2 seats (3/2): in overage, grace ends " \
+    assert (
+        "standard agent pool is 1 over its 2 seats (3/2): in overage, grace ends "
         "2026-12-28" in fay.text
+    )
     assert "`/license pool set standard agent &lt;seats&gt;` before 2026-12-28" in fay.text
 
     bot.clock.advance(days=31)

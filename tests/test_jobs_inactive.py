@@ -22,8 +22,14 @@ async def seed_holders(bot: Bot, count: int, *, assigned: str = LONG_AGO) -> Non
         f"{assigned}"
         for i in range(count)
     ]
-    result = await import_assignments(bot.db, bot.deps.rules, "\n".join(lines),
-                                      source="seed.csv", actor="test", now=bot.clock.now())
+    result = await import_assignments(
+        bot.db,
+        bot.deps.rules,
+        "\n".join(lines),
+        source="seed.csv",
+        actor="test",
+        now=bot.clock.now(),
+    )
     assert result.changed == count
 
 
@@ -66,8 +72,9 @@ async def test_new_hires_count_from_assignment_and_activity_resets(bot: Bot) -> 
     assert "never active, assigned 2026-10-30" in shown(summary)
 
     csv = "email,last_active\nold@example.com,2026-11-29\n"
-    await import_activity(bot.db, bot.deps.rules, csv, source="a.csv", actor=ADMIN,
-                          now=bot.clock.now())
+    await import_activity(
+        bot.db, bot.deps.rules, csv, source="a.csv", actor=ADMIN, now=bot.clock.now()
+    )
     bot.clock.advance(days=1)
     assert await run(bot, "inactive") == []  # nobody inactive: no summary
     bot.clock.advance(days=2)  # new@ passes 30 days since its assignment

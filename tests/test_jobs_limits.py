@@ -21,13 +21,16 @@ async def over_by_one(bot: Bot) -> None:
 async def test_over_limit_alert_is_posted_once_with_overage_and_grace_end(bot: Bot) -> None:
     await over_by_one(bot)
     sent = await run(bot, "limits")
-    assert [m.key for m in sent] == [
-        f"limits:over:pool:standard/agent:{START.isoformat()}"
-    ]
+    assert [m.key for m in sent] == [f"limits:over:pool:standard/agent:{START.isoformat()}"]
     [posted] = alerts(bot)
     text = shown(posted)
-    for expected in ("standard agent is over its limit", "`11/10`", "1 over",
-                     "Grace period until 2026-12-30", "/license pool set standard agent"):
+    for expected in (
+        "standard agent is over its limit",
+        "`11/10`",
+        "1 over",
+        "Grace period until 2026-12-30",
+        "/license pool set standard agent",
+    ):
         assert expected in text, expected
 
     bot.clock.advance(hours=1)

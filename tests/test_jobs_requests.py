@@ -21,9 +21,7 @@ async def test_one_nudge_after_24_hours_then_expiry_after_14_days(bot: Bot) -> N
     assert await run(bot, "requests") == []
     bot.clock.advance(hours=2)  # 25 hours pending
     sent = await run(bot, "requests")
-    assert [(m.target, m.key) for m in sent] == [
-        ("thread", f"requests:nudge:request:{request_id}")
-    ]
+    assert [(m.target, m.key) for m in sent] == [("thread", f"requests:nudge:request:{request_id}")]
     [nudge] = thread(bot.slack, posted)
     assert f"Request #{request_id} has waited 25 hours" in shown(nudge)
     assert f"<@{ADMIN}>" in shown(nudge) and f"<@{ADMIN2}>" in shown(nudge)
@@ -87,11 +85,15 @@ async def test_monthly_digest_on_the_first(bot: Bot) -> None:
     assert [m.key for m in sent] == ["digest:monthly:org:2026-11"]
     [digest] = alerts(bot)
     text = shown(digest)
-    for expected in ("License digest 2026-11", "target 80%–95%",
-                     "premium agent `3/10` 30.0% · over-provisioned",
-                     "standard agent `2/2` 100.0% · nearly full",
-                     "premium agent: 7 idle · $700.00/month",
-                     "*Inactive*: 1 of 5 active seats (20.0%)", "wfo 1/3 (33%)"):
+    for expected in (
+        "License digest 2026-11",
+        "target 80%–95%",
+        "premium agent `3/10` 30.0% · over-provisioned",
+        "standard agent `2/2` 100.0% · nearly full",
+        "premium agent: 7 idle · $700.00/month",
+        "*Inactive*: 1 of 5 active seats (20.0%)",
+        "wfo 1/3 (33%)",
+    ):
         assert expected in text, expected
     assert await run(bot, "digest") == []
     async with bot.db.read() as tx:

@@ -37,8 +37,10 @@ def test_pool_situations_over_grace_and_nearly_full() -> None:
 
 def test_trial_situation_by_day() -> None:
     trial = Trial(date(2026, 11, 20))
-    by_day = {n: trial_situation(trial, date(2026, 11, 19) + timedelta(days=n), POLICY)
-              for n in range(1, 17)}
+    by_day = {
+        n: trial_situation(trial, date(2026, 11, 19) + timedelta(days=n), POLICY)
+        for n in range(1, 17)
+    }
     assert [n for n, s in by_day.items() if s and s.kind == "reminder"] == [12, 13, 14]
     assert [n for n, s in by_day.items() if s and s.kind == "expired"] == [15, 16]
     assert by_day[12] is not None and by_day[12].facts["days_left"] == 2
@@ -49,14 +51,28 @@ def test_trial_situation_by_day() -> None:
 
 def test_digest_of_3000_pools_stays_within_limits() -> None:
     pools = [
-        {"pool": f"edition{i:04d} supervisor", "used": i, "purchased": 2000,
-         "utilization": i / 2000, "band": "over-provisioned", "idle": 2000 - i,
-         "idle_cost": "12345.00"}
+        {
+            "pool": f"edition{i:04d} supervisor",
+            "used": i,
+            "purchased": 2000,
+            "utilization": i / 2000,
+            "band": "over-provisioned",
+            "idle": 2000 - i,
+            "idle_cost": "12345.00",
+        }
         for i in range(3000)
     ]
-    data = {"month": "2026-12", "as_of": NOW.isoformat(), "low": 0.8, "high": 0.95,
-            "pools": pools, "idle_cost": "12345000.00", "active": 10, "inactive": 2,
-            "modules": [{"module": "wfo", "holders": 1, "eligible": 10}]}
+    data = {
+        "month": "2026-12",
+        "as_of": NOW.isoformat(),
+        "low": 0.8,
+        "high": 0.95,
+        "pools": pools,
+        "idle_cost": "12345000.00",
+        "active": 10,
+        "inactive": 2,
+        "modules": [{"module": "wfo", "holders": 1, "eligible": 10}],
+    }
     message = render("digest", None, data, UTC)
     payload = message.payload()  # slack_sdk validates every block here
     assert len(payload["blocks"]) <= MAX_BLOCKS
@@ -65,20 +81,44 @@ def test_digest_of_3000_pools_stays_within_limits() -> None:
 
 def test_inactive_summary_with_long_names_stays_within_limits() -> None:
     rows = [
-        {"id": i, "name": "N" * 200, "email": f"{'e' * 200}{i}@example.com", "user": None,
-         "seat": "premium supervisor +wfo +qm +insights +analytics +chat +social",
-         "last": NOW.isoformat(), "never": False, "days": 400}
+        {
+            "id": i,
+            "name": "N" * 200,
+            "email": f"{'e' * 200}{i}@example.com",
+            "user": None,
+            "seat": "premium supervisor +wfo +qm +insights +analytics +chat +social",
+            "last": NOW.isoformat(),
+            "never": False,
+            "days": 400,
+        }
         for i in range(20)
     ]
-    data = {"total": 100_000, "inactive_days": 30, "as_of": NOW.isoformat(),
-            "seats": [{"pool": f"edition{i} agent", "count": 1000} for i in range(10)],
-            "pools": 200, "monthly_cost": "9999999.99", "unpriced": 5, "rows": rows}
+    data = {
+        "total": 100_000,
+        "inactive_days": 30,
+        "as_of": NOW.isoformat(),
+        "seats": [{"pool": f"edition{i} agent", "count": 1000} for i in range(10)],
+        "pools": 200,
+        "monthly_cost": "9999999.99",
+        "unpriced": 5,
+        "rows": rows,
+    }
     payload = render("inactive_summary", None, data, UTC).payload()
     assert len(payload["blocks"]) <= MAX_BLOCKS
     assert sum(1 for b in payload["blocks"] if b["type"] == "actions") == 20
-    resolved = render("limits_alert", None, {
-        "kind": "nearly-full", "pool": "premium agent", "used": 99, "purchased": 100,
-        "left": 1, "utilization": 0.99, "high": 0.95,
-        "resolved": {"at": NOW.isoformat(), "text": "premium agent is below 95% again"},
-    }, UTC).payload()
+    resolved = render(
+        "limits_alert",
+        None,
+        {
+            "kind": "nearly-full",
+            "pool": "premium agent",
+            "used": 99,
+            "purchased": 100,
+            "left": 1,
+            "utilization": 0.99,
+            "high": 0.95,
+            "resolved": {"at": NOW.isoformat(), "text": "premium agent is below 95% again"},
+        },
+        UTC,
+    ).payload()
     assert "Resolved" in resolved["blocks"][0]["text"]["text"]

@@ -41,7 +41,13 @@ async def test_jobs_and_delivery_are_scheduled_in_the_configured_zone(make_bot) 
         await handle.catch_up
         jobs = {job.id: job for job in handle.scheduler.get_jobs()}
         assert set(jobs) == {
-            "limits", "trial", "inactive", "requests", "digest", "expiring", "deliver"
+            "limits",
+            "trial",
+            "inactive",
+            "requests",
+            "digest",
+            "expiring",
+            "deliver",
         }
         # `genesys` is scheduled only when Genesys Cloud is set (test_genesys_settings.py)
         fields = {n: {f.name: str(f) for f in jobs[n].trigger.fields} for n in JOBS if n in jobs}
@@ -81,8 +87,7 @@ async def test_missed_period_runs_once_at_start_and_not_after_a_restart(make_bot
     bot = await make_bot()
     await bot.command("trial start 2026-11-19", user=ADMIN)  # START is day 12
     async with bot.db.transaction() as tx:  # the bot last ran the trial job two days ago
-        await tx.job_runs.record("trial", START - timedelta(days=2), ok=True, status="ok",
-                                 count=0)
+        await tx.job_runs.record("trial", START - timedelta(days=2), ok=True, status="ok", count=0)
     handle = start_scheduler(bot.service)
     try:
         assert await handle.catch_up == ["trial"]

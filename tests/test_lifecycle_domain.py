@@ -88,9 +88,7 @@ def test_offboard_extend_and_quota_grammar() -> None:
 def test_change_modules_from_what_is_held() -> None:
     change = SeatChange(Person(email="a@b.co"), "agent", "premium", add=("qm",), drop=("wfo",))
     assert change.modules_from(("wfo", "chat")) == ("chat", "qm")
-    assert SeatChange(Person(email="a@b.co"), "agent", "premium").modules_from(("wfo",)) == (
-        "wfo",
-    )
+    assert SeatChange(Person(email="a@b.co"), "agent", "premium").modules_from(("wfo",)) == ("wfo",)
 
 
 def test_four_eyes() -> None:

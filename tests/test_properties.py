@@ -33,27 +33,97 @@ COMMANDS = get_args(parsing.Command)
 # --- the parser ---------------------------------------------------------------------------
 
 WORDS = [
-    "help", "request", "requests", "cancel", "pool", "set", "assign", "revoke", "users",
-    "check", "audit", "report", "trial", "start", "convert", "status", "inactive",
-    "premium", "standard", "partner", "agent", "supervisor", "executive", "Agent", "PREMIUM",
-    "+wfo", "+qm", "+chat", "+social", "+nope", "+", "dept:Support", "dept:R&D", "dept:",
-    "start:2026-12-07", "start:2026-13-45", "start:", "price:150", "price:-1", "price:1e9",
-    "price:abc", "from:2026-01-01", "to:2025-01-01", "<@U07NINA|nina>", "<@U07NINA>", "<@>",
-    "<@W1|x>", "<mailto:a@b.co|a@b.co>", "nina@example.com", "a@b", "@here", "<!channel>",
-    "<!subteam^S1>", "<https://evil.example|x>", "#12", "12", "0", "-3", "1000001",
-    "99999999999999999999", "status", "billing", "grace", "modules", "assignments", "é", "👍",
-    "<", ">", "|", "*bold*", "\u200d", "\u202e", "\x00", "\t", "\n",
+    "help",
+    "request",
+    "requests",
+    "cancel",
+    "pool",
+    "set",
+    "assign",
+    "revoke",
+    "users",
+    "check",
+    "audit",
+    "report",
+    "trial",
+    "start",
+    "convert",
+    "status",
+    "inactive",
+    "premium",
+    "standard",
+    "partner",
+    "agent",
+    "supervisor",
+    "executive",
+    "Agent",
+    "PREMIUM",
+    "+wfo",
+    "+qm",
+    "+chat",
+    "+social",
+    "+nope",
+    "+",
+    "dept:Support",
+    "dept:R&D",
+    "dept:",
+    "start:2026-12-07",
+    "start:2026-13-45",
+    "start:",
+    "price:150",
+    "price:-1",
+    "price:1e9",
+    "price:abc",
+    "from:2026-01-01",
+    "to:2025-01-01",
+    "<@U07NINA|nina>",
+    "<@U07NINA>",
+    "<@>",
+    "<@W1|x>",
+    "<mailto:a@b.co|a@b.co>",
+    "nina@example.com",
+    "a@b",
+    "@here",
+    "<!channel>",
+    "<!subteam^S1>",
+    "<https://evil.example|x>",
+    "#12",
+    "12",
+    "0",
+    "-3",
+    "1000001",
+    "99999999999999999999",
+    "status",
+    "billing",
+    "grace",
+    "modules",
+    "assignments",
+    "é",
+    "👍",
+    "<",
+    ">",
+    "|",
+    "*bold*",
+    "\u200d",
+    "\u202e",
+    "\x00",
+    "\t",
+    "\n",
 ]
 structured = st.lists(st.sampled_from(WORDS) | st.text(max_size=12), max_size=12).map(
     lambda words: " ".join(words)
 )
 near_the_limit = st.tuples(structured, st.integers(2900, 3100)).map(
-    lambda pair: (pair[0] + " ") * (pair[1] // max(1, len(pair[0]) + 1)))
+    lambda pair: (pair[0] + " ") * (pair[1] // max(1, len(pair[0]) + 1))
+)
 any_text = st.text(max_size=400) | structured | near_the_limit
 
 
-@settings(max_examples=size(300, 20_000), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=size(300, 20_000),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(any_text)
 def test_any_text_parses_to_a_command_or_a_clear_error(text: str) -> None:
     try:
@@ -84,8 +154,12 @@ def seat(draw: st.DrawFn) -> tuple[str, str, tuple[str, ...]]:
 
 
 POOLS = [(e, item) for e in EDITIONS for item in (*SEATS, *MODULES[e])]
-set_pool_op = st.tuples(st.just("pool"), st.sampled_from(EDITIONS),
-                        st.sampled_from(SEATS + ("wfo", "qm")), st.integers(0, 6))
+set_pool_op = st.tuples(
+    st.just("pool"),
+    st.sampled_from(EDITIONS),
+    st.sampled_from(SEATS + ("wfo", "qm")),
+    st.integers(0, 6),
+)
 take = st.sampled_from(["approve", "approve", "assign"])
 operation = st.one_of(
     set_pool_op,
@@ -96,14 +170,15 @@ operation = st.one_of(
 )
 # Every pool starts with a few seats, so that most sequences reach overage and refusals.
 opening = st.tuples(*(st.integers(1, 3) for _ in POOLS)).map(
-    lambda seats: [("pool", e, item, n) for (e, item), n in zip(POOLS, seats, strict=True)])
+    lambda seats: [("pool", e, item, n) for (e, item), n in zip(POOLS, seats, strict=True)]
+)
 
 
-@settings(max_examples=size(40, 1500), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=size(40, 1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(opening, st.lists(operation, min_size=1, max_size=size(30, 80)))
-def test_seat_accounting_holds_for_any_sequence(opening: list[tuple],
-                                                operations: list[tuple]) -> None:
+def test_seat_accounting_holds_for_any_sequence(
+    opening: list[tuple], operations: list[tuple]
+) -> None:
     asyncio.run(_run(opening + operations))
 
 
@@ -136,22 +211,46 @@ async def _apply(db: Database, op: tuple, now: datetime) -> tuple[str, str, tupl
     kind = op[0]
     try:
         if kind == "pool":
-            await set_pool(db, RULES, edition=op[1], item=op[2], seats=op[3], price=None,
-                           admin_id="U0ADMIN", now=now)
+            await set_pool(
+                db,
+                RULES,
+                edition=op[1],
+                item=op[2],
+                seats=op[3],
+                price=None,
+                admin_id="U0ADMIN",
+                now=now,
+            )
         elif kind == "revoke":
             await revoke_seat(db, email=op[1], actor="U0ADMIN", now=now)
         elif kind == "assign":
             edition, seat_type, modules = op[2]
-            await assign_seat(db, RULES, _seat(op[1], op[2]), email=op[1], name=op[1],
-                              slack_user_id=None, admin_id="U0ADMIN", now=now)
+            await assign_seat(
+                db,
+                RULES,
+                _seat(op[1], op[2]),
+                email=op[1],
+                name=op[1],
+                slack_user_id=None,
+                admin_id="U0ADMIN",
+                now=now,
+            )
             return edition, seat_type, modules
         elif kind == "approve":
             async with db.read() as tx:
                 pending = await tx.requests.pending_for_email(op[1])
             if pending is None:
                 pending = await file_request(
-                    db, RULES, _seat(op[1], op[2]), requester_id="U0MANAGER", email=op[1],
-                    name=op[1], slack_user_id=None, approvals_channel="C0APPROVALS", now=now)
+                    db,
+                    RULES,
+                    _seat(op[1], op[2]),
+                    requester_id="U0MANAGER",
+                    email=op[1],
+                    name=op[1],
+                    slack_user_id=None,
+                    approvals_channel="C0APPROVALS",
+                    now=now,
+                )
             decision = await approve_request(db, RULES, pending.id, "U0ADMIN", now)
             if decision.won:
                 return pending.edition, pending.seat_type, pending.modules
@@ -168,8 +267,10 @@ def _seat(email: str, drawn: tuple[str, str, tuple[str, ...]]) -> SeatRequest:
 async def _state(db: Database) -> tuple:
     async with db.read() as tx:
         seats = sorted((a.id, a.status) for a in await _all_seats(tx))
-        pools = sorted((p.edition, p.item, p.purchased, p.used, p.over_since)
-                       for p in await tx.pools.all_states())
+        pools = sorted(
+            (p.edition, p.item, p.purchased, p.used, p.over_since)
+            for p in await tx.pools.all_states()
+        )
     return seats, pools
 
 
@@ -204,7 +305,8 @@ async def _check_within_policy(db: Database, added: tuple, now: datetime) -> Non
             if pool.used > pool.purchased:
                 event("a seat taken in overage")
                 assert pool.over_since is not None and now < grace_ends_at(
-                    pool.over_since, POLICY, edition), pool
+                    pool.over_since, POLICY, edition
+                ), pool
 
 
 async def _check_replay(db: Database) -> None:

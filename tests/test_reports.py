@@ -21,19 +21,88 @@ ROOT = Path(__file__).resolve().parent.parent
 async def test_status_report(bot: Bot) -> None:
     await build_ledger(bot)
     rows = await report_rows(bot, "status")
-    assert rows[0] == ["edition", "item", "kind", "purchased", "used", "available",
-                       "utilization_pct", "band", "overage", "grace_ends", "runs_out",
-                       "trend_30d", "buy_low", "buy_high"]
+    assert rows[0] == [
+        "edition",
+        "item",
+        "kind",
+        "purchased",
+        "used",
+        "available",
+        "utilization_pct",
+        "band",
+        "overage",
+        "grace_ends",
+        "runs_out",
+        "trend_30d",
+        "buy_low",
+        "buy_high",
+    ]
     # Forecast: seats taken - given back since 2026-10-31; demand + 10 % / + 15 %.
     assert rows[1:] == [
-        ["premium", "agent", "seat", "4", "4", "0", "100.0", "nearly full", "0", "",
-         "2026-11-30", "3", "4", "5"],
-        ["premium", "wfo", "module", "2", "2", "0", "100.0", "nearly full", "0", "",
-         "2026-11-30", "2", "3", "3"],
-        ["standard", "agent", "seat", "2", "3", "0", "150.0", "over limit", "1", "2026-12-28",
-         "2026-11-30", "3", "5", "5"],
-        ["standard", "qm", "module", "5", "1", "4", "20.0", "over-provisioned", "0", "",
-         "2027-03-30", "1", "0", "0"],
+        [
+            "premium",
+            "agent",
+            "seat",
+            "4",
+            "4",
+            "0",
+            "100.0",
+            "nearly full",
+            "0",
+            "",
+            "2026-11-30",
+            "3",
+            "4",
+            "5",
+        ],
+        [
+            "premium",
+            "wfo",
+            "module",
+            "2",
+            "2",
+            "0",
+            "100.0",
+            "nearly full",
+            "0",
+            "",
+            "2026-11-30",
+            "2",
+            "3",
+            "3",
+        ],
+        [
+            "standard",
+            "agent",
+            "seat",
+            "2",
+            "3",
+            "0",
+            "150.0",
+            "over limit",
+            "1",
+            "2026-12-28",
+            "2026-11-30",
+            "3",
+            "5",
+            "5",
+        ],
+        [
+            "standard",
+            "qm",
+            "module",
+            "5",
+            "1",
+            "4",
+            "20.0",
+            "over-provisioned",
+            "0",
+            "",
+            "2027-03-30",
+            "1",
+            "0",
+            "0",
+        ],
         ["TOTAL", "", "", "13", "10", "4", "76.9", "", "1", "", "", "", "12", "13"],
     ]
 
@@ -41,15 +110,41 @@ async def test_status_report(bot: Bot) -> None:
 async def test_assignments_report(bot: Bot) -> None:
     nina = await build_ledger(bot)
     rows = await report_rows(bot, "assignments")
-    assert rows[0] == ["email", "name", "slack_user_id", "edition", "seat_type", "modules",
-                       "department", "license_group", "assigned_at", "last_active",
-                       "inactive_days", "inactive", "request_id", "ends_on"]
+    assert rows[0] == [
+        "email",
+        "name",
+        "slack_user_id",
+        "edition",
+        "seat_type",
+        "modules",
+        "department",
+        "license_group",
+        "assigned_at",
+        "last_active",
+        "inactive_days",
+        "inactive",
+        "request_id",
+        "ends_on",
+    ]
     by_email = {r[0]: r for r in rows[1:]}
     assert len(rows) == 8  # header + 7 active seats; eve was revoked
     assert "eve@example.com" not in by_email
     assert by_email["nina@example.com"] == [
-        "nina@example.com", "Nina Novak", "U07NINA", "premium", "agent", "wfo", "Support",
-        "Support_Agent_LicenseGroup", "2026-11-20", "", "10", "no", str(nina), ""]
+        "nina@example.com",
+        "Nina Novak",
+        "U07NINA",
+        "premium",
+        "agent",
+        "wfo",
+        "Support",
+        "Support_Agent_LicenseGroup",
+        "2026-11-20",
+        "",
+        "10",
+        "no",
+        str(nina),
+        "",
+    ]
     assert by_email["old@example.com"][8:12] == ["2026-10-16", "", "45", "yes"]
     assert by_email["cy@example.com"][3:6] == ["standard", "agent", "qm"]
     assert by_email["bo@example.com"][6:8] == ["Sales", "Sales_Agent_LicenseGroup"]
@@ -60,8 +155,15 @@ async def test_assignments_report(bot: Bot) -> None:
 async def test_modules_report(bot: Bot) -> None:
     await build_ledger(bot)
     rows = await report_rows(bot, "modules")
-    assert rows[0] == ["edition", "module", "purchased", "used", "eligible_holders",
-                       "adoption_pct", "in_edition"]
+    assert rows[0] == [
+        "edition",
+        "module",
+        "purchased",
+        "used",
+        "eligible_holders",
+        "adoption_pct",
+        "in_edition",
+    ]
     assert rows[1:] == [
         ["premium", "wfo", "2", "2", "4", "50.0", "yes"],
         ["premium", "qm", "0", "0", "4", "0.0", "yes"],
@@ -92,13 +194,23 @@ async def test_billing_report_with_totals(bot: Bot) -> None:
     await build_ledger(bot)
     rows = await report_rows(bot, "billing")
     assert rows == [
-        ["edition", "item", "purchased", "price", "monthly_cost", "used", "overage",
-         "overage_cost", "idle_seats", "idle_cost", "inactive_holders", "inactive_cost"],
-        ["premium", "agent", "4", "100.00", "400.00", "4", "0", "0.00", "0", "0.00", "1",
-         "100.00"],
+        [
+            "edition",
+            "item",
+            "purchased",
+            "price",
+            "monthly_cost",
+            "used",
+            "overage",
+            "overage_cost",
+            "idle_seats",
+            "idle_cost",
+            "inactive_holders",
+            "inactive_cost",
+        ],
+        ["premium", "agent", "4", "100.00", "400.00", "4", "0", "0.00", "0", "0.00", "1", "100.00"],
         ["premium", "wfo", "2", "35.00", "70.00", "2", "0", "0.00", "0", "0.00", "0", "0.00"],
-        ["standard", "agent", "2", "95.00", "190.00", "3", "1", "95.00", "0", "0.00", "0",
-         "0.00"],
+        ["standard", "agent", "2", "95.00", "190.00", "3", "1", "95.00", "0", "0.00", "0", "0.00"],
         ["standard", "qm", "5", "20.00", "100.00", "1", "0", "0.00", "4", "80.00", "0", "0.00"],
         ["TOTAL", "", "13", "", "760.00", "10", "1", "95.00", "4", "80.00", "1", "100.00"],
     ]
@@ -177,7 +289,10 @@ def test_formula_injection_guard() -> None:
     text = table.csv_text()
     assert text == 'a,b\r\n"\'=cmd|""/c calc""!A1","x,y"\r\n"line\nbreak",\r\n'
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
-        ["a", "b"], ["'=cmd|\"/c calc\"!A1", "x,y"], ["line\nbreak", ""]]
+        ["a", "b"],
+        ['\'=cmd|"/c calc"!A1', "x,y"],
+        ["line\nbreak", ""],
+    ]
     assert to_csv([["é", "ü"]]).encode("utf-8") == "é,ü\r\n".encode()
 
 
@@ -195,27 +310,35 @@ async def test_cli_report_writes_the_same_csv(bot: Bot, tmp_path: Path) -> None:
         "LICENSEBOT_SLACK_POST_RATE": "1000",  # the fake Slack does not pace
     }
     out = tmp_path / "status.csv"
-    code, _, err = await cli(env, tmp_path, "report", "status", "-o", str(out),
-                             "--as-of", START.isoformat())
+    code, _, err = await cli(
+        env, tmp_path, "report", "status", "-o", str(out), "--as-of", START.isoformat()
+    )
     assert code == 0, err.decode()
     assert out.read_bytes() == uploaded
     assert "4 pools: 10/13 seats used" in err.decode()
 
-    code, printed, err = await cli(env, tmp_path, "report", "billing", "--as-of",
-                                   START.isoformat())
+    code, printed, err = await cli(env, tmp_path, "report", "billing", "--as-of", START.isoformat())
     assert code == 0, err.decode()
     assert rows_of(printed)[-1][:5] == ["TOTAL", "", "13", "", "760.00"]
 
-    code, _, err = await cli({**env, "LICENSEBOT_DATABASE": str(tmp_path / "nope.db")},
-                             tmp_path, "report", "status")
+    code, _, err = await cli(
+        {**env, "LICENSEBOT_DATABASE": str(tmp_path / "nope.db")}, tmp_path, "report", "status"
+    )
     assert code == 2 and b"LICENSEBOT_DATABASE" in err
 
 
 async def cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, bytes, bytes]:
     """`python -m bot ARGS` in a subprocess (cwd without a .env): exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, stdout, stderr

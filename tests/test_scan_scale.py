@@ -19,7 +19,8 @@ BATCH = 50_000
 
 
 async def test_a_scan_of_many_seats_alerts_each_pool_once_in_one_summary(
-        make_bot: BotFactory) -> None:
+    make_bot: BotFactory,
+) -> None:
     bot = await make_bot()
     count = size(20_000, 1_000_000)
     pools = [(e, s) for e in ("premium", "standard", "partner") for s in SEATS]
@@ -32,11 +33,17 @@ async def test_a_scan_of_many_seats_alerts_each_pool_once_in_one_summary(
             quiet = n % 7 == 0  # one in seven idle for 40 days
             idle += quiet
             held[(edition, seat_type)] += 1
-            batch.append(NewSeat(
-                email=f"s{n}@example.com", name=f"S {n}", edition=edition, seat_type=seat_type,
-                assigned_at=START - timedelta(days=90),
-                last_active_at=START - timedelta(days=40 if quiet else 1),
-                slack_user_id=f"U{n}" if n % 2 else None))
+            batch.append(
+                NewSeat(
+                    email=f"s{n}@example.com",
+                    name=f"S {n}",
+                    edition=edition,
+                    seat_type=seat_type,
+                    assigned_at=START - timedelta(days=90),
+                    last_active_at=START - timedelta(days=40 if quiet else 1),
+                    slack_user_id=f"U{n}" if n % 2 else None,
+                )
+            )
         async with bot.db.transaction() as tx:
             await tx.assignments.add_many(batch)
     async with bot.db.transaction() as tx:
@@ -49,8 +56,11 @@ async def test_a_scan_of_many_seats_alerts_each_pool_once_in_one_summary(
 
     messages = await run_jobs(bot.deps, ["limits", "inactive"], dry_run=True)
 
-    troubled = [p for p in states if p.used > p.purchased or utilization_band(
-        p, bot.deps.rules.policy).value == "nearly full"]
+    troubled = [
+        p
+        for p in states
+        if p.used > p.purchased or utilization_band(p, bot.deps.rules.policy).value == "nearly full"
+    ]
     limits = [m for m in messages if m.job == "limits"]
     assert len(troubled) == 6  # past a handful: one summary, a line per pool (SPEC 7)
     [summary] = limits

@@ -110,9 +110,7 @@ async def test_a_job_period_is_claimed_by_one_replica(store_target: Path | str) 
 # --- real processes: logs and stopping ---------------------------------------------------
 
 
-async def start(
-    tmp_path: Path, env: dict[str, str], *args: str
-) -> asyncio.subprocess.Process:
+async def start(tmp_path: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -168,8 +166,9 @@ async def test_json_logs_carry_the_request_and_libraries_stay_quiet(
 ) -> None:
     port = free_port()
     env = serve_env(slack, tmp_path, tmp_path / "served.db") | {"LICENSEBOT_LOG_FORMAT": "json"}
-    process = await start(tmp_path, env, "-v", "serve", "--http", "--host", "127.0.0.1",
-                          "--port", str(port))
+    process = await start(
+        tmp_path, env, "-v", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)
+    )
     seen: list[str] = []
     try:
         await read_until(process, "licensebot serving", seen)
@@ -191,8 +190,16 @@ async def test_sigterm_stops_http_serving_with_work_stuck_on_slack(
     slack: FakeSlack, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = await start(tmp_path, serve_env(slack, tmp_path, tmp_path / "s.db"), "serve",
-                          "--http", "--host", "127.0.0.1", "--port", str(port))
+    process = await start(
+        tmp_path,
+        serve_env(slack, tmp_path, tmp_path / "s.db"),
+        "serve",
+        "--http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    )
     seen: list[str] = []
     try:
         await read_until(process, "licensebot serving", seen)
@@ -292,7 +299,8 @@ async def test_a_stop_waits_for_the_running_job_to_finish(bot: Bot) -> None:
 
 
 async def test_readyz_says_why_when_postgresql_is_read_only(
-    store_target: Path | str, make_bot  # noqa: ANN001
+    store_target: Path | str,
+    make_bot,  # noqa: ANN001
 ) -> None:
     import asyncpg
 

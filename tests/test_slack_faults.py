@@ -43,8 +43,10 @@ async def test_a_burst_of_requests_posts_every_card_exactly_once(bot: Bot) -> No
         async def file(i: int) -> None:
             async with sem:
                 response = await bot.client.slash(
-                    f"request chaos{i}@example.com agent premium", MANAGER,
-                    response_url=bot.slack.response_url(f"c{i}"))
+                    f"request chaos{i}@example.com agent premium",
+                    MANAGER,
+                    response_url=bot.slack.response_url(f"c{i}"),
+                )
                 assert response.status == 200
 
         await asyncio.gather(*(file(i) for i in range(count)))
@@ -81,8 +83,11 @@ async def test_a_jobs_run_posts_every_alert_exactly_once(bot: Bot) -> None:
 
     rows = [m for m in await _outbox(bot) if m.key and m.target in ("channel", "dm")]
     assert rows and all(m.status == "delivered" for m in rows)
-    posted = Counter((m["channel"], m["ts"]) for m in bot.slack.messages()
-                     if m["channel"] in (ALERTS, f"D{NINA}"))
+    posted = Counter(
+        (m["channel"], m["ts"])
+        for m in bot.slack.messages()
+        if m["channel"] in (ALERTS, f"D{NINA}")
+    )
     assert set(posted.values()) == {1}
     assert set(posted) == {(m.delivered_channel, m.delivered_ts) for m in rows}
     assert any(m.user_id == NINA for m in rows)  # the holder in Slack was asked by DM

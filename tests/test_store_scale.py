@@ -19,24 +19,40 @@ async def test_add_many_then_all_states_agree_with_each_pool_state(tmp_path: Pat
     try:
         async with db.transaction() as tx:
             first = await tx.assignments.add(
-                email="Solo@Example.com", name="Solo", slack_user_id=None, edition="premium",
-                seat_type="agent", modules=("wfo",), department=None, license_group=None,
-                assigned_at=T0, request_id=None)
+                email="Solo@Example.com",
+                name="Solo",
+                slack_user_id=None,
+                edition="premium",
+                seat_type="agent",
+                modules=("wfo",),
+                department=None,
+                license_group=None,
+                assigned_at=T0,
+                request_id=None,
+            )
             seats = [
-                NewSeat(email=f"P{i}@example.com", name=f"P {i}",
-                        edition=rng.choice(("premium", "standard")),
-                        seat_type=rng.choice(("agent", "supervisor")),
-                        assigned_at=T0 - timedelta(days=i),
-                        modules=tuple(sorted(rng.sample(["qm", "wfo", "chat"], rng.randint(0, 2)))),
-                        slack_user_id=f"U{i}" if i % 3 else None,
-                        last_active_at=T0 - timedelta(days=i // 2) if i % 5 else None)
+                NewSeat(
+                    email=f"P{i}@example.com",
+                    name=f"P {i}",
+                    edition=rng.choice(("premium", "standard")),
+                    seat_type=rng.choice(("agent", "supervisor")),
+                    assigned_at=T0 - timedelta(days=i),
+                    modules=tuple(sorted(rng.sample(["qm", "wfo", "chat"], rng.randint(0, 2)))),
+                    slack_user_id=f"U{i}" if i % 3 else None,
+                    last_active_at=T0 - timedelta(days=i // 2) if i % 5 else None,
+                )
                 for i in range(300)
             ]
             assert await tx.assignments.add_many(seats) == 300
             for edition in ("premium", "standard", "partner"):
-                for item, kind in (("agent", "seat"), ("supervisor", "seat"),
-                                   ("executive", "seat"), ("qm", "module"), ("wfo", "module"),
-                                   ("chat", "module")):
+                for item, kind in (
+                    ("agent", "seat"),
+                    ("supervisor", "seat"),
+                    ("executive", "seat"),
+                    ("qm", "module"),
+                    ("wfo", "module"),
+                    ("chat", "module"),
+                ):
                     await tx.pools.set(edition, item, kind, 40, None, T0)
         async with db.transaction() as tx:
             assert await tx.assignments.revoke(first.id + 7, T0)

@@ -27,9 +27,11 @@ async def _file_many(bot: Bot, count: int, prefix: str) -> list[int]:
 
     async def one(i: int) -> None:
         async with sem:
-            response = await bot.client.slash(f"request {prefix}{i}@example.com agent premium "
-                                              "dept:Support", MANAGER,
-                                              response_url=bot.slack.response_url(f"f{i}"))
+            response = await bot.client.slash(
+                f"request {prefix}{i}@example.com agent premium dept:Support",
+                MANAGER,
+                response_url=bot.slack.response_url(f"f{i}"),
+            )
             assert response.status == 200
 
     await asyncio.gather(*(one(i) for i in range(count)))
@@ -60,38 +62,46 @@ def _actions(bot: Bot, request_id: int, rng: random.Random) -> tuple[list[Action
     client = bot.client
 
     def approve(user: str) -> Action:
-        return lambda: client.block_action(user, "approve_request", str(request_id),
-                                           message=posted)
+        return lambda: client.block_action(user, "approve_request", str(request_id), message=posted)
 
     def deny(user: str) -> Action:
         values = {"reason": {"value": {"type": "plain_text_input", "value": "over budget"}}}
-        return lambda: client.view_submission(user, "deny_reason", values,
-                                              private_metadata=str(request_id))
+        return lambda: client.view_submission(
+            user, "deny_reason", values, private_metadata=str(request_id)
+        )
 
     def deny_click(user: str) -> Action:
-        return lambda: client.block_action(user, "deny_request", str(request_id),
-                                           message=posted)
+        return lambda: client.block_action(user, "deny_request", str(request_id), message=posted)
 
     def reply(user: str, text: str) -> Action:
-        event = {"type": "message", "channel": APPROVALS, "user": user, "text": text,
-                 "ts": f"1800000000.{rng.randrange(10**6):06d}", "thread_ts": posted["ts"]}
+        event = {
+            "type": "message",
+            "channel": APPROVALS,
+            "user": user,
+            "text": text,
+            "ts": f"1800000000.{rng.randrange(10**6):06d}",
+            "thread_ts": posted["ts"],
+        }
         return lambda: client.event(event)
 
     kinds = [rng.choice(("approve", "deny"))] + [
         rng.choice(("approve", "deny", "deny_click", "reply_approve", "reply_deny"))
-        for _ in range(7)]
+        for _ in range(7)
+    ]
     actions: list[Action] = []
     admin_denies = False
     for i, kind in enumerate(kinds):
         user = rng.choice(ADMINS) if i == 0 or rng.random() < 0.7 else OUTSIDER
         admin_denies |= user != OUTSIDER and kind in ("deny", "reply_deny")
-        actions.append({
-            "approve": lambda u=user: approve(u),
-            "deny": lambda u=user: deny(u),
-            "deny_click": lambda u=user: deny_click(u),
-            "reply_approve": lambda u=user: reply(u, "approve"),
-            "reply_deny": lambda u=user: reply(u, "deny over budget"),
-        }[kind]())
+        actions.append(
+            {
+                "approve": lambda u=user: approve(u),
+                "deny": lambda u=user: deny(u),
+                "deny_click": lambda u=user: deny_click(u),
+                "reply_approve": lambda u=user: reply(u, "approve"),
+                "reply_deny": lambda u=user: reply(u, "deny over budget"),
+            }[kind]()
+        )
     return actions, admin_denies
 
 
@@ -106,25 +116,35 @@ async def test_concurrent_mixed_decisions_decide_each_request_exactly_once(bot: 
 
     async with bot.db.read() as tx:
         stored = [await tx.requests.get(i) for i in ids]
-        decisions = Counter(e.subject for e in await tx.audit.recent(limit=None)
-                            if e.action in ("request.approved", "request.denied"))
+        decisions = Counter(
+            e.subject
+            for e in await tx.audit.recent(limit=None)
+            if e.action in ("request.approved", "request.denied")
+        )
         active = await tx.assignments.list_active()
-    assert all(r is not None and r.status in (RequestStatus.APPROVED, RequestStatus.DENIED)
-               for r in stored)
+    assert all(
+        r is not None and r.status in (RequestStatus.APPROVED, RequestStatus.DENIED) for r in stored
+    )
     assert decisions == Counter({f"request:{i}": 1 for i in ids})
     assert all(r.decided_by in ADMINS for r in stored if r)
     approved = {r.email for r in stored if r and r.status is RequestStatus.APPROVED}
     assert {a.email for a in active} == approved
     assert (await pool(bot, "premium", "agent")).used == len(approved)
 
-    dm_ids = Counter(int(m) for d in dms(bot.slack, MANAGER)
-                     for m in re.findall(r"Your request #(\d+)", d["text"]))
+    dm_ids = Counter(
+        int(m)
+        for d in dms(bot.slack, MANAGER)
+        for m in re.findall(r"Your request #(\d+)", d["text"])
+    )
     assert dm_ids == Counter({i: 1 for i in ids})
     for request in stored:
         assert request is not None
         posted = card(bot.slack, request.id)
-        replies = [m for m in thread(bot.slack, posted)
-                   if f"Request #{request.id} {request.status.value}" in m["text"]]
+        replies = [
+            m
+            for m in thread(bot.slack, posted)
+            if f"Request #{request.id} {request.status.value}" in m["text"]
+        ]
         assert len(replies) == 1, (request.id, thread(bot.slack, posted))
         final = [u for u in bot.slack.updates(APPROVALS) if u["ts"] == posted["ts"]][-1]
         assert not has_buttons(final) and request.status.value in text_of(final).lower()
@@ -138,15 +158,20 @@ async def test_concurrent_approvals_never_pass_the_overage_allowance(bot: Bot) -
     actions = []
     for request_id in ids:
         posted = card(bot.slack, request_id)
-        actions += [lambda r=request_id, p=posted, u=ADMINS[k % 2]: bot.client.block_action(
-            u, "approve_request", str(r), message=p) for k in range(8)]
+        actions += [
+            lambda r=request_id, p=posted, u=ADMINS[k % 2]: bot.client.block_action(
+                u, "approve_request", str(r), message=p
+            )
+            for k in range(8)
+        ]
     random.Random(7).shuffle(actions)
     await _fire(bot, actions)
 
     async with bot.db.read() as tx:
         stored = [await tx.requests.get(i) for i in ids]
-        approvals = Counter(e.subject for e in await tx.audit.recent(limit=None)
-                            if e.action == "request.approved")
+        approvals = Counter(
+            e.subject for e in await tx.audit.recent(limit=None) if e.action == "request.approved"
+        )
     approved = [r for r in stored if r and r.status is RequestStatus.APPROVED]
     assert len(approved) == 22
     assert all(r and r.status is RequestStatus.PENDING for r in stored if r not in approved)

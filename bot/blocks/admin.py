@@ -18,7 +18,15 @@ from bot.licensing.views import Impact
 
 _EVERYONE = ("help", "request", "requests", "cancel", "change", "offboard")
 _ADMIN: tuple[str, ...] = (
-    "pool", "pool set", "assign", "revoke", "users", "check", "audit", "report", "trial",
+    "pool",
+    "pool set",
+    "assign",
+    "revoke",
+    "users",
+    "check",
+    "audit",
+    "report",
+    "trial",
 )
 _ADMIN_LIFECYCLE = ("extend", "quota", "quota set")
 _ADMIN += ("drift",)  # Genesys Cloud (SPEC 8)

@@ -86,8 +86,7 @@ def _limits_line(line: dict[str, Any], tz: tzinfo) -> str:
     resolved = line.get("resolved")
     if resolved:
         return (
-            f":white_check_mark: ~{pool}~ resolved {_day(resolved['at'], tz)}: "
-            f"{resolved['text']}"
+            f":white_check_mark: ~{pool}~ resolved {_day(resolved['at'], tz)}: {resolved['text']}"
         )
     counts = f"`{line['used']}/{line['purchased']}`"
     mark = _LINE_MARK.get(kind, ":large_orange_circle:")

@@ -131,9 +131,7 @@ async def upload_file(
     if channel is None:
         opened = await client.conversations_open(users=user_id)
         channel = opened["channel"]["id"]
-    target = await client.files_getUploadURLExternal(
-        filename=filename, length=size
-    )
+    target = await client.files_getUploadURLExternal(filename=filename, length=size)
     wait = client.timeout
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)
     try:

@@ -30,6 +30,7 @@ class Rate:
 # late (network jitter), and one early arrival costs a whole Retry-After second.
 MARGIN = 0.97
 
+
 # Slack's documented special limit for posting: about one message per second per
 # channel; short bursts are tolerated (by an undocumented amount: three here).
 def post_rates(posts_per_second: float = 1.0) -> dict[str, Rate]:

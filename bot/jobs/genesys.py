@@ -93,7 +93,6 @@ async def _active_seats(tx: Store, chunk: int = 2000) -> list[Assignment]:
         await asyncio.sleep(0)
 
 
-
 async def _drift_alert(
     ctx: JobContext, tx: Store, rows: list[DriftRow], now: datetime
 ) -> list[Outgoing]:

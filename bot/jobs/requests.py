@@ -32,10 +32,7 @@ async def requests_job(ctx: JobContext) -> list[Outgoing]:
         if request.nudged_at is None:
             sent += await _nudge(ctx, request, now)
         waiting_since = request.stage_approved_at or request.created_at
-        if (
-            now - waiting_since >= 2 * nudge_age
-            and request.escalated_stage != request.stage.value
-        ):
+        if now - waiting_since >= 2 * nudge_age and request.escalated_stage != request.stage.value:
             sent += await _escalate(ctx, request, now)
     return sent
 

@@ -81,7 +81,6 @@ class Catalog:
             return self.module_prices.get(item)
         return self.editions[edition].prices.get(item)
 
-
     def edition_grace_days(self) -> tuple[tuple[str, int], ...]:
         """(edition, days) for each edition with a grace period of its own."""
         return tuple(
@@ -105,8 +104,10 @@ class Catalog:
     def genesys_unmapped(self) -> list[str]:
         """Every seat ("premium agent") and module ("+wfo") with no license id."""
         missing = [
-            f"{e} {s}" for e in self.editions for s in self.seat_types if f"{e}.{s}" not in
-            self.genesys
+            f"{e} {s}"
+            for e in self.editions
+            for s in self.seat_types
+            if f"{e}.{s}" not in self.genesys
         ]
         offered = {m for e in self.editions.values() for m in e.modules}
         missing += [f"+{m}" for m in self.modules if m in offered and m not in self.genesys]

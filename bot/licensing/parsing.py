@@ -143,9 +143,7 @@ def _seat_request(
         raise LicenseError(str(error), usage) from None
     if start and until and until < start:
         raise LicenseError(f"until:{until} is before start:{start}", usage)
-    return SeatRequest(
-        person, seat_type, edition, tuple(modules), department, start, reason, until
-    )
+    return SeatRequest(person, seat_type, edition, tuple(modules), department, start, reason, until)
 
 
 def _change(text: str, args: Spans, catalog: Catalog) -> Command:
@@ -342,8 +340,11 @@ def parse_price(word: str) -> Decimal:
     except InvalidOperation:
         price = Decimal(-1)
     exponent = price.as_tuple().exponent
-    if not price.is_finite() or price < 0 or price > 1_000_000 or (
-        isinstance(exponent, int) and exponent < -2
+    if (
+        not price.is_finite()
+        or price < 0
+        or price > 1_000_000
+        or (isinstance(exponent, int) and exponent < -2)
     ):
         raise LicenseError(f"price `{word}` must be an amount like 150 or 149.99")
     return price

@@ -172,7 +172,6 @@ async def write_report_file(
             )
 
 
-
 async def write_report_from(
     db: Database, rules: Rules, kind: str, now: datetime, where: AuditFilter
 ) -> Written:

@@ -12,7 +12,6 @@ from bot.store.outbox import OutboxMessage
 MAX_LISTED = 10
 
 
-
 def _view(message: OutboxMessage) -> FailedDelivery:
     return FailedDelivery(
         id=message.id,

@@ -128,7 +128,6 @@ async def adopt(
     return seat
 
 
-
 async def note_on_drift(
     db: Database,
     channel: str | None,

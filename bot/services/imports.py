@@ -147,9 +147,7 @@ async def import_activity(
             )
         await tx.activity.set_last_active_many(changes)
         result.changed = len(changes)
-        entries.append(
-            (now, actor, "import.activity", f"import:{source}", None, _summary(result))
-        )
+        entries.append((now, actor, "import.activity", f"import:{source}", None, _summary(result)))
         await tx.audit.add_many(entries)
     return result
 

@@ -44,8 +44,6 @@ def day_range(
     return start, end
 
 
-
-
 async def diagnose_person(
     tx: Store, rules: Rules, email: str, slack_user_id: str | None, now: datetime
 ) -> Diagnosis:

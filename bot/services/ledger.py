@@ -38,7 +38,6 @@ class Rules:
             object.__setattr__(self, "policy", replace(self.policy, edition_grace_days=grace))
 
 
-
 async def evaluate_seat(
     tx: Store,
     rules: Rules,

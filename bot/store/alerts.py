@@ -17,7 +17,6 @@ _SELECT = (
 )
 
 
-
 @dataclass(frozen=True)
 class JobRun:
     name: str

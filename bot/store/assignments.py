@@ -19,7 +19,6 @@ _SELECT = (
 )
 
 
-
 @dataclass(frozen=True)
 class NewSeat:
     """One active seat to add in bulk (`AssignmentRepository.add_many`)."""
@@ -179,9 +178,7 @@ class AssignmentRepository(Repository):
         )
         if changed != 1:
             return False
-        await self._run(
-            "DELETE FROM assignment_modules WHERE assignment_id = ?", (assignment_id,)
-        )
+        await self._run("DELETE FROM assignment_modules WHERE assignment_id = ?", (assignment_id,))
         await self._many(
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
             [(assignment_id, m) for m in modules],

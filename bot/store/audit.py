@@ -28,9 +28,7 @@ class AuditRepository(Repository):
             (to_db(at), actor, action, subject, dumps(before), dumps(after)),
         )
 
-    async def add_many(
-        self, entries: Sequence[tuple[datetime, str, str, str, Any, Any]]
-    ) -> None:
+    async def add_many(self, entries: Sequence[tuple[datetime, str, str, str, Any, Any]]) -> None:
         """Many entries (at, actor, action, subject, before, after) in one statement."""
         times: dict[datetime, str | None] = {}  # an import stamps every entry alike
 

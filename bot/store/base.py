@@ -17,7 +17,7 @@ class Repository:
 
     @property
     def _dialect(self) -> str:
-        """"sqlite" or "postgresql" (bot/store/pg.py's connection), for the rare statement
+        """ "sqlite" or "postgresql" (bot/store/pg.py's connection), for the rare statement
         that must differ; everything else is written once in portable SQL."""
         return getattr(self._db, "dialect", "sqlite")
 

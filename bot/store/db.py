@@ -175,7 +175,6 @@ async def _wal(connection: aiosqlite.Connection) -> None:
             await asyncio.sleep(0.02)
 
 
-
 async def _claim(tx: Store, job: str, period: str, owner: str) -> bool:
     async with tx.connection.execute(
         "INSERT INTO job_periods (job, period, owner, claimed_at) VALUES (?, ?, ?, ?) "

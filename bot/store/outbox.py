@@ -166,8 +166,7 @@ class OutboxRepository(Repository):
             sql += f" AND lane IN ({', '.join('?' for _ in lanes)})"
             params += list(lanes)
         sql += (
-            " ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
-            "LIMIT ?"
+            " ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?"
         )
         rows = await self._all(sql, [*params, limit])
         claimed = []
@@ -272,8 +271,12 @@ class OutboxRepository(Repository):
             "UPDATE outbox SET lease_until = NULL, lease_owner = NULL, "
             "attempts = attempts + ?, last_error = ?, "
             "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
-            (1 if count_attempt else 0, error[:500], to_db(retry_at) if retry_at else None,
-             message_id),
+            (
+                1 if count_attempt else 0,
+                error[:500],
+                to_db(retry_at) if retry_at else None,
+                message_id,
+            ),
         )
 
     async def fail(self, message_id: int, error: str, failure: str, at: datetime) -> None:
@@ -320,8 +323,7 @@ class OutboxRepository(Repository):
     async def failed(self, limit: int = 50) -> list[OutboxMessage]:
         """Messages that ended undelivered, newest first."""
         rows = await self._all(
-            "SELECT * FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC "
-            "LIMIT ?",
+            "SELECT * FROM outbox WHERE status = 'failed' ORDER BY failed_at DESC, id DESC LIMIT ?",
             (limit,),
         )
         return [_message(r) for r in rows]

@@ -28,8 +28,6 @@ class Flow:
     removed: int = 0
 
 
-
-
 # Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
 _FLOWS = """
     SELECT a.edition AS edition, a.seat_type AS item,

@@ -114,9 +114,7 @@ class RequestRepository(Repository):
         )
         return [_request(r) for r in rows]
 
-    async def advance_stage(
-        self, request_id: int, stage: Stage, by: str, at: datetime
-    ) -> bool:
+    async def advance_stage(self, request_id: int, stage: Stage, by: str, at: datetime) -> bool:
         """Compare-and-set: the admin stage's approval moves a pending request on to
         `stage` once; True for the one caller that wins."""
         changed, _ = await self._run(
