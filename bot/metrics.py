@@ -24,8 +24,6 @@ from prometheus_client import (
     generate_latest,
 )
 
-from bot.store.codec import from_db
-
 if TYPE_CHECKING:
     from bot.store.db import Database
 
@@ -105,16 +103,9 @@ def delivery_failed(detail: str) -> None:
 async def refresh_from_store(db: Database, now: datetime) -> None:
     """The store's figures, read at scrape time."""
     async with db.read() as tx:
-        async with tx.connection.execute(
-            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"
-        ) as cursor:
-            row = await cursor.fetchone()
-        async with tx.connection.execute(
-            "SELECT status, COUNT(*) FROM requests GROUP BY status"
-        ) as cursor:
-            statuses = {r[0]: int(r[1]) for r in await cursor.fetchall()}
+        backlog, oldest = await tx.outbox.backlog()
+        statuses = await tx.requests.count_by_status()
         runs = await tx.job_runs.all()
-    backlog, oldest = (int(row[0]), from_db(row[1])) if row else (0, None)
     OUTBOX_BACKLOG.set(backlog)
     OUTBOX_OLDEST.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
     for status in ("pending", "approved", "denied", "cancelled", "expired"):

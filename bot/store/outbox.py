@@ -362,6 +362,13 @@ class OutboxRepository(Repository):
     async def pending_count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait, and when the oldest of them was queued."""
+        row = await self._one(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'"
+        )
+        return (int(row[0]), from_db(row[1])) if row else (0, None)
+
     async def messages(self, *, template: str | None = None) -> list[OutboxMessage]:
         sql, params = "SELECT * FROM outbox", []
         if template:

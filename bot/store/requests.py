@@ -12,6 +12,10 @@ from bot.store.codec import date_from_db, from_db, modules_from_db, modules_to_d
 
 
 class RequestRepository(Repository):
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._all("SELECT status, COUNT(*) FROM requests GROUP BY status")
+        return {row[0]: int(row[1]) for row in rows}
+
     async def add(
         self,
         seat: SeatRequest,
