@@ -52,6 +52,7 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
         pacer=Pacer(post_rates(settings.slack_post_rate)),
     )
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    deliverer.serve_homes(deps)
     if settings.finance_group:
         deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
     attach_genesys(deps)

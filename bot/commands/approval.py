@@ -14,7 +14,6 @@ from bot.blocks.base import Message, simple
 from bot.blocks.modals import DENY_MODAL, FIELD, deny_modal
 from bot.blocks.requests import APPROVE_ACTION, DENY_ACTION, already_decided, refusal_reply
 from bot.commands.common import CANNOT_WRITE, notify, storage_failed
-from bot.commands.home import refresh_home
 from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.errors import LicenseError
@@ -179,7 +178,7 @@ async def on_approve_clicked(deps: Deps, body: dict) -> None:
     except LicenseError as error:
         await notify(deps, body, simple(f":warning: {error}"))
         return
-    await _after(deps, decision, lambda message: notify(deps, body, message), user_id)
+    await _after(deps, decision, lambda message: notify(deps, body, message))
 
 
 async def on_deny_clicked(deps: Deps, body: dict) -> None:
@@ -220,9 +219,7 @@ async def on_deny_submitted(deps: Deps, ack: AsyncAck, body: dict) -> None:
         await notify(deps, body, simple(f":no_entry: {NOT_ADMIN}"))
         return
     decision = await deny_request(deps.db, request_id, user_id, reason.strip(), deps.clock.now())
-    await _after(
-        deps, decision, lambda message: _tell_on_card(deps, decision, user_id, message), user_id
-    )
+    await _after(deps, decision, lambda message: _tell_on_card(deps, decision, user_id, message))
 
 
 async def on_thread_reply(deps: Deps, event: dict) -> None:
@@ -264,22 +261,18 @@ async def on_thread_reply(deps: Deps, event: dict) -> None:
             await tell(simple(":warning: say why: `deny <reason>`"))
             return
         decision = await deny_request(deps.db, request.id, user_id, reason, now)
-    await _after(deps, decision, tell, user_id)
+    await _after(deps, decision, tell)
 
 
-async def _after(deps: Deps, decision: Decision, tell: Tell, admin_id: str) -> None:
-    """Deliver what the decision queued, or tell the admin why nothing happened; then
-    refresh the App Home of the admin (whatever happened, so a stale Home catches up) and,
-    when decided now, of the requester."""
-    if decision.won:
-        await deps.deliver()
-    elif decision.refused:
+async def _after(deps: Deps, decision: Decision, tell: Tell) -> None:
+    """Tell the admin why nothing happened, if so; then deliver what the decision queued:
+    the card, replies and DMs, and the refresh of the admin's App Home (whatever happened,
+    so a stale Home catches up) and, when decided now, of the requester's."""
+    if decision.refused:
         await tell(refusal_reply(decision.request, decision.refused))
-    else:
+    elif not decision.won:
         await tell(already_decided(decision.request, deps.rules.tz))
-    await refresh_home(deps, admin_id)
-    if decision.won and decision.request.requester_id != admin_id:
-        await refresh_home(deps, decision.request.requester_id)
+    await deps.deliver()
 
 
 async def _tell_on_card(deps: Deps, decision: Decision, user_id: str, message: Message) -> None:

@@ -1,5 +1,6 @@
 """Retry on a failed delivery's line in the App Home (admins): the message goes back in
-the queue, due now, and is delivered at once; the Home is published again."""
+the queue, due now, and is delivered at once; the Home is published again (by the
+outbox, queued with the retry)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks.base import simple
 from bot.blocks.delivery import RETRY_ACTION
 from bot.commands.common import notify
-from bot.commands.home import refresh_home
 from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.services.delivery import retry_delivery
@@ -38,7 +38,7 @@ async def on_retry(deps: Deps, body: dict[str, Any]) -> None:
         message_id = int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError):
         return
-    queued = await retry_delivery(deps.db, message_id, user_id, deps.clock.now())
-    if queued:
-        await deps.deliver()  # a retried alert (bulk) goes with the scheduler's delivery
-    await refresh_home(deps, user_id)
+    # Queues the message again (when still failed) and the admin's Home refresh: both go
+    # out now (a retried alert, bulk, with the scheduler's delivery when one is running).
+    await retry_delivery(deps.db, message_id, user_id, deps.clock.now())
+    await deps.deliver()

@@ -19,7 +19,6 @@ from bot.blocks.lifecycle import (
 )
 from bot.blocks.requests import filed_reply
 from bot.commands.common import handles, notify, reply, reply_error
-from bot.commands.home import refresh_home
 from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import Extend, FileChange, Offboard, SetQuota, ShowQuotas
@@ -196,7 +195,6 @@ async def on_reclaim_clicked(deps: Deps, body: dict) -> None:
             f"({escape(revoked.email)})."
         ),
     )
-    await refresh_home(deps, user_id)
 
 
 async def on_extend_clicked(deps: Deps, body: dict) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.delivery.home import HomeSource, HomeTarget, home_destination
 from bot.delivery.outcomes import Kind, NotReady, Outcome, backoff, classify
 from bot.delivery.pacing import Pacer
 from bot.delivery.slack import Attempt, Handler, Sent, SlackTarget
@@ -264,6 +265,14 @@ class Deliverer:
         """Swap the pacing (tests and benchmarks inject its clock and sleep)."""
         self._pacer = pacer
         self.slack.pacer = pacer
+
+    def serve_homes(self, source: HomeSource) -> None:
+        """Deliver `home` messages (App Home refreshes) built from `source`."""
+        self.add_target(
+            OutboxTarget.HOME,
+            HomeTarget(self.slack, source).deliver,
+            lambda message: home_destination(message.user_id),
+        )
 
     def add_target(
         self,

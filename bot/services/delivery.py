@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.licensing.views import FailedDelivery  # re-exported: what admins see
+from bot.services.outcomes import refresh_homes
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 
@@ -37,8 +38,10 @@ async def failed_deliveries(
 
 async def retry_delivery(db: Database, message_id: int, actor: str, now: datetime) -> bool:
     """Queue a failed message again, due now (an admin's Retry); False when it is not
-    failed any more (already retried, or delivered)."""
+    failed any more (already retried, or delivered). The admin's Home is refreshed
+    either way (the line leaves it, or a stale Home catches up)."""
     async with db.transaction() as tx:
+        await refresh_homes(tx, now, actor)
         message = await tx.outbox.requeue(message_id, now)
         if message is None:
             return False

@@ -10,6 +10,7 @@ from typing import Any
 from bot.licensing.errors import LicenseError
 from bot.services.alerts import AlertSpec, raise_alert, rerender
 from bot.services.ledger import Rules
+from bot.services.outcomes import refresh_homes
 from bot.services.seats import end_seat, extend_seat
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -128,6 +129,7 @@ async def reclaim_deactivated(
         if message is not None:
             done = {"state": "reclaimed", "by": actor, "at": now.isoformat()}
             await rerender(tx, message, {**message.data, "done": done}, now)
+        await refresh_homes(tx, now, actor)
     return revoked
 
 

@@ -23,6 +23,15 @@ async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict
         )
 
 
+async def refresh_homes(tx: Store, now: datetime, *user_ids: str | None) -> None:
+    """Queue a refresh of each person's App Home with the change that alters it (the
+    deciding admin's, the requester's): built from the store when delivered, so a late
+    delivery still shows the current state. Ids that are not Slack users are skipped."""
+    for user_id in dict.fromkeys(user_ids):
+        if user_id and user_id[:1] in ("U", "W"):
+            await tx.outbox.queue_home(user_id, now)
+
+
 def snapshot(request: LicenseRequest) -> dict[str, Any]:
     return {
         "status": request.status.value,

@@ -21,7 +21,7 @@ from bot.licensing.requests import (
 from bot.licensing.views import Impact
 from bot.services.genesys import queue_provision
 from bot.services.ledger import Rules, evaluate_request, grant_seat
-from bot.services.outcomes import announce, snapshot
+from bot.services.outcomes import announce, refresh_homes, snapshot
 from bot.services.seats import change_seat, check_end_date, end_seat
 from bot.store.assignments import Assignment
 from bot.store.db import Database
@@ -247,96 +247,110 @@ async def approve_request(
     seat rules; over the finance threshold the admin's approval moves it to finance."""
     if isinstance(approver, str):
         approver = Approver(approver)
-    admin_id = approver.user_id
     async with db.transaction() as tx:
-        request = await _get(tx, request_id)
-        if not can_transition(request.status, RequestStatus.APPROVED):
-            return Decision(request, won=False)
-        refusal = four_eyes_refusal(request.requester_id, admin_id, rules.policy)
-        if refusal is None and request.stage is Stage.FINANCE:
-            if request.stage_approved_by == admin_id:
-                refusal = SAME_APPROVER_REFUSAL
-            elif not approver.is_finance:
-                refusal = NOT_FINANCE
-        elif refusal is None and not approver.is_admin:
-            refusal = NOT_ADMIN_STAGE
-        if refusal:
-            return Decision(request, won=False, refusals=[refusal])
-        impact = await evaluate_request(tx, rules, request, now)
-        if not impact.allowed:
-            return Decision(request, won=False, impact=impact)
-        if request.stage is Stage.ADMIN and impact.finance:
-            if not await tx.requests.advance_stage(request_id, Stage.FINANCE, admin_id, now):
-                current = await _get(tx, request_id)
-                if current.status is not RequestStatus.PENDING:
-                    return Decision(current, won=False)
-                return Decision(
-                    current,
-                    won=False,
-                    refusals=[
-                        f"already approved by <@{current.stage_approved_by}> — waiting for finance"
-                    ],
-                )
-            staged = await _get(tx, request_id)
-            await tx.audit.add(
-                now,
-                admin_id,
-                "request.stage_approved",
-                f"request:{request_id}",
-                _snapshot(request),
-                _snapshot(staged),
+        decision = await _approve(tx, rules, request_id, approver, now)
+        await _refresh_homes(tx, decision, approver.user_id, now)
+    return decision
+
+
+async def _refresh_homes(tx: Store, decision: Decision, admin_id: str, now: datetime) -> None:
+    """The deciding admin's Home whatever happened (a stale one catches up), and the
+    requester's when decided now: queued with the decision, published after it."""
+    await refresh_homes(tx, now, admin_id, decision.request.requester_id if decision.won else None)
+
+
+async def _approve(
+    tx: Store, rules: Rules, request_id: int, approver: Approver, now: datetime
+) -> Decision:
+    admin_id = approver.user_id
+    request = await _get(tx, request_id)
+    if not can_transition(request.status, RequestStatus.APPROVED):
+        return Decision(request, won=False)
+    refusal = four_eyes_refusal(request.requester_id, admin_id, rules.policy)
+    if refusal is None and request.stage is Stage.FINANCE:
+        if request.stage_approved_by == admin_id:
+            refusal = SAME_APPROVER_REFUSAL
+        elif not approver.is_finance:
+            refusal = NOT_FINANCE
+    elif refusal is None and not approver.is_admin:
+        refusal = NOT_ADMIN_STAGE
+    if refusal:
+        return Decision(request, won=False, refusals=[refusal])
+    impact = await evaluate_request(tx, rules, request, now)
+    if not impact.allowed:
+        return Decision(request, won=False, impact=impact)
+    if request.stage is Stage.ADMIN and impact.finance:
+        if not await tx.requests.advance_stage(request_id, Stage.FINANCE, admin_id, now):
+            current = await _get(tx, request_id)
+            if current.status is not RequestStatus.PENDING:
+                return Decision(current, won=False)
+            return Decision(
+                current,
+                won=False,
+                refusals=[
+                    f"already approved by <@{current.stage_approved_by}> — waiting for finance"
+                ],
             )
-            await tx.outbox.enqueue(
-                "card", "request_card", now, request_id=request_id, channel=request.card_channel
-            )
-            await tx.outbox.enqueue(
-                "thread",
-                "stage_reply",
-                now,
-                request_id=request_id,
-                data={"by": admin_id, "cost": str(impact.cost)},
-            )
-            await tx.outbox.enqueue(
-                "dm",
-                "stage_dm",
-                now,
-                request_id=request_id,
-                user_id=request.requester_id,
-                data={"by": admin_id},
-            )
-            return Decision(staged, won=True, impact=impact, staged=True)
-        if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
-            return Decision(await _get(tx, request_id), won=False)
-        assignment = await _carry_out(tx, request, admin_id, now)
-        decided = await _get(tx, request_id)
+        staged = await _get(tx, request_id)
         await tx.audit.add(
             now,
             admin_id,
-            "request.approved",
+            "request.stage_approved",
             f"request:{request_id}",
             _snapshot(request),
-            _snapshot(decided),
+            _snapshot(staged),
         )
-        overage = [
-            {
-                "pool": c.label,
-                "overage": c.overage_after,
-                "grace_ends_at": c.grace_ends_at.isoformat() if c.grace_ends_at else None,
-                "grace_starts": c.grace_starts,
-            }
-            for c in impact.overages
-        ]
-        usage = [
-            {"pool": c.label, "used": c.used_after, "purchased": c.pool.purchased if c.pool else 0}
-            for c in impact.checks
-        ]
-        freed = [
-            {"pool": p.label, "used": max(0, p.used - 1), "purchased": p.purchased}
-            for p in impact.leaving
-        ]
-        await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
-        if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
-            await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
+        await tx.outbox.enqueue(
+            "card", "request_card", now, request_id=request_id, channel=request.card_channel
+        )
+        await tx.outbox.enqueue(
+            "thread",
+            "stage_reply",
+            now,
+            request_id=request_id,
+            data={"by": admin_id, "cost": str(impact.cost)},
+        )
+        await tx.outbox.enqueue(
+            "dm",
+            "stage_dm",
+            now,
+            request_id=request_id,
+            user_id=request.requester_id,
+            data={"by": admin_id},
+        )
+        return Decision(staged, won=True, impact=impact, staged=True)
+    if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
+        return Decision(await _get(tx, request_id), won=False)
+    assignment = await _carry_out(tx, request, admin_id, now)
+    decided = await _get(tx, request_id)
+    await tx.audit.add(
+        now,
+        admin_id,
+        "request.approved",
+        f"request:{request_id}",
+        _snapshot(request),
+        _snapshot(decided),
+    )
+    overage = [
+        {
+            "pool": c.label,
+            "overage": c.overage_after,
+            "grace_ends_at": c.grace_ends_at.isoformat() if c.grace_ends_at else None,
+            "grace_starts": c.grace_starts,
+        }
+        for c in impact.overages
+    ]
+    usage = [
+        {"pool": c.label, "used": c.used_after, "purchased": c.pool.purchased if c.pool else 0}
+        for c in impact.checks
+    ]
+    freed = [
+        {"pool": p.label, "used": max(0, p.used - 1), "purchased": p.purchased}
+        for p in impact.leaving
+    ]
+    await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
+    if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
+        await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Decision(decided, won=True, impact=impact, assignment=assignment)
 
 
@@ -384,7 +398,7 @@ async def _carry_out(tx: Store, request: LicenseRequest, actor: str, now: dateti
 async def deny_request(
     db: Database, request_id: int, admin_id: str, reason: str, now: datetime
 ) -> Decision:
-    return await _close(db, request_id, RequestStatus.DENIED, admin_id, reason, now)
+    return await _close(db, request_id, RequestStatus.DENIED, admin_id, reason, now, homes=True)
 
 
 async def cancel_request(db: Database, request_id: int, user_id: str, now: datetime) -> Decision:
@@ -408,7 +422,10 @@ async def _close(
     actor: str,
     reason: str | None,
     now: datetime,
+    *,
+    homes: bool = False,
 ) -> Decision:
+    """`homes`: an admin's decision, which refreshes the Homes (see _refresh_homes)."""
     async with db.transaction() as tx:
         before = await _get(tx, request_id)
         # The state machine says whether the move is legal; the compare-and-set in `decide`
@@ -416,6 +433,8 @@ async def _close(
         if not can_transition(before.status, status) or not await tx.requests.decide(
             request_id, status, actor, now, reason
         ):
+            if homes:
+                await _refresh_homes(tx, Decision(before, won=False), actor, now)
             return Decision(before, won=False)
         after = await _get(tx, request_id)
         await tx.audit.add(
@@ -427,6 +446,8 @@ async def _close(
             _snapshot(after),
         )
         await _announce(tx, after, now, {})
+        if homes:
+            await _refresh_homes(tx, Decision(after, won=True), actor, now)
     return Decision(after, won=True)
 
 

@@ -30,6 +30,7 @@ class OutboxTarget(StrEnum):
     CHANNEL = "channel"  # a message in `channel` (alerts, digests)
     UPDATE = "update"  # re-render an already posted message (data["of"] = its key)
     GENESYS = "genesys"  # a Genesys Cloud provisioning step (bot/genesys/provision.py)
+    HOME = "home"  # publish `user_id`'s App Home, built from the store when delivered
 
 
 class Lane(StrEnum):
@@ -145,6 +146,21 @@ class OutboxRepository(Repository):
             ),
         )
         return new_id if changed == 1 else None
+
+    async def queue_home(self, user_id: str, at: datetime) -> int | None:
+        """Queue a refresh of the person's App Home, unless one is queued already and not
+        taken yet (a burst of decisions publishes a few times, not once per click): the
+        Home is built when it is delivered, so the one queued shows this change too. A
+        refresh being sent right now (leased) may have read the store before this change:
+        then a new one is queued. Returns the new message's id, or None."""
+        waiting = await self._scalar(
+            "SELECT COUNT(*) FROM outbox WHERE target = ? AND user_id = ? "
+            "AND status = 'pending' AND lease_owner IS NULL",
+            (OutboxTarget.HOME.value, user_id),
+        )
+        if waiting:
+            return None
+        return await self.enqueue(OutboxTarget.HOME, OutboxTarget.HOME.value, at, user_id=user_id)
 
     async def claim(
         self, at: datetime, limit: int = 50, *, lanes: tuple[str, ...] | None = None
