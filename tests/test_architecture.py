@@ -244,3 +244,68 @@ def test_listeners_use_the_read_side() -> None:
             ) or (isinstance(node, ast.Name) and node.id == "Database"):
                 found.append(f"{path.name}:{node.lineno}")
     assert not found, "listeners reading the store directly: " + ", ".join(found)
+
+
+def domain_names() -> dict[str, str]:
+    """Every top-level name bot/licensing defines (entities, views, policy values...), and
+    the module that defines it."""
+    found: dict[str, str] = {}
+    for path in sorted((BOT / "licensing").rglob("*.py")):
+        for node in ast.parse(path.read_text(), str(path)).body:
+            names: list[str] = []
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            for name in names:
+                found.setdefault(name, module_name(path))
+    return found
+
+
+def entities_through_the_store(source: str, domain: dict[str, str], where: str) -> list[str]:
+    """`from bot.store... import X` where X is a domain name: the entity travels through
+    the store instead of coming from bot/licensing, where it lives."""
+    bad = []
+    for node in ast.walk(ast.parse(source, where)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.store"):
+            for alias in node.names:
+                if alias.name in domain:
+                    bad.append(
+                        f"{where}:{node.lineno}: {alias.name} from {node.module} "
+                        f"(import it from {domain[alias.name]})"
+                    )
+    return bad
+
+
+def test_entities_are_imported_from_the_domain_not_the_store() -> None:
+    """Outside bot/store, domain entities and views come from bot/licensing: the store maps
+    rows to them, it does not hand them on (no re-exports under the store's names)."""
+    domain = domain_names()
+    assert {"Assignment", "AuditEntry", "OpenAlert", "Alert", "Quota", "Impact"} <= set(domain)
+    root = BOT.parent
+    bad = []
+    for folder in ("bot", "tests", "bench"):
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.is_relative_to(BOT / "store"):
+                continue
+            bad += entities_through_the_store(
+                path.read_text(), domain, str(path.relative_to(root))
+            )
+    assert not bad, "domain names imported from the store:\n" + "\n".join(bad)
+
+
+def test_the_entity_rule_catches_a_store_import() -> None:
+    domain = domain_names()
+    made_up = (
+        "from bot.store.assignments import Assignment, AssignmentRepository\n"
+        "def f():\n    from bot.store.reports import AuditFilter\n"
+        "from bot.store.db import Database\n"
+        "from bot.licensing.entities import Alert\n"
+    )
+    found = entities_through_the_store(made_up, domain, "x.py")
+    assert [line.split(": ", 1)[1].split(" (")[0] for line in found] == [
+        "Assignment from bot.store.assignments",
+        "AuditFilter from bot.store.reports",
+    ]

@@ -11,8 +11,8 @@ from genesys_env import mapped_catalog
 
 from bot.genesys.sync import Org, activity_by_email, compare, last_activity
 from bot.licensing.catalog import load_catalog, parse_catalog
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import CatalogError
-from bot.store.assignments import Assignment
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -17,13 +17,13 @@ from slow import size
 
 from bot.licensing import parsing
 from bot.licensing.catalog import load_catalog
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import Policy, allowed_overage, grace_ends_at
 from bot.licensing.requests import Person, RequestStatus, SeatRequest
 from bot.services.ledger import Rules
 from bot.services.requests import approve_request, file_request
 from bot.services.seats import assign_seat, revoke_seat, set_pool
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.unit import Store
 

@@ -15,10 +15,10 @@ from conftest import ADMIN, START, Bot
 from ledger import build_ledger, last_upload, rows_of
 
 import bot.store.reports as store_reports
+from bot.licensing.entities import AuditFilter
 from bot.reports.build import build_report
 from bot.reports.stream import write_csv, write_report_file
 from bot.store.assignments import NewSeat
-from bot.store.reports import AuditFilter
 
 KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
 

@@ -18,6 +18,7 @@ from bot.cli.common import Command, fail, settings_or_exit
 from bot.clock import SystemClock, as_utc
 from bot.licensing.catalog import load_catalog
 from bot.licensing.commands import REPORT_KINDS
+from bot.licensing.entities import AuditFilter
 from bot.licensing.errors import CatalogError
 from bot.licensing.parsing import DATE_MAX, DATE_MIN, DATE_WINDOW_TEXT
 from bot.reports.stream import Written, write_csv
@@ -26,7 +27,6 @@ from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.pg import is_postgres_url
-from bot.store.reports import AuditFilter
 
 
 def _args(parser: argparse.ArgumentParser) -> None:

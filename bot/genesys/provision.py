@@ -37,8 +37,8 @@ from bot.genesys.client import (
 )
 from bot.jobs.outbox import NotReady
 from bot.licensing.catalog import Catalog
+from bot.licensing.entities import Assignment
 from bot.services.alerts import AlertSpec, raise_alert, resolve_alert
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.genesys import WAITING_USER
 from bot.store.outbox import OutboxMessage

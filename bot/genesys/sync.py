@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.genesys.client import GenesysClient
 from bot.licensing.catalog import Catalog
-from bot.store.assignments import Assignment
+from bot.licensing.entities import Assignment
 from bot.store.genesys import GenesysState
 
 UNMANAGED = "unmanaged"

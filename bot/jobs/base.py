@@ -17,12 +17,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
+from bot.licensing.entities import Alert
 from bot.licensing.policy import Policy
 from bot.licensing.requests import LicenseRequest
 from bot.services.alerts import AlertSpec, raise_alert, resolve_alert, resolved_data
 from bot.services.ledger import Rules
 from bot.settings import Settings
-from bot.store.alerts import Alert
 from bot.store.db import Database
 from bot.store.unit import Store
 

@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing
+from bot.licensing.entities import Assignment
 from bot.licensing.policy import expiry_stage
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.seats import end_seat
-from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 JOB = "expiring"

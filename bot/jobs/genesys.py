@@ -25,9 +25,9 @@ from bot.genesys.sync import (
     read_org,
 )
 from bot.jobs.base import JobContext, Outgoing
+from bot.licensing.entities import Assignment
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.genesys import queue_provision
-from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 JOB = "genesys"

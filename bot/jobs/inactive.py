@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing, iso, money, price_of
+from bot.licensing.entities import Assignment
 from bot.licensing.policy import inactive_days, inactive_since_cutoff
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.inactive import SNOOZE_DAYS
 from bot.store.activity import InactiveSummary
-from bot.store.assignments import Assignment
 
 JOB = "inactive"
 LISTED = 20  # holders shown with buttons; the rest are counted

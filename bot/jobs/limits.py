@@ -24,8 +24,8 @@ from bot.licensing.alerts import (
     pool_situations,
     resolution,
 )
+from bot.licensing.entities import Alert
 from bot.services.alerts import AlertSpec, rerender
-from bot.store.alerts import Alert
 from bot.store.unit import Store
 
 JOB = "limits"

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
 from bot.licensing.commands import REPORT_KINDS
+from bot.licensing.entities import AuditFilter
 from bot.licensing.policy import (
     grace_ends_at,
     inactive_days,
@@ -24,7 +25,6 @@ from bot.licensing.policy import (
 from bot.reports.table import Table, percent
 from bot.services.insight import pool_forecasts
 from bot.services.ledger import Rules
-from bot.store.reports import AuditFilter
 from bot.store.unit import Store
 
 Builder = Callable[[Store, Rules, datetime, AuditFilter], Awaitable[Table]]

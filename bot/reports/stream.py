@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot.licensing.commands import REPORT_KINDS
+from bot.licensing.entities import AuditFilter
 from bot.licensing.policy import inactive_since_cutoff
 from bot.reports.build import BUILDERS, build_report
 from bot.reports.table import neutralise
 from bot.services.ledger import Rules
 from bot.store.codec import from_db
 from bot.store.db import Database
-from bot.store.reports import AuditFilter
 from bot.store.unit import Store
 
 ASSIGNMENT_HEADER = [

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.store.alerts import Alert
+from bot.licensing.entities import Alert
 from bot.store.outbox import OutboxMessage
 from bot.store.unit import Store
 

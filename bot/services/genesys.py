@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.licensing.views import Diagnosis, Finding
 from bot.services.alerts import rerender
 from bot.services.ledger import Rules, refresh_pools
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.genesys import GenesysState
 from bot.store.unit import Store

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.licensing.requests import license_group, normalize_department
 from bot.services.ledger import Rules
-from bot.store.assignments import Assignment, NewSeat
+from bot.store.assignments import NewSeat
 from bot.store.codec import to_db
 from bot.store.db import Database
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.services.alerts import rerender
 from bot.services.seats import revoke_seat
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.outbox import OutboxMessage
 from bot.store.unit import Store

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.licensing.forecast import WINDOW_DAYS, Forecast, forecast
 from bot.licensing.policy import PoolState, grace_ends_at, inactive_days, is_inactive
 from bot.licensing.requests import LicenseRequest
 from bot.licensing.views import Diagnosis, Finding  # re-exported
 from bot.services.ledger import Rules
-from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 PoolKey = tuple[str, str]

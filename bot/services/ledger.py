@@ -8,6 +8,7 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
+from bot.licensing.entities import Assignment
 from bot.licensing.policy import (
     Policy,
     PoolState,
@@ -20,7 +21,6 @@ from bot.licensing.policy import (
 )
 from bot.licensing.requests import LicenseRequest, RequestKind, license_group
 from bot.licensing.views import Impact  # re-exported for the use cases
-from bot.store.assignments import Assignment
 from bot.store.unit import Store
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.services.alerts import AlertSpec, raise_alert, rerender
 from bot.services.ledger import Rules
 from bot.services.outcomes import refresh_homes
 from bot.services.seats import end_seat, extend_seat
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 
 JOB = "lifecycle"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import SAME_APPROVER_REFUSAL, four_eyes_refusal
 from bot.licensing.requests import (
@@ -23,7 +24,6 @@ from bot.services.genesys import queue_provision
 from bot.services.ledger import Rules, evaluate_request, grant_seat
 from bot.services.outcomes import announce, refresh_homes, snapshot
 from bot.services.seats import change_seat, check_end_date, end_seat
-from bot.store.assignments import Assignment
 from bot.store.db import Database
 from bot.store.unit import Store
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.licensing.entities import Assignment, Quota
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
 from bot.licensing.requests import SeatRequest, license_group
@@ -14,9 +15,7 @@ from bot.licensing.views import Impact
 from bot.services.genesys import queue_change, queue_provision, queue_removal
 from bot.services.ledger import Rules, evaluate_seat, grant_seat, refresh_pools
 from bot.services.outcomes import cancel_pending_for
-from bot.store.assignments import Assignment
 from bot.store.db import Database
-from bot.store.quotas import Quota
 from bot.store.unit import Store
 
 
