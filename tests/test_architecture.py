@@ -290,9 +290,7 @@ def test_entities_are_imported_from_the_domain_not_the_store() -> None:
         for path in sorted((root / folder).rglob("*.py")):
             if path.is_relative_to(BOT / "store"):
                 continue
-            bad += entities_through_the_store(
-                path.read_text(), domain, str(path.relative_to(root))
-            )
+            bad += entities_through_the_store(path.read_text(), domain, str(path.relative_to(root)))
     assert not bad, "domain names imported from the store:\n" + "\n".join(bad)
 
 

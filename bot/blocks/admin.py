@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from decimal import Decimal
 
 from slack_sdk.models.blocks import Block, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.blocks.requests import impact_lines
-from bot.licensing.catalog import Catalog
 from bot.licensing.commands import USAGE
 from bot.licensing.entities import Assignment
 from bot.licensing.forecast import Forecast
@@ -53,14 +51,8 @@ def help_message(is_admin: bool) -> Message:
     return Message("licensebot help", blocks)
 
 
-def price_of(pool: PoolState, catalog: Catalog) -> tuple[Decimal | None, bool]:
-    """The pool's monthly price per seat, and whether it is the catalog's list price."""
-    return catalog.seat_price(pool.edition, pool.item, pool.price), pool.price is None
-
-
 def pool_line(
     pool: PoolState,
-    catalog: Catalog,
     policy: Policy,
     now: datetime,
     tz: tzinfo,
@@ -75,9 +67,8 @@ def pool_line(
         if ends is not None:
             state = "grace ends" if now < ends else "grace ended, approvals refused since"
             line += f", {state} {day(ends, tz)}"
-    price, listed = price_of(pool, catalog)
-    if price is not None:
-        line += f" · ${price:,.2f}/seat{' (list)' if listed else ''}"
+    if pool.seat_price is not None:  # worked out by the domain (Catalog.price_pool)
+        line += f" · ${pool.seat_price:,.2f}/seat{' (list)' if pool.list_price else ''}"
     if forecast is not None:
         line += f"\n      forecast: {forecast.describe()}"
     return line
@@ -85,7 +76,6 @@ def pool_line(
 
 def pools_message(
     pools: list[PoolState],
-    catalog: Catalog,
     policy: Policy,
     now: datetime,
     tz: tzinfo,
@@ -98,9 +88,7 @@ def pools_message(
         return Message(text, [section(text)])
     blocks: list[Block] = [HeaderBlock(text="License pools")]
     forecasts = forecasts or {}
-    lines = [
-        pool_line(p, catalog, policy, now, tz, forecasts.get((p.edition, p.item))) for p in pools
-    ]
+    lines = [pool_line(p, policy, now, tz, forecasts.get((p.edition, p.item))) for p in pools]
     chunk: list[str] = []
     size = shown = 0
     for line in lines:
@@ -124,7 +112,6 @@ def pools_message(
 def pool_set_reply(
     before: PoolState | None,
     after: PoolState,
-    catalog: Catalog,
     policy: Policy,
     now: datetime,
     tz: tzinfo,
@@ -132,7 +119,7 @@ def pool_set_reply(
     was = f" (was {before.purchased})" if before else " (new pool)"
     text = (
         f":white_check_mark: {after.edition} {after.item} now has {after.purchased} seats"
-        f"{was}.\n{pool_line(after, catalog, policy, now, tz)}"
+        f"{was}.\n{pool_line(after, policy, now, tz)}"
     )
     return Message(text, [section(text)])
 

@@ -17,11 +17,11 @@ from bot.slack import PersonNotFound, resolve_person
 @handles(ShowPools)
 async def show_pools(deps: Deps, command: ShowPools, body: dict, respond: AsyncRespond) -> None:
     now = deps.clock.now()
-    shown = await queries.pools(deps.db, now, deps.rules.tz)
+    shown = await queries.pools(deps.db, deps.rules.catalog, now, deps.rules.tz)
     pools, forecasts = shown.states, shown.forecasts
     await reply(
         respond,
-        pools_message(pools, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz, forecasts),
+        pools_message(pools, deps.rules.policy, now, deps.rules.tz, forecasts),
     )
 
 
@@ -40,7 +40,7 @@ async def change_pool(deps: Deps, command: SetPool, body: dict, respond: AsyncRe
     )
     await reply(
         respond,
-        pool_set_reply(before, after, deps.rules.catalog, deps.rules.policy, now, deps.rules.tz),
+        pool_set_reply(before, after, deps.rules.policy, now, deps.rules.tz),
     )
 
 

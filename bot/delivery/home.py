@@ -62,7 +62,9 @@ async def home_view(source: HomeSource, user_id: str) -> View:
             mine.requests, now, tz, finance_pending=mine.finance_pending, genesys=genesys
         )
     soon = now.astimezone(tz).date() + timedelta(days=source.rules.policy.expiry_warning_days)
-    shown = await queries.admin_home(source.db, now, tz, soon, MAX_PENDING, MAX_ALERTS)
+    shown = await queries.admin_home(
+        source.db, source.rules.catalog, now, tz, soon, MAX_PENDING, MAX_ALERTS
+    )
     return admin_home(
         shown.pools.states,
         shown.pools.forecasts,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from bot.licensing.errors import CatalogError, LicenseError
+from bot.licensing.policy import PoolState
 
 EDITION_ORDER = ("premium", "standard", "partner")
 
@@ -75,6 +76,11 @@ class Catalog:
         if edition not in self.editions:
             return None
         return self.default_price(edition, item)
+
+    def price_pool(self, pool: PoolState) -> PoolState:
+        """The pool with its seat price worked out (PoolState.seat_price, .list_price)."""
+        price = self.seat_price(pool.edition, pool.item, pool.price)
+        return replace(pool, seat_price=price, list_price=price is not None and pool.price is None)
 
     def default_price(self, edition: str, item: str) -> Decimal | None:
         if item in self.modules:

@@ -43,7 +43,12 @@ class PoolState:
     purchased: int
     used: int
     over_since: datetime | None = None
-    price: Decimal | None = None
+    price: Decimal | None = None  # the pool's own monthly price per seat (None: the list price)
+    # What a seat of the pool costs a month, as the domain worked it out (Catalog.price_pool):
+    # the pool's own price, else the catalog's list price (`list_price`); None: unknown.
+    # Carried to the views, which never ask the catalog.
+    seat_price: Decimal | None = None
+    list_price: bool = False
 
     @property
     def label(self) -> str:

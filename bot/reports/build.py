@@ -265,7 +265,7 @@ async def grace(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table
 
 
 async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Table:
-    pools = await tx.pools.all_states()
+    pools = [rules.catalog.price_pool(p) for p in await tx.pools.all_states()]
     idle_holders = await tx.reports.inactive_holders(inactive_since_cutoff(now, rules.policy))
     table = Table(
         "billing",
@@ -286,7 +286,7 @@ async def billing(tx: Store, rules: Rules, now: datetime, _: AuditFilter) -> Tab
     )
     money = [Decimal(0)] * 4  # monthly, overage, idle, inactive
     for pool in pools:
-        price = rules.catalog.seat_price(pool.edition, pool.item, pool.price)
+        price = pool.seat_price
         inactive = idle_holders.get((pool.edition, pool.item), 0)
         counts = (pool.purchased, pool.overage, pool.available, inactive)
         costs = [price * n if price is not None else None for n in counts]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Generic, TypeVar
 
+from bot.licensing.catalog import Catalog
 from bot.licensing.entities import Assignment, AuditEntry, AuditFilter, OpenAlert, Quota
 from bot.licensing.forecast import Forecast
 from bot.licensing.policy import PoolState
@@ -59,17 +60,24 @@ class Paged(Generic[T]):
     total: int
 
 
-async def pools(db: Database, now: datetime, tz: tzinfo) -> Pools:
+async def pools(db: Database, catalog: Catalog, now: datetime, tz: tzinfo) -> Pools:
+    """Every pool, priced (PoolState.seat_price), with its forecast."""
     async with db.read() as tx:
-        states = await tx.pools.all_states()
+        states = [catalog.price_pool(s) for s in await tx.pools.all_states()]
         return Pools(states, await pool_forecasts(tx, states, now, tz))
 
 
 async def admin_home(
-    db: Database, now: datetime, tz: tzinfo, ending_by: date, max_pending: int, max_alerts: int
+    db: Database,
+    catalog: Catalog,
+    now: datetime,
+    tz: tzinfo,
+    ending_by: date,
+    max_pending: int,
+    max_alerts: int,
 ) -> AdminHome:
     async with db.read() as tx:
-        states = await tx.pools.all_states()
+        states = [catalog.price_pool(s) for s in await tx.pools.all_states()]
         forecasts = await pool_forecasts(tx, states, now, tz)
         pending = await tx.requests.pending(limit=max_pending)
         pending_total = await tx.reports.pending_count()

@@ -261,7 +261,8 @@ async def set_pool(
         await tx.audit.add(
             now, admin_id, "pool.set", f"pool:{edition}/{item}", _pool(before), _pool(after)
         )
-    return before, after
+    priced = rules.catalog.price_pool
+    return (priced(before) if before else None), priced(after)
 
 
 def _pool(state: PoolState | None) -> dict[str, Any] | None:
