@@ -53,7 +53,8 @@ class Inflight:
 class Coalescer:
     """Runs `work(key)` at most once at a time per key. Calls for a key that arrive while it
     runs fold into one more run after it, and return when that run is done: a burst of
-    decisions republishes an admin's App Home a few times, not once per click."""
+    App Home opens publishes a person's Home a few times, not once per open. (After a
+    decision the Home is refreshed by the outbox, coalesced in the store.)"""
 
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Future[None]] = {}

@@ -165,3 +165,27 @@ async def test_a_lost_click_still_refreshes_the_clickers_home(bot: Bot) -> None:
 
     [late] = publishes(bot, ADMIN2)
     assert "Pending requests (0)" in shown(late)
+
+
+async def test_home_refreshes_go_in_the_interactive_lane_before_queued_alerts(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 5")
+    request_id = await file_request(bot, "sam@example.com agent premium")
+    now = bot.clock.now()
+    async with bot.db.transaction() as tx:
+        for i in range(30):
+            await tx.outbox.enqueue(
+                OutboxTarget.CHANNEL,
+                "delivery_failed",
+                now,
+                channel="C0ALERTS",
+                key=f"bulk:{i}",
+                data={"count": 0, "failures": []},
+            )
+    await approve_request(bot.db, bot.deps.rules, request_id, ADMIN, now)
+
+    await bot.deps.deliverer.deliver_interactive()
+
+    assert publishes(bot, ADMIN) and publishes(bot, MANAGER)
+    async with bot.db.read() as tx:
+        bulk = [m for m in await tx.outbox.messages(template="delivery_failed")]
+    assert len(bulk) == 30 and all(m.status == "pending" for m in bulk)

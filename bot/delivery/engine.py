@@ -14,8 +14,10 @@ outcome. Nothing is ever dropped silently.
 - Ambiguous posts: see bot.delivery.slack (message metadata + history).
 
 Targets: `Deliverer.targets` maps each OutboxTarget to a handler (an async function of an
-Attempt returning Sent). Slack's are in bot.delivery.slack; a second system (Genesys
-provisioning) adds its member to OutboxTarget and its handler with `add_target`.
+Attempt returning Sent). Slack's are in bot.delivery.slack, the App Home's (`home`,
+views.publish of a Home built when delivered) in bot.delivery.home (`serve_homes`); a
+second system (Genesys provisioning) adds its member to OutboxTarget and its handler with
+`add_target`.
 """
 
 from __future__ import annotations
