@@ -11,6 +11,7 @@ from typing import Any
 from conftest import ADMIN, ADMIN2, MANAGER, Bot
 from flows import card, file_request, set_pool
 
+from bot.blocks.delivery import RETRY_ACTION
 from bot.services.requests import approve_request, deny_request
 from bot.store.outbox import OutboxMessage, OutboxTarget
 
@@ -189,3 +190,27 @@ async def test_home_refreshes_go_in_the_interactive_lane_before_queued_alerts(bo
     async with bot.db.read() as tx:
         bulk = [m for m in await tx.outbox.messages(template="delivery_failed")]
     assert len(bulk) == 30 and all(m.status == "pending" for m in bulk)
+
+
+async def test_a_retry_refreshes_the_admins_home_through_the_outbox(bot: Bot) -> None:
+    now = bot.clock.now()
+    async with bot.db.transaction() as tx:
+        failed = await tx.outbox.enqueue(
+            OutboxTarget.CHANNEL,
+            "delivery_failed",
+            now,
+            channel="C0ALERTS",
+            data={"count": 0, "failures": []},
+        )
+        assert failed is not None
+        await tx.outbox.fail(failed, "channel_not_found", "permanent", now)
+    await bot.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    [opened] = publishes(bot, ADMIN)
+    assert "Messages not delivered (1)" in shown(opened)
+
+    response = await bot.client.block_action(ADMIN, RETRY_ACTION, str(failed), view=opened)
+    assert response.status == 200
+    await bot.settle()
+
+    assert [m.user_id for m in await homes(bot, "delivered")] == [ADMIN]
+    assert "Messages not delivered" not in shown(publishes(bot, ADMIN)[-1])

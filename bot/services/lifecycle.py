@@ -125,11 +125,11 @@ async def reclaim_deactivated(
                 await rerender(tx, message, {**message.data, "done": {"state": "gone"}}, now)
             raise LicenseError("that seat is already revoked: nothing to do")
         revoked = await end_seat(tx, held, actor=actor, now=now, reason="deactivated in Slack")
+        await refresh_homes(tx, now, actor)  # the admin's App Home, with the reclaim
         await tx.alerts.resolve(deactivation_spec(held).key, now, f"reclaimed by {actor}")
         if message is not None:
             done = {"state": "reclaimed", "by": actor, "at": now.isoformat()}
             await rerender(tx, message, {**message.data, "done": done}, now)
-        await refresh_homes(tx, now, actor)
     return revoked
 
 

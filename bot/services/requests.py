@@ -244,113 +244,104 @@ async def approve_request(
     now: datetime,
 ) -> Decision:
     """Approve, stage by stage (SPEC 10): four eyes first, then the stage's role, then the
-    seat rules; over the finance threshold the admin's approval moves it to finance."""
+    seat rules; over the finance threshold the admin's approval moves it to finance.
+    The App Homes are refreshed with it: the admin's whatever happens (a stale one catches
+    up), the requester's when decided now (see refresh_homes)."""
     if isinstance(approver, str):
         approver = Approver(approver)
-    async with db.transaction() as tx:
-        decision = await _approve(tx, rules, request_id, approver, now)
-        await _refresh_homes(tx, decision, approver.user_id, now)
-    return decision
-
-
-async def _refresh_homes(tx: Store, decision: Decision, admin_id: str, now: datetime) -> None:
-    """The deciding admin's Home whatever happened (a stale one catches up), and the
-    requester's when decided now: queued with the decision, published after it."""
-    await refresh_homes(tx, now, admin_id, decision.request.requester_id if decision.won else None)
-
-
-async def _approve(
-    tx: Store, rules: Rules, request_id: int, approver: Approver, now: datetime
-) -> Decision:
     admin_id = approver.user_id
-    request = await _get(tx, request_id)
-    if not can_transition(request.status, RequestStatus.APPROVED):
-        return Decision(request, won=False)
-    refusal = four_eyes_refusal(request.requester_id, admin_id, rules.policy)
-    if refusal is None and request.stage is Stage.FINANCE:
-        if request.stage_approved_by == admin_id:
-            refusal = SAME_APPROVER_REFUSAL
-        elif not approver.is_finance:
-            refusal = NOT_FINANCE
-    elif refusal is None and not approver.is_admin:
-        refusal = NOT_ADMIN_STAGE
-    if refusal:
-        return Decision(request, won=False, refusals=[refusal])
-    impact = await evaluate_request(tx, rules, request, now)
-    if not impact.allowed:
-        return Decision(request, won=False, impact=impact)
-    if request.stage is Stage.ADMIN and impact.finance:
-        if not await tx.requests.advance_stage(request_id, Stage.FINANCE, admin_id, now):
-            current = await _get(tx, request_id)
-            if current.status is not RequestStatus.PENDING:
-                return Decision(current, won=False)
-            return Decision(
-                current,
-                won=False,
-                refusals=[
-                    f"already approved by <@{current.stage_approved_by}> — waiting for finance"
-                ],
+    async with db.transaction() as tx:
+        request = await _get(tx, request_id)
+        await refresh_homes(tx, now, admin_id)
+        if not can_transition(request.status, RequestStatus.APPROVED):
+            return Decision(request, won=False)
+        refusal = four_eyes_refusal(request.requester_id, admin_id, rules.policy)
+        if refusal is None and request.stage is Stage.FINANCE:
+            if request.stage_approved_by == admin_id:
+                refusal = SAME_APPROVER_REFUSAL
+            elif not approver.is_finance:
+                refusal = NOT_FINANCE
+        elif refusal is None and not approver.is_admin:
+            refusal = NOT_ADMIN_STAGE
+        if refusal:
+            return Decision(request, won=False, refusals=[refusal])
+        impact = await evaluate_request(tx, rules, request, now)
+        if not impact.allowed:
+            return Decision(request, won=False, impact=impact)
+        if request.stage is Stage.ADMIN and impact.finance:
+            if not await tx.requests.advance_stage(request_id, Stage.FINANCE, admin_id, now):
+                current = await _get(tx, request_id)
+                if current.status is not RequestStatus.PENDING:
+                    return Decision(current, won=False)
+                return Decision(
+                    current,
+                    won=False,
+                    refusals=[
+                        f"already approved by <@{current.stage_approved_by}> — waiting for finance"
+                    ],
+                )
+            staged = await _get(tx, request_id)
+            await tx.audit.add(
+                now,
+                admin_id,
+                "request.stage_approved",
+                f"request:{request_id}",
+                _snapshot(request),
+                _snapshot(staged),
             )
-        staged = await _get(tx, request_id)
+            await tx.outbox.enqueue(
+                "card", "request_card", now, request_id=request_id, channel=request.card_channel
+            )
+            await tx.outbox.enqueue(
+                "thread",
+                "stage_reply",
+                now,
+                request_id=request_id,
+                data={"by": admin_id, "cost": str(impact.cost)},
+            )
+            await tx.outbox.enqueue(
+                "dm",
+                "stage_dm",
+                now,
+                request_id=request_id,
+                user_id=request.requester_id,
+                data={"by": admin_id},
+            )
+            await refresh_homes(tx, now, request.requester_id)
+            return Decision(staged, won=True, impact=impact, staged=True)
+        if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
+            return Decision(await _get(tx, request_id), won=False)
+        assignment = await _carry_out(tx, request, admin_id, now)
+        decided = await _get(tx, request_id)
         await tx.audit.add(
             now,
             admin_id,
-            "request.stage_approved",
+            "request.approved",
             f"request:{request_id}",
             _snapshot(request),
-            _snapshot(staged),
+            _snapshot(decided),
         )
-        await tx.outbox.enqueue(
-            "card", "request_card", now, request_id=request_id, channel=request.card_channel
-        )
-        await tx.outbox.enqueue(
-            "thread",
-            "stage_reply",
-            now,
-            request_id=request_id,
-            data={"by": admin_id, "cost": str(impact.cost)},
-        )
-        await tx.outbox.enqueue(
-            "dm",
-            "stage_dm",
-            now,
-            request_id=request_id,
-            user_id=request.requester_id,
-            data={"by": admin_id},
-        )
-        return Decision(staged, won=True, impact=impact, staged=True)
-    if not await tx.requests.decide(request_id, RequestStatus.APPROVED, admin_id, now):
-        return Decision(await _get(tx, request_id), won=False)
-    assignment = await _carry_out(tx, request, admin_id, now)
-    decided = await _get(tx, request_id)
-    await tx.audit.add(
-        now,
-        admin_id,
-        "request.approved",
-        f"request:{request_id}",
-        _snapshot(request),
-        _snapshot(decided),
-    )
-    overage = [
-        {
-            "pool": c.label,
-            "overage": c.overage_after,
-            "grace_ends_at": c.grace_ends_at.isoformat() if c.grace_ends_at else None,
-            "grace_starts": c.grace_starts,
-        }
-        for c in impact.overages
-    ]
-    usage = [
-        {"pool": c.label, "used": c.used_after, "purchased": c.pool.purchased if c.pool else 0}
-        for c in impact.checks
-    ]
-    freed = [
-        {"pool": p.label, "used": max(0, p.used - 1), "purchased": p.purchased}
-        for p in impact.leaving
-    ]
-    await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
-    if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
-        await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
+        overage = [
+            {
+                "pool": c.label,
+                "overage": c.overage_after,
+                "grace_ends_at": c.grace_ends_at.isoformat() if c.grace_ends_at else None,
+                "grace_starts": c.grace_starts,
+            }
+            for c in impact.overages
+        ]
+        usage = [
+            {"pool": c.label, "used": c.used_after, "purchased": c.pool.purchased if c.pool else 0}
+            for c in impact.checks
+        ]
+        freed = [
+            {"pool": p.label, "used": max(0, p.used - 1), "purchased": p.purchased}
+            for p in impact.leaving
+        ]
+        await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
+        if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
+            await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
+        await refresh_homes(tx, now, request.requester_id)
     return Decision(decided, won=True, impact=impact, assignment=assignment)
 
 
@@ -425,16 +416,16 @@ async def _close(
     *,
     homes: bool = False,
 ) -> Decision:
-    """`homes`: an admin's decision, which refreshes the Homes (see _refresh_homes)."""
+    """`homes`: an admin's decision, refreshing the App Homes like an approval's."""
     async with db.transaction() as tx:
         before = await _get(tx, request_id)
+        if homes:
+            await refresh_homes(tx, now, actor)
         # The state machine says whether the move is legal; the compare-and-set in `decide`
         # makes sure only one concurrent caller makes it.
         if not can_transition(before.status, status) or not await tx.requests.decide(
             request_id, status, actor, now, reason
         ):
-            if homes:
-                await _refresh_homes(tx, Decision(before, won=False), actor, now)
             return Decision(before, won=False)
         after = await _get(tx, request_id)
         await tx.audit.add(
@@ -447,7 +438,7 @@ async def _close(
         )
         await _announce(tx, after, now, {})
         if homes:
-            await _refresh_homes(tx, Decision(after, won=True), actor, now)
+            await refresh_homes(tx, now, after.requester_id)
     return Decision(after, won=True)
 
 
