@@ -17,6 +17,7 @@ _WHAT = {
     "request_card": "request card",
     "decision_reply": "decision reply",
     "decision_dm": "decision DM",
+    "home": "App Home refresh",
 }
 
 
