@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -222,12 +223,23 @@ def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
 class SlackEndpoint:
     """The aiohttp handler of `POST /slack/events`."""
 
-    def __init__(self, app: AsyncApp, signing_secret: str, guard: ReplayGuard) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        signing_secret: str,
+        guard: ReplayGuard,
+        acking: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
         self._guard = guard
+        self._acking = acking  # counts the requests not acked yet (bot.context.AckFirst)
 
     async def handle(self, request: web.Request) -> web.Response:
+        with self._acking():
+            return await self._handle(request)
+
+    async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
