@@ -502,6 +502,9 @@ def main() -> int:
         parser.error("--requests must be 1..100000 and --concurrency 1..1000")
     if not 1 <= args.rounds <= args.requests or args.warmup < 1:
         parser.error("--rounds must be 1..requests and --warmup at least 1")
+    keep = os.environ.get("BENCH_KEEP")  # a directory: its logs stay there
+    if keep:
+        return asyncio.run(run(args, Path(keep)))
     with tempfile.TemporaryDirectory(prefix="licensebot-ack-") as tmp:
         return asyncio.run(run(args, Path(tmp)))
 

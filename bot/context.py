@@ -163,6 +163,7 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    deliveries: Coalescer = field(default_factory=Coalescer)
     ack_first: AckFirst = field(default_factory=AckFirst)
     finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
 
@@ -174,5 +175,13 @@ class Deps:
 
     async def deliver(self) -> None:
         """After a listener's change: its cards, replies, DMs and updates go out first,
-        never behind queued alerts (see Deliverer.after_change)."""
-        await self.deliverer.after_change()
+        never behind queued alerts (see Deliverer.after_change). Listeners delivering at
+        once share the running interactive delivery and one more after it (which finds
+        what they queued): fifty decisions at once are one claim of the outbox at a time,
+        not fifty claiming and handing back each other's messages."""
+
+        async def interactive(_: str) -> None:
+            await self.deliverer.deliver_interactive()
+
+        await self.deliveries.run("interactive", interactive)
+        await self.deliverer.bulk_after_change()
