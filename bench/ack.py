@@ -388,10 +388,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                 bot_cpu_s += bot.cpu_seconds() - before["licensebot"]
                 if jobs_now:
                     round_s = time.monotonic() - signalled
-                    jobs_said = await _jobs_ran(bot)
-                    jobs_said += (
-                        f" (ran {time.monotonic() - signalled:.1f}s, the round {round_s:.1f}s)"
-                    )
+                    jobs_said = f"{await _jobs_ran(bot)} (the round took {round_s:.1f} s)"
         bot_cpu = {c.name: c.cpu_seconds() for c in children}
         approved, waiting, took = await settle(database, mix.approvals)
         settled_cpu = {c.name: c.cpu_seconds() for c in children}

@@ -66,18 +66,23 @@ async def run_scheduled(deps: Deps, *names: str) -> None:
     """What the scheduler runs: the job (or jobs, in order), then delivery. Never raises
     (logged instead)."""
     name = ", ".join(names)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
-        result = await execute(deps, list(names))
+        result = await execute(deps, list(names), deliver=False)
+        ran = loop.time() - started
+        delivery = result.delivery = await deps.deliverer.flush()
     except Exception:
         log.exception("scheduled job %s failed", name)
         return
-    delivery = result.delivery
     failed = "; ".join(f"{job}: {why}" for job, why in result.failed.items())
     log.info(
-        "job %s: %d messages%s%s",
+        "job %s: %d messages, run in %.1f s, delivered in %.1f s%s%s",
         name,
         len(result.messages),
-        f", {delivery.failed} not delivered yet" if delivery and delivery.failed else "",
+        ran,
+        loop.time() - started - ran,
+        f", {delivery.failed} not delivered yet" if delivery.failed else "",
         f", failed: {failed}" if failed else "",
     )
 
