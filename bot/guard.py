@@ -83,6 +83,10 @@ class ReplayGuard:
         if self._own is None:
             self._own = await aiosqlite.connect(self.db.path, isolation_level=None)
             await self._own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # As the store's own connection (bot/store/db.py): WAL, a commit is not synced
+            # to disk each time (an fsync per ack-path write cost 10-80 ms on a busy disk);
+            # what a crash of the process leaves is kept, as for every other write.
+            await self._own.execute("PRAGMA synchronous = NORMAL")
         return self._own
 
     async def close(self) -> None:

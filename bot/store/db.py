@@ -37,6 +37,11 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
+        # Reads (`read()`) go through a connection of their own, opened on first use: a
+        # long read (a pool count over 100,000 seats) never holds up a write, and the
+        # writes never queue up the reads (WAL: readers see the last commit).
+        self._reader: aiosqlite.Connection | None = None
+        self._read_lock = asyncio.Lock()
 
     dialect = "sqlite"
 
@@ -57,6 +62,10 @@ class Database:
         return database
 
     async def close(self) -> None:
+        async with self._read_lock:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
         async with self._lock:
             await self._connection.close()
 
@@ -129,13 +138,33 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
-        """Reads that see one consistent snapshot."""
-        async with self._lock:
-            await self._begin("BEGIN")
+        """Reads that see one consistent snapshot (the last commit when they start), on
+        the reading connection: beside the writes, not behind them."""
+        async with self._read_lock:
+            reader = await self._reading()
             try:
-                yield Store(self._connection)
+                await reader.execute("BEGIN")
+            except BaseException:
+                await _quietly_end(reader)
+                raise
+            try:
+                yield Store(reader)
             finally:
-                await self._connection.execute("COMMIT")
+                await _quietly_end(reader)
+
+    async def _reading(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            try:
+                reader.row_factory = aiosqlite.Row
+                await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await reader.execute("PRAGMA foreign_keys = ON")
+                await reader.execute("PRAGMA query_only = ON")  # it only ever reads
+            except BaseException:
+                await reader.close()
+                raise
+            self._reader = reader
+        return self._reader
 
     async def ping(self) -> bool:
         try:
@@ -167,6 +196,14 @@ class Database:
         caller, now or later, gets False. The claim is a row (job, period)."""
         async with self.transaction() as tx:
             return await _claim(tx, job, period, owner)
+
+
+async def _quietly_end(reader: aiosqlite.Connection) -> None:
+    """End a read transaction, even for a caller being cancelled (none open: harmless)."""
+    try:
+        await asyncio.shield(reader.execute("COMMIT"))
+    except aiosqlite.OperationalError:
+        pass
 
 
 async def _wal(connection: aiosqlite.Connection) -> None:
