@@ -62,7 +62,7 @@ from bot.store.db import Database  # noqa: E402
 KINDS = ("help", "pool", "requests", "file", "approve", "users", "check", "report")
 WARM_KINDS = ("help", "pool", "requests", "users", "check")
 JOBS_KINDS = (*WARM_KINDS * 10, "report")  # while the jobs run: a report in every 51
-JOBS_EXTRA_MAX = 3000  # requests the jobs round may go on for
+JOBS_EXTRA_MAX = 1000  # requests the jobs round may go on for
 REQUEST_TIMEOUT_S = 10.0
 SETTLE_TIMEOUT_S = 120.0
 

@@ -21,6 +21,7 @@ from bot.store import pg
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
+READERS = 2  # reading connections per Database (SQLite)
 BULK_CACHE_KIB = 65_536  # a bulk write's page cache (SQLite's default: 2,000 KiB)
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,13 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
-        # Reads (`read()`) go through a connection of their own, opened on first use: a
-        # long read (a pool count over 100,000 seats) never holds up a write, and the
-        # writes never queue up the reads (WAL: readers see the last commit).
-        self._reader: aiosqlite.Connection | None = None
-        self._read_lock = asyncio.Lock()
+        # Reads (`read()`) go through connections of their own (READERS, opened as needed):
+        # a long read (a pool count over 100,000 seats) never holds up a write, the writes
+        # never queue up the reads, and two reads run at once (WAL: readers see the last
+        # commit).
+        self._readers: list[aiosqlite.Connection] = []  # every reading connection opened
+        self._idle_readers: list[aiosqlite.Connection] = []
+        self._read_slots = asyncio.Semaphore(READERS)
 
     dialect = "sqlite"
 
@@ -62,10 +65,10 @@ class Database:
         return database
 
     async def close(self) -> None:
-        async with self._read_lock:
-            if self._reader is not None:
-                await self._reader.close()
-                self._reader = None
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
+        self._idle_readers.clear()
         async with self._lock:
             await self._connection.close()
 
@@ -140,31 +143,34 @@ class Database:
     async def read(self) -> AsyncIterator[Store]:
         """Reads that see one consistent snapshot (the last commit when they start), on
         the reading connection: beside the writes, not behind them."""
-        async with self._read_lock:
-            reader = await self._reading()
+        async with self._read_slots:
+            reader = self._idle_readers.pop() if self._idle_readers else await self._reading()
             try:
                 await reader.execute("BEGIN")
             except BaseException:
                 await _quietly_end(reader)
+                self._idle_readers.append(reader)
                 raise
             try:
                 yield Store(reader)
             finally:
                 await _quietly_end(reader)
+                self._idle_readers.append(reader)
 
     async def _reading(self) -> aiosqlite.Connection:
-        if self._reader is None:
-            reader = await aiosqlite.connect(self.path, isolation_level=None)
-            try:
-                reader.row_factory = aiosqlite.Row
-                await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                await reader.execute("PRAGMA foreign_keys = ON")
-                await reader.execute("PRAGMA query_only = ON")  # it only ever reads
-            except BaseException:
-                await reader.close()
-                raise
-            self._reader = reader
-        return self._reader
+        """A new reading connection (READERS at most: reads run side by side, each in its
+        connection's thread, SQLite letting go of the GIL while it reads)."""
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA foreign_keys = ON")
+            await reader.execute("PRAGMA query_only = ON")  # it only ever reads
+        except BaseException:
+            await reader.close()
+            raise
+        self._readers.append(reader)
+        return reader
 
     async def ping(self) -> bool:
         try:
