@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.blocks.base import MAX_BLOCKS
 from bot.blocks.templates import render
-from bot.licensing.messages import decode_message
 from bot.jobs import runner  # noqa: F401 - registers the alert templates
 from bot.licensing.alerts import pool_situations, trial_situation
+from bot.licensing.messages import decode_message
 from bot.licensing.policy import Policy, PoolState, Trial
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

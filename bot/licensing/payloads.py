@@ -7,7 +7,8 @@ Supported field types: str, int, float, bool, Decimal (as exact text), date and 
 (ISO 8601), StrEnum/Enum (their values), `X | None`, `tuple[X, ...]`, `list[X]`,
 `dict[str, X]`, and nested dataclasses. A field whose value is None and whose default is
 None is left out (as the dicts written before the payloads were typed did), and a key
-missing from stored data takes the field's default: rows queued by older code decode.
+missing from stored data (or null there) takes the field's default: rows queued by older
+code decode.
 A field with `metadata={"stored": False}` is never written nor read (it is filled in at
 delivery, e.g. a request card's live impact). Pure, sync, stdlib only.
 """
@@ -54,14 +55,18 @@ def from_json(cls: type[T], data: Mapping[str, Any]) -> T:
     hints = _hints(target)
     kwargs: dict[str, Any] = {}
     for f in _stored_fields(target):
-        if f.name in data:
+        if f.name in data and (data[f.name] is not None or not _has_default(f)):
             try:
                 kwargs[f.name] = _decode(hints[f.name], data[f.name])
             except (TypeError, ValueError, ArithmeticError) as error:
                 raise PayloadError(f"{cls.__name__}.{f.name}: {error}") from None
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        elif not _has_default(f):
             raise PayloadError(f"{cls.__name__}: {f.name!r} is missing")
     return cls(**kwargs)
+
+
+def _has_default(f: dataclasses.Field[Any]) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
 
 
 @cache
