@@ -652,6 +652,22 @@ def test_data_that_does_not_fit_its_kind_is_refused() -> None:
         from_json(StagePayload, ["U1"])  # type: ignore[arg-type]
 
 
+async def test_the_outbox_refuses_a_payload_of_another_kind(bot: Bot) -> None:
+    async with bot.db.transaction() as tx:
+        with pytest.raises(TypeError, match="takes a Digest, not StagePayload"):
+            await tx.outbox.enqueue(
+                OutboxTarget.CHANNEL, MessageKind.DIGEST, AT, data=StagePayload(by="U1")
+            )
+        with pytest.raises(TypeError, match="takes a UpdateOf"):
+            await tx.outbox.enqueue(
+                OutboxTarget.UPDATE, MessageKind.DIGEST, AT, data=SAMPLES[MessageKind.DIGEST]
+            )
+        with pytest.raises(TypeError, match="takes a RemoveStep"):
+            await tx.outbox.enqueue(
+                OutboxTarget.GENESYS, GenesysStep.REMOVE, AT, data=ProvisionStep(assignment_id=1)
+            )
+
+
 def test_a_kind_that_needs_its_request_says_so() -> None:
     with pytest.raises(LookupError, match="renders its request"):
         render(MessageKind.DECISION_REPLY, None, DecisionPayload(), UTC)

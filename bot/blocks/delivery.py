@@ -7,16 +7,16 @@ from datetime import tzinfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.blocks.base import Message, clip, context, escape, section, when
-from bot.licensing.messages import DeliveryFailed
+from bot.licensing.messages import DeliveryFailed, MessageKind
 from bot.licensing.requests import LicenseRequest
 from bot.licensing.views import FailedDelivery
 
 RETRY_ACTION = "retry_delivery"
 
-_WHAT = {
-    "request_card": "request card",
-    "decision_reply": "decision reply",
-    "decision_dm": "decision DM",
+_WHAT: dict[str, str] = {
+    MessageKind.REQUEST_CARD: "request card",
+    MessageKind.DECISION_REPLY: "decision reply",
+    MessageKind.DECISION_DM: "decision DM",
 }
 
 

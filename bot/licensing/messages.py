@@ -480,6 +480,22 @@ def check(kind: MessageKind | str, payload: Payload) -> None:
         )
 
 
+def check_row(target: str, template: str, payload: Payload) -> None:
+    """Raise (TypeError, UnknownKind) unless `payload` is what a row of this target and
+    template carries."""
+    if target == "update":
+        expected: type[Payload] = UpdateOf
+    elif target == "genesys":
+        expected = STEPS[genesys_step(template)]
+    else:
+        expected = payload_class(template)
+    if not isinstance(payload, expected):
+        raise TypeError(
+            f"a {target} row of {template} takes a {expected.__name__}, "
+            f"not {type(payload).__name__}"
+        )
+
+
 def decode_message(kind: MessageKind | str, data: Mapping[str, Any]) -> Payload:
     """The payload of a stored message of `kind` (old dict shapes included)."""
     return from_json(payload_class(kind), data)

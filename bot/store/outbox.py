@@ -14,7 +14,7 @@ from typing import Any
 
 from aiosqlite import Row
 
-from bot.licensing.messages import Payload, decode_row, encode
+from bot.licensing.messages import Payload, check_row, decode_row, encode
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
@@ -136,6 +136,8 @@ class OutboxRepository(Repository):
         It is due at once, in the lane its target belongs to. `data` is the message kind's
         payload (stored as JSON by its fields), or already stored data."""
         kind = OutboxTarget(target)  # a closed set: an unknown target fails here, not later
+        if isinstance(data, Payload):
+            check_row(kind, template, data)  # the payload of its kind, or it fails here
         changed, new_id = await self._run(
             "INSERT INTO outbox (key, target, template, data, request_id, channel, user_id, "
             "created_at, lane, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
