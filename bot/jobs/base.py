@@ -12,12 +12,19 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
-from bot.licensing.messages import AlertPayload, MessageKind, Payload, check, resolved
+from bot.licensing.messages import (
+    AlertPayload,
+    MessageKind,
+    Payload,
+    check,
+    message_kind,
+    resolved,
+)
 from bot.licensing.policy import Policy
 from bot.licensing.requests import LicenseRequest
 from bot.services.alerts import AlertSpec, raise_alert, resolve_alert
@@ -139,7 +146,7 @@ class JobContext:
         return Outgoing(
             alert.job,
             OutboxTarget.UPDATE,
-            MessageKind(message.template),
+            message_kind(message.template),
             data,
             key=f"{alert.key}:resolved",
             channel=alert.channel or message.channel,
@@ -167,10 +174,6 @@ class JobContext:
 def money(value: Decimal | None) -> Decimal | None:
     """Money in a message payload: to the cent (stored as exact decimal text)."""
     return None if value is None else value.quantize(Decimal("0.01"))
-
-
-def iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
 
 
 def price_of(
