@@ -41,7 +41,7 @@ from bot.licensing.messages import (
     GenesysStep,
     InactiveDm,
     InactiveRow,
-    InactiveSummary,
+    InactiveSeatsSummary,
     LimitsAlert,
     LimitsLine,
     LimitsSummary,
@@ -437,7 +437,7 @@ SAMPLES: dict[MessageKind, Payload] = {
             ),
         ),
     ),
-    MessageKind.INACTIVE_SUMMARY: InactiveSummary(
+    MessageKind.INACTIVE_SUMMARY: InactiveSeatsSummary(
         total=1,
         inactive_days=30,
         as_of=AT,

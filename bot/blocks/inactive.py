@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
-from bot.licensing.messages import Done, InactiveDm, InactiveRow, InactiveSummary
+from bot.licensing.messages import Done, InactiveDm, InactiveRow, InactiveSeatsSummary
 from bot.licensing.requests import LicenseRequest
 
 RECLAIM_ACTION = "inactive_reclaim"
@@ -30,7 +30,7 @@ _DONE = {
 }
 
 
-def inactive_summary(_: LicenseRequest | None, data: InactiveSummary, tz: tzinfo) -> Message:
+def inactive_summary(_: LicenseRequest | None, data: InactiveSeatsSummary, tz: tzinfo) -> Message:
     total, days = data.total, data.inactive_days
     rows = data.rows
     freed = f"*{total:,} seat{'s' if total != 1 else ''}*"

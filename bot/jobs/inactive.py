@@ -11,8 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.jobs.base import JobContext, Outgoing, money, price_of
-from bot.licensing.messages import InactiveDm, InactiveRow, MessageKind, SeatCount
-from bot.licensing.messages import InactiveSummary as SummaryPayload
+from bot.licensing.messages import (
+    InactiveDm,
+    InactiveRow,
+    InactiveSeatsSummary,
+    MessageKind,
+    SeatCount,
+)
 from bot.licensing.policy import inactive_days, inactive_since_cutoff
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.inactive import SNOOZE_DAYS
@@ -70,7 +75,7 @@ def summary_data(
     summary: InactiveSummary,
     prices: dict[tuple[str, str], Decimal | None],
     now: datetime,
-) -> SummaryPayload:
+) -> InactiveSeatsSummary:
     cost, unpriced = Decimal(0), 0
     seats = []
     for (edition, seat_type), count in summary.by_seat.items():
@@ -84,7 +89,7 @@ def summary_data(
         price = price_of(ctx.rules, prices, edition, module)
         cost += (price or 0) * count
     seats.sort(key=lambda s: (-s.count, s.pool))
-    return SummaryPayload(
+    return InactiveSeatsSummary(
         total=summary.total,
         inactive_days=ctx.policy.inactive_days,
         as_of=now,

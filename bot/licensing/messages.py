@@ -279,7 +279,7 @@ class InactiveDm(InactiveRow, Payload):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InactiveSummary(AlertPayload):
+class InactiveSeatsSummary(AlertPayload):
     total: int
     inactive_days: int
     as_of: datetime | None = None
@@ -433,7 +433,7 @@ PAYLOADS: Mapping[MessageKind, type[Payload]] = {
     MessageKind.GENESYS_STATUS: GenesysStatus,
     MessageKind.GENESYS_ALERT: GenesysAlert,
     MessageKind.GENESYS_DRIFT: GenesysDrift,
-    MessageKind.INACTIVE_SUMMARY: InactiveSummary,
+    MessageKind.INACTIVE_SUMMARY: InactiveSeatsSummary,
     MessageKind.INACTIVE_DM: InactiveDm,
     MessageKind.DEACTIVATED_ALERT: Deactivated,
     MessageKind.EXPIRING_DM: ExpiringDm,
@@ -548,7 +548,7 @@ __all__ = [
     "GenesysStep",
     "InactiveDm",
     "InactiveRow",
-    "InactiveSummary",
+    "InactiveSeatsSummary",
     "LimitsAlert",
     "LimitsLine",
     "LimitsSummary",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.licensing.errors import LicenseError
-from bot.licensing.messages import Done, InactiveDm, InactiveSummary, MessageKind
+from bot.licensing.messages import Done, InactiveDm, InactiveSeatsSummary, MessageKind
 from bot.services.alerts import rerender
 from bot.services.seats import revoke_seat
 from bot.store.assignments import Assignment
@@ -70,7 +70,7 @@ async def note_on_summary(
         if message is None or message.status != "delivered":
             return False
         summary = message.payload
-        assert isinstance(summary, InactiveSummary)
+        assert isinstance(summary, InactiveSeatsSummary)
         data = mark_row(summary, assignment_id, done)
         if data is None:
             return False
@@ -92,7 +92,9 @@ async def answer_dm(
     return True
 
 
-def mark_row(data: InactiveSummary, assignment_id: int, done: Done) -> InactiveSummary | None:
+def mark_row(
+    data: InactiveSeatsSummary, assignment_id: int, done: Done
+) -> InactiveSeatsSummary | None:
     """The summary with one listed holder marked done (its buttons go)."""
     rows = list(data.rows)
     for index, row in enumerate(rows):
