@@ -105,8 +105,10 @@ def build_app(
             client=bolt_client,
             authorize=authorization.bolt_authorize(),
             signing_secret=secret.get_secret_value() if secret else "",
-            # Slack's own retries of events find decided requests decided (compare-and-set).
-            process_before_response=False,
+            # The listener pipeline (bot/commands/pipeline.py) acks, then works in a task
+            # of its own: Bolt answers as soon as the listener has acked. Slack's own
+            # retries of events find decided requests decided (compare-and-set).
+            process_before_response=True,
         )
     app.use(bolt_middleware)  # metrics and log context first: counts what it sees
     # Only the workspace the token belongs to is served (HTTP and Socket Mode alike).
@@ -144,7 +146,12 @@ class Service:
         secret = self.deps.settings.slack_signing_secret
         if self.guard is None:
             self.guard = ReplayGuard(self.deps.db, self.deps.store_health)
-        endpoint = SlackEndpoint(self.app, secret.get_secret_value() if secret else "", self.guard)
+        endpoint = SlackEndpoint(
+            self.app,
+            secret.get_secret_value() if secret else "",
+            self.guard,
+            self.deps.ack_first.arriving,
+        )
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
         web_app.middlewares.append(ack_timer)

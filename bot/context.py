@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,20 @@ class Inflight:
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def keep(self, task: asyncio.Task[Any]) -> None:
+        """Count `task` from now until it ends (and hold it: the loop holds tasks weakly)."""
+        self._count += 1
+        self._idle.clear()
+        self._tasks.add(task)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
 
     @asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
@@ -48,6 +63,65 @@ class Inflight:
     async def wait_idle(self) -> None:
         while self._count:
             await self._idle.wait()
+
+
+class AckFirst:
+    """Acks before the work after them. The requests between their arrival and their ack
+    are counted (`acking`, HTTP); the work a listener does after its ack waits (`turn`)
+    until none is waiting for its ack, then starts one per turn of the event loop, or
+    after `MAX_DEFER_S` at the latest, so a sustained load delays it but never starves
+    it. A burst of 50 requests is acked first, then answered (Slack waits 3 s for an ack,
+    a reply may take longer)."""
+
+    MAX_DEFER_S = 1.0
+
+    def __init__(self) -> None:
+        self.acking = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._scheduled = False
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        self.acking += 1
+        try:
+            yield
+        finally:
+            self.acking -= 1
+            self._wake()
+
+    async def turn(self) -> None:
+        if not self.acking and not self._waiters:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        late = loop.call_later(self.MAX_DEFER_S, _release, waiter)
+        try:
+            await waiter
+        finally:
+            late.cancel()
+            self._wake()
+
+    def _wake(self) -> None:
+        if self.acking or self._scheduled or not self._waiters:
+            return
+        self._scheduled = True
+        asyncio.get_running_loop().call_soon(self._next)
+
+    def _next(self) -> None:
+        self._scheduled = False
+        if self.acking:
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Coalescer:
@@ -89,6 +163,8 @@ class Deps:
     inflight: Inflight
     deliverer: Deliverer
     homes: Coalescer = field(default_factory=Coalescer)
+    deliveries: Coalescer = field(default_factory=Coalescer)
+    ack_first: AckFirst = field(default_factory=AckFirst)
     finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
 
     async def is_finance(self, user_id: str) -> bool:
@@ -99,5 +175,13 @@ class Deps:
 
     async def deliver(self) -> None:
         """After a listener's change: its cards, replies, DMs and updates go out first,
-        never behind queued alerts (see Deliverer.after_change)."""
-        await self.deliverer.after_change()
+        never behind queued alerts (see Deliverer.after_change). Listeners delivering at
+        once share the running interactive delivery and one more after it (which finds
+        what they queued): fifty decisions at once are one claim of the outbox at a time,
+        not fifty claiming and handing back each other's messages."""
+
+        async def interactive(_: str) -> None:
+            await self.deliverer.deliver_interactive()
+
+        await self.deliveries.run("interactive", interactive)
+        await self.deliverer.bulk_after_change()

@@ -7,9 +7,11 @@
   handing the request to Bolt. Slack's own retries of an event (`X-Slack-Retry-Num`, same
   `event_id`) are answered 200 and come to nothing: the first delivery had its effect.
 - `ReplayGuard` remembers accepted signatures (for Slack's 5-minute window) and event ids
-  (for Slack's retry hour) in the store, so a replay is refused across restarts. One
-  indexed `INSERT ... ON CONFLICT` per request on the ack path; expired rows are pruned
-  now and then in the same transaction.
+  (for Slack's retry hour) in the store, so a replay is refused across restarts and
+  replicas. One indexed `INSERT ... ON CONFLICT` per request on the ack path: on SQLite
+  run at once on a connection that never waits (a fraction of a millisecond), or, when
+  another connection holds the write lock, grouped with the requests arriving together
+  and written by the database thread; expired rows are pruned now and then.
 - `team_guard` is Bolt middleware (HTTP and Socket Mode): a request from no team, or from
   another team than the one the bot token belongs to (auth.test), is refused.
 """
@@ -19,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -38,7 +42,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.db_health import StoreHealth, is_storage_error
 from bot.store.db import BUSY_TIMEOUT_MS, Database
-from bot.store.replays import ReplayGuardRepository
+from bot.store.replays import ReplayGuardRepository, connect_now, first_sights_now
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +81,16 @@ class ReplayGuard:
     )
     _writer: asyncio.Task[None] | None = None
     _own: aiosqlite.Connection | None = None
+    _now: sqlite3.Connection | None = None  # `_remember_now`'s
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._own is None:
             self._own = await aiosqlite.connect(self.db.path, isolation_level=None)
             await self._own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # As the store's own connection (bot/store/db.py): WAL, a commit is not synced
+            # to disk each time (an fsync per ack-path write cost 10-80 ms on a busy disk);
+            # what a crash of the process leaves is kept, as for every other write.
+            await self._own.execute("PRAGMA synchronous = NORMAL")
         return self._own
 
     async def close(self) -> None:
@@ -90,6 +99,9 @@ class ReplayGuard:
         if self._own is not None:
             await self._own.close()
             self._own = None
+        if self._now is not None:
+            self._now.close()
+            self._now = None
 
     async def admit(
         self, signature: str, timestamp: int, event_id: str | None, retry: bool
@@ -113,9 +125,13 @@ class ReplayGuard:
         return (await self._remember([("event:" + event_id, now + EVENT_RETRY_WINDOW)]))[0]
 
     async def _remember(self, keys: list[tuple[str, datetime]]) -> list[bool]:
-        """Queue the keys for the next group write and wait for it: requests arriving
+        """Remember the keys at once when SQLite's write lock is free (`_remember_now`);
+        else queue them for the next group write and wait for it: requests arriving
         together share one statement and one commit (and one turn of the store's lock)
         instead of a transaction each on the ack path."""
+        fresh = self._remember_now(keys)
+        if fresh is not None:
+            return fresh
         done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
         self._queue.append((keys, done))
         if self._writer is None or self._writer.done():
@@ -180,6 +196,23 @@ class ReplayGuard:
             results.append(fresh)
         return results
 
+    def _remember_now(self, keys: list[tuple[str, datetime]]) -> list[bool] | None:
+        """One small statement in this thread, on a connection that does not wait: the
+        ack does not wait for the database thread's turn (nor for the event loop to take
+        its answer). None when it cannot be done that way now: another connection holds the
+        write lock, the store refuses writes, prune time, or not a SQLite file; the queued
+        write then waits for the lock, or handles the refusal."""
+        now_s = self.wall()
+        if not _is_sqlite_file(self.db) or now_s - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            return None
+        try:
+            if self._now is None:
+                self._now = connect_now(self.db.path)
+            new = first_sights_now(self._now, keys, datetime.fromtimestamp(now_s, UTC))
+        except sqlite3.Error:
+            return None
+        return [key in new for key, _ in keys]
+
     def _remember_in_memory(self, keys: list[tuple[str, datetime]], now_s: float) -> list[bool]:
         for key in [k for k, until in self._memory.items() if until < now_s]:
             del self._memory[key]
@@ -222,12 +255,23 @@ def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
 class SlackEndpoint:
     """The aiohttp handler of `POST /slack/events`."""
 
-    def __init__(self, app: AsyncApp, signing_secret: str, guard: ReplayGuard) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        signing_secret: str,
+        guard: ReplayGuard,
+        acking: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
         self._guard = guard
+        self._acking = acking  # counts the requests not acked yet (bot.context.AckFirst)
 
     async def handle(self, request: web.Request) -> web.Response:
+        with self._acking():
+            return await self._handle(request)
+
+    async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")

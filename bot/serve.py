@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import re
+import signal
 import socket
 import sqlite3
 import sys
@@ -167,6 +168,7 @@ async def serve(
             print(f"licensebot: {_cannot_listen(host, port, error)}", file=sys.stderr)
             return 2
     scheduler = _start_scheduler(service)
+    _run_jobs_on_signal(scheduler)
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     socket_handler: Any = None
@@ -336,6 +338,15 @@ async def _close(service: Service, within: float = INFLIGHT_DRAIN_SECONDS) -> No
         log.warning("the store did not close in time")
     if service.session is not None:
         await service.session.close()
+
+
+def _run_jobs_on_signal(scheduler: Any) -> None:
+    """SIGUSR1: every scheduled job now, in this process (`licensebot jobs run` inside
+    the serving process, beside the requests it answers)."""
+    if scheduler is None or not hasattr(signal, "SIGUSR1"):
+        return
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, scheduler.run_now)
 
 
 def _start_scheduler(service: object) -> Any:

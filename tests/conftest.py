@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,17 @@ import pytest
 from aiohttp.test_utils import TestServer
 from fakeslack import FakeSlack
 from signing import Response, SlackClient
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.app import Service, build_service
 from bot.clock import FixedClock
+from bot.delivery import Pacer
+from bot.delivery.pacing import post_rates
 from bot.settings import Settings, load_settings
 
 SECRET = "test-signing-secret"
@@ -132,6 +141,12 @@ def pg_store(postgres_server: PostgresServer | None) -> str:
     return postgres_url(postgres_server)
 
 
+def _skip_reason(report: Any) -> str:
+    longrepr = getattr(report, "longrepr", "")
+    text = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return str(text).removeprefix("Skipped: ")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     skipped = [
         r
@@ -140,7 +155,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         or "unreachable" in str(getattr(r, "longrepr", ""))
     ]
     if skipped:
-        reason = _pg_skipped[-1] if _pg_skipped else PG_NOT_CONFIGURED
+        # Under pytest-xdist the workers kept the reason; each skip report carries it.
+        reason = _pg_skipped[-1] if _pg_skipped else _skip_reason(skipped[-1])
         terminalreporter.write_line(
             f"{len(skipped)} PostgreSQL variants skipped: {reason}", yellow=True
         )
@@ -259,6 +275,58 @@ class Reply:
 BotFactory = Callable[..., Awaitable[Bot]]
 
 
+# --- waits: a retry or a pacing wait in an in-process bot passes at once ----------------------
+# What is waited for (Retry-After, backoff) and how often a call is retried stay the bot's;
+# only the sleeping is skipped. Tests that look at the waits inject their own pacer.
+
+
+class SkippedTime:
+    """A monotonic clock that runs with real time plus every wait it was asked to sleep."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    async def sleep(self, seconds: float) -> None:
+        self.skipped += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+class _RateLimitRetryWithoutSleep(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry (same retries) without sleeping out the Retry-After."""
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def skip_waits(service: Service, settings: Settings) -> None:
+    """Pacing on skipped time, and slack_sdk's retries of the shared client without sleeps."""
+    waits = SkippedTime()
+    service.deps.deliverer.pacer = Pacer(
+        post_rates(settings.slack_post_rate), monotonic=waits.monotonic, sleep=waits.sleep
+    )
+    handlers: list[AsyncRetryHandler] = []
+    for handler in service.deps.client.retry_handlers:
+        if isinstance(handler, AsyncRateLimitErrorRetryHandler):
+            handler = _RateLimitRetryWithoutSleep(handler.max_retry_count)
+        else:
+            handler.interval_calculator = FixedValueRetryIntervalCalculator(0.0)
+        handlers.append(handler)
+    service.deps.client.retry_handlers = handlers
+
+
 @pytest.fixture
 async def make_bot(slack: FakeSlack, store_target: Path | str) -> AsyncIterator[BotFactory]:
     bots: list[Bot] = []
@@ -269,6 +337,7 @@ async def make_bot(slack: FakeSlack, store_target: Path | str) -> AsyncIterator[
         settings = make_settings(slack, database or store_target, **overrides)
         clock = clock or FixedClock(START)
         service = await build_service(settings, clock)
+        skip_waits(service, settings)
         server = TestServer(service.web_app(), host="127.0.0.1")
         await server.start_server()
         bot = Bot(service, server, slack, clock)

@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import ADMIN, ALERTS, APPROVALS, MANAGER, NINA, OUTSIDER, START, Bot
 from flows import approve, card, cards, dms, file_request, request_row, set_pool, text_of, thread
 from test_home import buttons, open_home, shown
@@ -73,6 +74,7 @@ def test_backoff_doubles_up_to_five_minutes_and_never_ends() -> None:
     assert backoff(10_000) == timedelta(minutes=5)
 
 
+@pytest.mark.heavy  # `pytest -m heavy` (CI runs it)
 async def test_a_thousand_failed_attempts_then_delivered_exactly_once(bot: Bot) -> None:
     await set_pool(bot, "premium agent 3")
     # Slack is down for 1,000 attempts, failing every transient way it can.

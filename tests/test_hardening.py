@@ -353,7 +353,7 @@ async def _break_storage(bot: Any, how: str = "readonly") -> None:
     """The database stops taking writes, as on a read-only mount (SQLITE_READONLY)."""
     if getattr(bot.db, "dialect", "sqlite") != "sqlite":
         pytest.skip("fault injected with a SQLite pragma")
-    async with bot.db.read() as tx:
+    async with bot.db.transaction() as tx:  # the connection the writes go through
         await tx.connection.execute("PRAGMA query_only = ON")
 
 

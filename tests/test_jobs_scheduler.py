@@ -121,3 +121,19 @@ def test_missed_means_a_scheduled_time_passed_since_the_last_run() -> None:
     assert missed(hourly, tz, at_9, at_9 + timedelta(hours=1))
     assert missed(JOBS["digest"], tz, at_9, datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
     assert not missed(JOBS["digest"], tz, at_9, datetime(2026, 12, 31, 23, 0, tzinfo=UTC))
+
+
+async def test_run_now_runs_every_scheduled_job_in_the_process(scheduled) -> None:  # noqa: ANN001
+    """SIGUSR1 in `serve` (bot/serve.py): every job the scheduler has, now, then delivery,
+    as `licensebot jobs run` does; the scheduled runs keep their own periods."""
+    bot, handle = scheduled
+    await over_limit(bot)
+    await handle.catch_up
+    await handle.run_now()
+    assert await asyncio.wait_for(handle.finished.get(), 30) == "now"
+    over, digest = (a["text"] for a in alerts(bot))  # limits, and the digest runs too
+    assert over == ":rotating_light: standard agent is over its limit: `2/1`, 1 over"
+    assert digest.startswith("License digest")
+    async with bot.db.read() as tx:
+        runs = await tx.job_runs.all()
+    assert {n for n, r in runs.items() if r.last_run_at == START} == set(JOBS) - {"genesys"}

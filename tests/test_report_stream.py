@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN, START, Bot
 from ledger import build_ledger, last_upload, rows_of
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 import bot.store.reports as store_reports
 from bot.reports.build import build_report
-from bot.reports.stream import write_csv, write_report_file
+from bot.reports.stream import building, write_csv, write_report_file
 from bot.store.assignments import NewSeat
+from bot.store.db import Database
 from bot.store.reports import AuditFilter
 
 KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
@@ -143,3 +145,67 @@ def test_fields_are_quoted_as_csv_writer_quotes_them() -> None:
         out = io.StringIO(newline="")
         csv.writer(out, dialect="excel").writerow([text, "x"])
         assert f"{field(text)},x\r\n" == out.getvalue(), text
+
+
+def _slash_over_socket_mode(bot: Bot, text: str, key: str) -> AsyncBoltRequest:
+    """`/license <text>` as the Socket Mode adapter hands it to Bolt (no HTTP, so no replay
+    guard write on the way: the test below holds the store's write lock meanwhile)."""
+    return AsyncBoltRequest(
+        body={
+            "token": "verification-token",
+            "team_id": "T0TEAM",
+            "team_domain": "test",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": ADMIN,
+            "user_name": "admin",
+            "command": "/license",
+            "text": text,
+            "api_app_id": "A0APP",
+            "is_enterprise_install": "false",
+            "response_url": bot.slack.response_url(key),
+            "trigger_id": "trig-1",
+        },
+        mode="socket_mode",
+    )
+
+
+async def test_a_second_report_waits_for_the_one_being_built(bot: Bot) -> None:
+    """SPEC 7: reports are built one at a time in `serve`. A report asked for while another
+    is being built is told it follows, waits its turn, and both arrive."""
+    await build_ledger(bot)
+    holder = await Database.open(bot.db.path)
+    try:
+        # The store's write lock, held by another connection: a report's own connection
+        # cannot open (it takes that lock to check the schema), so the first report stays
+        # in the middle of being built until the lock is let go.
+        async with holder.transaction():
+            first = await bot.service.app.async_dispatch(
+                _slash_over_socket_mode(bot, "report status", "first")
+            )
+            assert first.status == 200 and building()
+            second = await bot.service.app.async_dispatch(
+                _slash_over_socket_mode(bot, "report assignments", "second")
+            )
+            assert second.status == 200
+            [queued] = await bot.slack.wait_for(
+                "response_url", lambda c: c.path == "/response/second"
+            )
+            assert queued.parsed["text"] == "The assignments report follows the one being built"
+            assert "Another report is being built: the *assignments* report follows it" in str(
+                queued.parsed["blocks"]
+            )
+            assert bot.slack.responses("first") == []  # still being built: no word yet
+            assert bot.slack.calls_to("files.completeUploadExternal") == []
+    finally:
+        await holder.close()
+    await bot.settle()
+    assert not building()
+    [first_done] = bot.slack.responses("first")
+    assert "The *status* report (CSV) is in your DMs" in str(first_done["blocks"])
+    [told, second_done] = bot.slack.responses("second")
+    assert "The *assignments* report (CSV) is in your DMs" in str(second_done["blocks"])
+    uploads = [
+        c.parsed["files"][0]["title"] for c in bot.slack.calls_to("files.completeUploadExternal")
+    ]
+    assert uploads == ["licensebot status report", "licensebot assignments report"]

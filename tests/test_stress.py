@@ -11,11 +11,14 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
+import pytest
 from conftest import ADMIN, ADMIN2, APPROVALS, MANAGER, OUTSIDER, Bot
 from flows import card, dms, ephemerals, has_buttons, pool, set_pool, text_of, thread
 from slow import size
 
 from bot.licensing.requests import RequestStatus
+
+pytestmark = pytest.mark.heavy  # `pytest -m heavy` (CI runs it)
 
 ADMINS = (ADMIN, ADMIN2)
 Action = Callable[[], Awaitable[object]]

@@ -141,6 +141,18 @@ def report_comment(kind: str, summary: str, as_of: datetime, tz: tzinfo) -> str:
     return f"licensebot {kind} report as of {when(as_of, tz)}: {summary}"
 
 
+def report_queued(kind: str) -> Message:
+    return Message(
+        f"The {kind} report follows the one being built",
+        [
+            section(
+                f":hourglass_flowing_sand: Another report is being built: the *{kind}* "
+                "report follows it (reports are built one at a time) and comes to your DMs."
+            )
+        ],
+    )
+
+
 def report_sent(kind: str, summary: str) -> Message:
     return Message(
         f"The {kind} report is in your DMs",

@@ -21,6 +21,7 @@ from bot.blocks.insight import (
     audit_page,
     check_reply,
     report_comment,
+    report_queued,
     report_sent,
     users_page,
 )
@@ -87,7 +88,15 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     # A report over a large ledger reads for seconds: streamed to a temporary file by a
     # worker thread on a connection of its own (WAL lets it read beside writers), so the
     # event loop keeps acking and approvals on the bot's connection never wait.
-    written = await write_report_from(deps.db, deps.rules, command.kind, now, where)
+    # One report is built at a time: a second one is told it follows, then waits its turn.
+    written = await write_report_from(
+        deps.db,
+        deps.rules,
+        command.kind,
+        now,
+        where,
+        queued=lambda: reply(respond, report_queued(command.kind)),
+    )
     try:
         assert written.path is not None
         await upload_file(

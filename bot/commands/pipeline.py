@@ -13,11 +13,13 @@ route table, run the same way.
 
 What every listener shares is done here once:
 
+- the ack goes out the moment the listener calls it: the listener runs in a task of its
+  own and the function Bolt awaits (`process_before_response=True`) returns once it has
+  acked, so Bolt answers at once (its `process_before_response=False` runner looks for
+  the ack every 10 ms, slack_bolt/listener/asyncio_runner.py);
 - in-flight tracking (`Deps.inflight`): shutdown and tests wait for the work after the
-  ack. This cannot be a global Bolt middleware: with `process_before_response=False`
-  Bolt returns from the middleware chain once the listener has acked and runs the rest
-  of the listener in a background future (slack_bolt/listener/asyncio_runner.py), so
-  only the function Bolt runs sees the listener end;
+  ack. This cannot be a global Bolt middleware: Bolt returns from the middleware chain
+  once the listener has acked, so only the listener's own task sees it end;
 - unexpected errors: logged once with the request's context (bot/logs binds it in the
   middleware of bot/health.py) and, where the request has a response_url, the person is
   told briefly (`report_unexpected`, which `app.error` also uses for the errors Bolt
@@ -27,6 +29,7 @@ What every listener shares is done here once:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -34,8 +37,9 @@ from typing import Any, Literal
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
 
-from bot.context import Deps
+from bot.context import AckFirst, Deps
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +103,29 @@ async def report_unexpected(
         log.warning("could not tell the person about the failure: %s", failed)
 
 
+class _Ack(AsyncAck):
+    """Bolt's ack, and a future that is done the moment it is called. The listener goes
+    on once the requests waiting for their ack are acked (`AckFirst`)."""
+
+    def __init__(self, ack: AsyncAck, first: AckFirst) -> None:
+        super().__init__()
+        self._bolt = ack
+        self._first = first
+        self.called: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        try:
+            response = await self._bolt(*args, **kwargs)
+            self.response = self._bolt.response
+        finally:
+            if not self.called.done():
+                self.called.set_result(None)
+        await self._first.turn()
+        return response
+
+
 def _bolt_listener(deps: Deps, route: Route) -> Callable[..., Awaitable[None]]:
-    async def run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond | None) -> None:
+    async def work(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond | None) -> None:
         async with deps.inflight.track():
             try:
                 if route.kind == "action":
@@ -108,6 +133,16 @@ def _bolt_listener(deps: Deps, route: Route) -> Callable[..., Awaitable[None]]:
                 await route.listener(deps, Incoming(ack, body, respond))
             except Exception as error:
                 await report_unexpected(error, body, respond)
+
+    async def run(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond | None) -> None:
+        # The listener runs in a task of its own (it inherits the request's log context);
+        # Bolt gets the response the moment the listener acks (or ends without acking:
+        # an event, which Bolt acks). Bolt's own way (`process_before_response=False`)
+        # looks for the ack every 10 ms.
+        acked = _Ack(ack, deps.ack_first)
+        task = asyncio.get_running_loop().create_task(work(acked, body, respond))
+        deps.inflight.keep(task)
+        await asyncio.wait((task, acked.called), return_when=asyncio.FIRST_COMPLETED)
 
     run.__name__ = route.listener.__name__  # Bolt logs listeners by name
     return run

@@ -351,15 +351,20 @@ class Deliverer:
         bulk ones (an alert the change caused) unless a flush of this process is already
         sending bulk (a backlog, a job's run): a listener never queues up behind them."""
         report = await self.deliver_interactive()
-        if not self._bulk_flushes:
-            report.merge(await self.flush(lanes=(Lane.BULK,)))
+        report.merge(await self.bulk_after_change())
         return report
+
+    async def bulk_after_change(self) -> DeliveryReport:
+        """The bulk messages a change caused, unless a flush of this process is sending
+        bulk already (it takes them)."""
+        if self._bulk_flushes:
+            return DeliveryReport()
+        return await self.flush(lanes=(Lane.BULK,))
 
     async def _give_back(self, messages: list[OutboxMessage]) -> None:
         """Not an attempt: their turn comes with a later claim."""
         async with self._db.transaction() as tx:
-            for message in messages:
-                await tx.outbox.release(message.id, message.last_error or "", count_attempt=False)
+            await tx.outbox.give_back([message.id for message in messages])
 
     async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> bool:
         """Send one message and record the outcome; True when it waits on another."""

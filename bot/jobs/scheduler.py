@@ -62,20 +62,28 @@ def missed(spec: JobSpec, tz: object, since: datetime | None, now: datetime) -> 
     return due is not None and due <= now
 
 
-async def run_scheduled(deps: Deps, name: str) -> None:
-    """What the scheduler runs: one job, then delivery. Never raises (logged instead)."""
+async def run_scheduled(deps: Deps, *names: str) -> None:
+    """What the scheduler runs: the job (or jobs, in order), then delivery. Never raises
+    (logged instead)."""
+    name = ", ".join(names)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
-        result = await execute(deps, [name])
+        result = await execute(deps, list(names), deliver=False)
+        ran = loop.time() - started
+        delivery = result.delivery = await deps.deliverer.flush()
     except Exception:
         log.exception("scheduled job %s failed", name)
         return
-    delivery = result.delivery
+    failed = "; ".join(f"{job}: {why}" for job, why in result.failed.items())
     log.info(
-        "job %s: %d messages%s%s",
+        "job %s: %d messages, run in %.1f s, delivered in %.1f s%s%s",
         name,
         len(result.messages),
-        f", {delivery.failed} not delivered yet" if delivery and delivery.failed else "",
-        f", failed: {result.failed[name]}" if name in result.failed else "",
+        ran,
+        loop.time() - started - ran,
+        f", {delivery.failed} not delivered yet" if delivery.failed else "",
+        f", failed: {failed}" if failed else "",
     )
 
 
@@ -114,6 +122,28 @@ class JobScheduler:
             if task is not None:
                 self.running.discard(task)
             self.finished.put_nowait(name)
+
+    def run_now(self) -> asyncio.Task[None]:
+        """Every scheduled job once, now, in this process, then delivery: `licensebot jobs
+        run` inside `serve` (SIGUSR1 asks for it). Unclaimed: like the command, it runs
+        whatever period the scheduler has or has not run."""
+        names = [job.id for job in self.scheduler.get_jobs() if job.id in JOBS]
+
+        async def run_all() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.add(task)
+            try:
+                for name in names:
+                    JOB_RUNS.labels(job=name, outcome="ran").inc()
+                await run_scheduled(self.deps, *names)
+            finally:
+                if task is not None:
+                    self.running.discard(task)
+                self.finished.put_nowait("now")
+
+        log.info("running every job now: %s", ", ".join(names))
+        return asyncio.get_running_loop().create_task(run_all())
 
     @property
     def is_running(self) -> bool:

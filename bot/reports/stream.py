@@ -158,13 +158,27 @@ _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Sem
 )
 
 
+def building() -> bool:
+    """Whether a report is being built in this event loop (the next one waits for it)."""
+    turn = _one_at_a_time.get(asyncio.get_running_loop())
+    return turn is not None and turn.locked()
+
+
 async def write_report_file(
-    database: Path, rules: Rules, kind: str, now: datetime, where: AuditFilter
+    database: Path,
+    rules: Rules,
+    kind: str,
+    now: datetime,
+    where: AuditFilter,
+    queued: Callable[[], Awaitable[None]] | None = None,
 ) -> Written:
     """`write_csv` into a new temporary file (`Written.path`: the caller removes it with
     `remove_file`), in a worker thread on a connection of its own: the calling event loop
-    keeps acking while a million rows are read and written."""
+    keeps acking while a million rows are read and written. One at a time: `queued` is
+    awaited first when another report is being built (this one then waits its turn)."""
     turn = _one_at_a_time.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1))
+    if turn.locked() and queued is not None:
+        await queued()
     async with turn:
         with _switch:
             return await asyncio.to_thread(
@@ -173,11 +187,16 @@ async def write_report_file(
 
 
 async def write_report_from(
-    db: Database, rules: Rules, kind: str, now: datetime, where: AuditFilter
+    db: Database,
+    rules: Rules,
+    kind: str,
+    now: datetime,
+    where: AuditFilter,
+    queued: Callable[[], Awaitable[None]] | None = None,
 ) -> Written:
     """`write_report_file` for the database `db` is open on (listeners hand their Database,
     never a path: the connection of the report's own is opened here)."""
-    return await write_report_file(db.path, rules, kind, now, where)
+    return await write_report_file(db.path, rules, kind, now, where, queued)
 
 
 async def remove_file(path: Path | None) -> None:

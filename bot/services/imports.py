@@ -3,6 +3,7 @@ first; a file with any bad row changes nothing, and every bad row is named by li
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -57,7 +58,7 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     for record in reader:
-        if not any(cell.strip() for cell in record):
+        if not "".join(record).strip():  # no cell holds anything but spaces
             continue
         if header is None:
             header = [re.sub(r"[\s-]+", "_", c.strip().lower()) for c in record]
@@ -247,7 +248,7 @@ async def import_assignments(
     if not rows:
         problems.append("line 2: the file has no rows")
     result = ImportResult(rows=len(rows))
-    async with db.transaction() as tx:
+    async with db.transaction(bulk=True) as tx:
         held_by = await tx.assignments.active_for_emails([seat.email for seat in seats])
         fresh: list[_Seat] = []
         for seat in seats:
@@ -295,17 +296,23 @@ async def import_assignments(
             for seat in fresh
         ]
         result.changed = len(added)
-        entries: list[tuple[datetime, str, str, str, Any, Any]] = [
-            (now, actor, "assignment.imported", seat.email, None, snapshot)
-            for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
-        ]
-        entries.append(
-            (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
-        )
-        # One statement at a time: a unit of work's connection (asyncpg's above all)
-        # runs one operation at once.
-        await tx.assignments.add_many(added)
-        await tx.audit.add_many(entries)
+        # The seats are written (the database's thread) while their audit entries are
+        # encoded here; one statement at a time all the same: a unit of work's connection
+        # (asyncpg's above all) runs one operation at once.
+        seats_written = asyncio.ensure_future(tx.assignments.add_many(added, first))
+        await asyncio.sleep(0)  # add_many hands its statement over before this goes on
+        try:
+            entries: list[tuple[datetime, str, str, str, Any, Any]] = [
+                (now, actor, "assignment.imported", seat.email, None, snapshot)
+                for seat, snapshot in zip(added, _snapshots(first, added), strict=True)
+            ]
+            entries.append(
+                (now, actor, "import.assignments", f"import:{source}", None, _summary(result))
+            )
+            audit_rows = tx.audit.rows(entries)
+        finally:
+            await seats_written
+        await tx.audit.add_rows(audit_rows)
         touched = {(s.edition, item) for s in fresh for item in (s.seat_type, *s.modules)}
         for edition, item in sorted(touched):
             await tx.pools.refresh_overage(edition, item, now)

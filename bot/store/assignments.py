@@ -37,11 +37,13 @@ class NewSeat:
 
 
 class AssignmentRepository(Repository):
-    async def add_many(self, seats: Sequence[NewSeat]) -> int:
+    async def add_many(self, seats: Sequence[NewSeat], first: int | None = None) -> int:
         """Add many active seats with one statement per table (imports, benchmarks); the
         caller audits and refreshes the pools. Returns how many were added. Ids follow the
-        current largest, which the caller's write transaction keeps stable."""
-        first = int(await self._scalar("SELECT COALESCE(MAX(id), 0) FROM assignments")) + 1
+        current largest (`first`: `next_id()`, read by the caller in the same write
+        transaction, which keeps it stable)."""
+        if first is None:
+            first = await self.next_id()
         await self._many(
             "INSERT INTO assignments (id, email, name, slack_user_id, edition, seat_type, "
             "department, license_group, status, assigned_at, last_active_at, request_id) "

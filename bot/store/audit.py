@@ -11,6 +11,8 @@ from bot.licensing.entities import AuditEntry  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import dumps, from_db_at, to_db
 
+AuditRow = tuple[str | None, str, str, str, str | None, str | None]
+
 
 class AuditRepository(Repository):
     async def add(
@@ -30,6 +32,12 @@ class AuditRepository(Repository):
 
     async def add_many(self, entries: Sequence[tuple[datetime, str, str, str, Any, Any]]) -> None:
         """Many entries (at, actor, action, subject, before, after) in one statement."""
+        await self.add_rows(self.rows(entries))
+
+    @staticmethod
+    def rows(entries: Sequence[tuple[datetime, str, str, str, Any, Any]]) -> list[AuditRow]:
+        """The entries as stored (`add_rows` writes them): built apart, the encoding can
+        run while the database writes something else."""
         times: dict[datetime, str | None] = {}  # an import stamps every entry alike
 
         def stamp(at: datetime) -> str | None:
@@ -37,13 +45,16 @@ class AuditRepository(Repository):
                 times[at] = to_db(at)
             return times[at]
 
+        return [
+            (stamp(at), actor, action, subject, dumps(before), dumps(after))
+            for at, actor, action, subject, before, after in entries
+        ]
+
+    async def add_rows(self, rows: Sequence[AuditRow]) -> None:
         await self._many(
             "INSERT INTO audit (at, actor, action, subject, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (stamp(at), actor, action, subject, dumps(before), dumps(after))
-                for at, actor, action, subject, before, after in entries
-            ],
+            rows,
         )
 
     async def recent(

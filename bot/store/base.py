@@ -26,8 +26,10 @@ class Repository:
             return await cursor.fetchone()
 
     async def _all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # One call into the database's thread (execute, fetch, done), not three: each call
+        # waits for the event loop to take its answer, and a write's lock (an INSERT ...
+        # RETURNING) is held until the statement is done.
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def _scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self._one(sql, params)

@@ -36,8 +36,11 @@ def from_cents(value: int | None) -> Decimal | None:
     return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps makes one a call
+
+
 def dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    return None if value is None else _ENCODER.encode(value)
 
 
 def modules_to_db(modules: tuple[str, ...] | list[str]) -> str:

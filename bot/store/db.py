@@ -21,6 +21,8 @@ from bot.store import pg
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
+READERS = 2  # reading connections per Database (SQLite)
+BULK_CACHE_KIB = 65_536  # a bulk write's page cache (SQLite's default: 2,000 KiB)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,13 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self.path = path
+        # Reads (`read()`) go through connections of their own (READERS, opened as needed):
+        # a long read (a pool count over 100,000 seats) never holds up a write, the writes
+        # never queue up the reads, and two reads run at once (WAL: readers see the last
+        # commit).
+        self._readers: list[aiosqlite.Connection] = []  # every reading connection opened
+        self._idle_readers: list[aiosqlite.Connection] = []
+        self._read_slots = asyncio.Semaphore(READERS)
 
     dialect = "sqlite"
 
@@ -56,6 +65,10 @@ class Database:
         return database
 
     async def close(self) -> None:
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
+        self._idle_readers.clear()
         async with self._lock:
             await self._connection.close()
 
@@ -90,16 +103,24 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Store]:
-        """A unit of work: everything inside commits together or not at all."""
+    async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Store]:
+        """A unit of work: everything inside commits together or not at all. `bulk` (an
+        import's 100,000 rows): the page cache holds the indexes being written for the
+        transaction (BULK_CACHE_KIB), instead of spilling them to the WAL mid-way."""
         async with self._lock:
-            await self._begin("BEGIN IMMEDIATE")
+            if bulk:
+                await self._connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
             try:
-                yield Store(self._connection)
-            except BaseException:
-                await self._rollback()
-                raise
-            await self._connection.execute("COMMIT")
+                await self._begin("BEGIN IMMEDIATE")
+                try:
+                    yield Store(self._connection)
+                except BaseException:
+                    await self._rollback()
+                    raise
+                await self._connection.execute("COMMIT")
+            finally:
+                if bulk:
+                    await asyncio.shield(self._connection.execute("PRAGMA cache_size = -2000"))
 
     async def _begin(self, statement: str) -> None:
         """BEGIN, and never leave the connection inside a transaction: a cancel that lands
@@ -120,13 +141,36 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
-        """Reads that see one consistent snapshot."""
-        async with self._lock:
-            await self._begin("BEGIN")
+        """Reads that see one consistent snapshot (the last commit when they start), on
+        the reading connection: beside the writes, not behind them."""
+        async with self._read_slots:
+            reader = self._idle_readers.pop() if self._idle_readers else await self._reading()
             try:
-                yield Store(self._connection)
+                await reader.execute("BEGIN")
+            except BaseException:
+                await _quietly_end(reader)
+                self._idle_readers.append(reader)
+                raise
+            try:
+                yield Store(reader)
             finally:
-                await self._connection.execute("COMMIT")
+                await _quietly_end(reader)
+                self._idle_readers.append(reader)
+
+    async def _reading(self) -> aiosqlite.Connection:
+        """A new reading connection (READERS at most: reads run side by side, each in its
+        connection's thread, SQLite letting go of the GIL while it reads)."""
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            reader.row_factory = aiosqlite.Row
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA foreign_keys = ON")
+            await reader.execute("PRAGMA query_only = ON")  # it only ever reads
+        except BaseException:
+            await reader.close()
+            raise
+        self._readers.append(reader)
+        return reader
 
     async def ping(self) -> bool:
         try:
@@ -158,6 +202,14 @@ class Database:
         caller, now or later, gets False. The claim is a row (job, period)."""
         async with self.transaction() as tx:
             return await _claim(tx, job, period, owner)
+
+
+async def _quietly_end(reader: aiosqlite.Connection) -> None:
+    """End a read transaction, even for a caller being cancelled (none open: harmless)."""
+    try:
+        await asyncio.shield(reader.execute("COMMIT"))
+    except aiosqlite.OperationalError:
+        pass
 
 
 async def _wal(connection: aiosqlite.Connection) -> None:
@@ -249,7 +301,7 @@ class PostgresDatabase(Database):
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Store]:
+    async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Store]:
         async with self._pool.acquire() as raw, pg.write_transaction(raw):
             yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -180,16 +181,19 @@ class OutboxRepository(Repository):
             " ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?"
         )
         rows = await self._all(sql, [*params, limit])
-        claimed = []
-        for row in rows:
-            changed, _ = await self._run(
-                "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ? "
-                "AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)",
-                (to_db(at + LEASE), lease_owner(), row["id"], to_db(at)),
+        if not rows:
+            return []
+        # One compare-and-set for the lot (the write transaction holds SQLite's lock).
+        leased = {
+            row["id"]
+            for row in await self._all(
+                "UPDATE outbox SET lease_until = ?, lease_owner = ? "
+                f"WHERE id IN ({', '.join('?' for _ in rows)}) "
+                "AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING id",
+                [to_db(at + LEASE), lease_owner(), *(row["id"] for row in rows), to_db(at)],
             )
-            if changed == 1:
-                claimed.append(_message(row))
-        return claimed
+        }
+        return [_message(row) for row in rows if row["id"] in leased]
 
     async def fence(self, message_id: int, at: datetime, *, posting: bool = False) -> bool:
         """Just before sending: renew this process's lease and check the message is still
@@ -289,6 +293,17 @@ class OutboxRepository(Repository):
                 message_id,
             ),
         )
+
+    async def give_back(self, message_ids: Sequence[int]) -> None:
+        """Claimed but not tried (another worker's turn): pending again as they were, due
+        at once, no attempt counted. One statement for the lot."""
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            await self._run(
+                "UPDATE outbox SET lease_until = NULL, lease_owner = NULL "
+                f"WHERE id IN ({', '.join('?' for _ in chunk)})",
+                list(chunk),
+            )
 
     async def fail(self, message_id: int, error: str, failure: str, at: datetime) -> None:
         """End a message undelivered: kept (status 'failed') with why, for admins to see."""
