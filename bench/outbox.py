@@ -30,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fakeslack import FakeSlack  # noqa: E402 - tests/ is not a package
 
 from bot.app import build_deps  # noqa: E402
+from bot.licensing.messages import DeliveryFailed, FailedItem, MessageKind  # noqa: E402
 from bot.licensing.requests import Person, SeatRequest  # noqa: E402
 from bot.services.requests import file_request  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from bot.store.outbox import OutboxTarget  # noqa: E402
 
 APPROVALS = "C0APPROVALS"
 ALERTS = "C0ALERTS"
@@ -62,12 +64,12 @@ async def measure(
         async with deps.db.transaction() as tx:
             for i in range(alerts):
                 await tx.outbox.enqueue(
-                    "channel",
-                    "delivery_failed",
+                    OutboxTarget.CHANNEL,
+                    MessageKind.DELIVERY_FAILED,
                     deps.clock.now(),
                     channel=bulk[i % len(bulk)],
                     key=f"bench:{i}",
-                    data={"count": 1, "failures": [{"what": "bench", "where": "C1", "error": ""}]},
+                    data=DeliveryFailed(count=1, failures=(FailedItem(what="bench", where="C1"),)),
                 )
         started = time.monotonic()
         background = asyncio.create_task(deps.deliverer.flush())

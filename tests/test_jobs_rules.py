@@ -9,6 +9,7 @@ from bot.blocks.base import MAX_BLOCKS
 from bot.blocks.templates import render
 from bot.jobs import runner  # noqa: F401 - registers the alert templates
 from bot.licensing.alerts import pool_situations, trial_situation
+from bot.licensing.messages import decode_message
 from bot.licensing.policy import Policy, PoolState, Trial
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -73,7 +74,7 @@ def test_digest_of_3000_pools_stays_within_limits() -> None:
         "inactive": 2,
         "modules": [{"module": "wfo", "holders": 1, "eligible": 10}],
     }
-    message = render("digest", None, data, UTC)
+    message = render("digest", None, decode_message("digest", data), UTC)
     payload = message.payload()  # slack_sdk validates every block here
     assert len(payload["blocks"]) <= MAX_BLOCKS
     assert "more pools" in str(payload["blocks"]) and "…and 2970 more" in str(payload["blocks"])
@@ -103,22 +104,27 @@ def test_inactive_summary_with_long_names_stays_within_limits() -> None:
         "unpriced": 5,
         "rows": rows,
     }
-    payload = render("inactive_summary", None, data, UTC).payload()
+    payload = render(
+        "inactive_summary", None, decode_message("inactive_summary", data), UTC
+    ).payload()
     assert len(payload["blocks"]) <= MAX_BLOCKS
     assert sum(1 for b in payload["blocks"] if b["type"] == "actions") == 20
     resolved = render(
         "limits_alert",
         None,
-        {
-            "kind": "nearly-full",
-            "pool": "premium agent",
-            "used": 99,
-            "purchased": 100,
-            "left": 1,
-            "utilization": 0.99,
-            "high": 0.95,
-            "resolved": {"at": NOW.isoformat(), "text": "premium agent is below 95% again"},
-        },
+        decode_message(
+            "limits_alert",
+            {
+                "kind": "nearly-full",
+                "pool": "premium agent",
+                "used": 99,
+                "purchased": 100,
+                "left": 1,
+                "utilization": 0.99,
+                "high": 0.95,
+                "resolved": {"at": NOW.isoformat(), "text": "premium agent is below 95% again"},
+            },
+        ),
         UTC,
     ).payload()
     assert "Resolved" in resolved["blocks"][0]["text"]["text"]

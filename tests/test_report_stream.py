@@ -84,12 +84,14 @@ async def test_filtered_audit_streams_the_same_rows(
     assert out.getvalue() == table.csv_text()
 
 
-async def test_report_file_is_written_off_the_event_loop(bot: Bot) -> None:
+async def test_report_file_is_written_in_a_process_of_its_own(bot: Bot) -> None:
+    """A thread would share the interpreter lock with the event loop (acks beside a
+    million-row report slowed): the rows are read by `python -m bot.reports.worker`."""
     await build_ledger(bot)
     seen: list[str] = []
     original = store_reports.ReportRepository.active_seat_pages
 
-    async def spy(self, page=None):  # noqa: ANN001, ANN202 - records the reading thread
+    async def spy(self, page=None):  # noqa: ANN001, ANN202 - records a read in this process
         seen.append(threading.current_thread().name)
         async for item in original(self, page):
             yield item
@@ -104,9 +106,21 @@ async def test_report_file_is_written_off_the_event_loop(bot: Bot) -> None:
     assert written.path is not None
     data = await asyncio.to_thread(written.path.read_bytes)
     await asyncio.to_thread(written.path.unlink)
-    assert seen and seen[0] != threading.current_thread().name
+    assert seen == []  # not read in this process, by any thread
     assert written.size == len(data) and written.rows == 7
     assert _csv(data)[0][0] == "email" and len(_csv(data)) == 8
+
+
+async def test_a_failed_report_process_says_why_and_leaves_no_file(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    missing = tmp_path / "no such directory" / "licensebot.db"
+    with pytest.raises(RuntimeError, match="unable to open database file"):
+        await write_report_file(missing, bot.deps.rules, "assignments", START, AuditFilter())
+    assert list(spool.iterdir()) == []
 
 
 async def test_slack_report_uploads_the_streamed_file_and_leaves_no_temp_file(

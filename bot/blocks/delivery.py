@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.blocks.base import Message, clip, context, escape, section, when
+from bot.licensing.messages import DeliveryFailed, MessageKind
 from bot.licensing.requests import LicenseRequest
 from bot.licensing.views import FailedDelivery
 
 RETRY_ACTION = "retry_delivery"
 
-_WHAT = {
-    "request_card": "request card",
-    "decision_reply": "decision reply",
-    "decision_dm": "decision DM",
+_WHAT: dict[str, str] = {
+    MessageKind.REQUEST_CARD: "request card",
+    MessageKind.DECISION_REPLY: "decision reply",
+    MessageKind.DECISION_DM: "decision DM",
     "home": "App Home refresh",
 }
 
@@ -65,15 +65,14 @@ def failed_deliveries_blocks(failed: list[FailedDelivery], total: int, tz: tzinf
     return blocks
 
 
-def delivery_failed_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
+def delivery_failed_alert(_: LicenseRequest | None, data: DeliveryFailed, tz: tzinfo) -> Message:
     """The alerts-channel message for messages Slack refused for good."""
-    count = int(data.get("count", 0))
+    count = data.count
     lines = []
-    for item in data.get("failures") or []:
-        where = _where(str(item.get("where") or ""))
+    for item in data.failures:
+        where = _where(item.where)
         lines.append(
-            f"• {_what(str(item.get('what')), None)} to {where}: "
-            f"{escape(str(item.get('error') or ''), formatting=False)}"
+            f"• {_what(item.what, None)} to {where}: {escape(item.error, formatting=False)}"
         )
     if count > len(lines):
         lines.append(f"and {count - len(lines)} more")

@@ -5,12 +5,12 @@ request's card, and the `/license drift` reply."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import tzinfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
+from bot.licensing.messages import DriftLine, GenesysAlert, GenesysDrift, GenesysStatus
 from bot.licensing.requests import LicenseRequest
 
 ADOPT_ACTION = "genesys_adopt"
@@ -52,27 +52,26 @@ def genesys_state_line(state: str | None, detail: str | None) -> str | None:
     return f"Genesys Cloud: {line}"
 
 
-def genesys_status(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    state = data.get("state", "")
-    icon = STATE_TEXT.get(state, "").split(" ", 1)[0] or ":information_source:"
-    text = f"{icon} Genesys Cloud: {escape(data.get('text', ''), formatting=False)}"
-    return Message(f"Genesys Cloud: {data.get('text', '')}", [section(text)])
+def genesys_status(_: LicenseRequest | None, data: GenesysStatus, tz: tzinfo) -> Message:
+    icon = STATE_TEXT.get(data.state, "").split(" ", 1)[0] or ":information_source:"
+    text = f"{icon} Genesys Cloud: {escape(data.text, formatting=False)}"
+    return Message(f"Genesys Cloud: {data.text}", [section(text)])
 
 
-def genesys_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    who = f"*{escape(data.get('name', ''))}* ({escape(data.get('email', ''))}) · {data['seat']}"
-    kind = data.get("kind")
-    resolved = data.get("resolved")
+def genesys_alert(_: LicenseRequest | None, data: GenesysAlert, tz: tzinfo) -> Message:
+    who = f"*{escape(data.name)}* ({escape(data.email)}) · {data.seat}"
+    kind = data.kind
+    resolved = data.resolved
     if resolved:
         text = (
-            f":white_check_mark: *Resolved* {day(datetime.fromisoformat(resolved['at']), tz)}: "
-            f"{escape(resolved['text'], formatting=False)}"
+            f":white_check_mark: *Resolved* {day(resolved.at, tz)}: "
+            f"{escape(resolved.text, formatting=False)}"
         )
-        return Message(f"Resolved: {resolved['text']}", [section(text), context(who)])
+        return Message(f"Resolved: {resolved.text}", [section(text), context(who)])
     if kind == "waiting":
         head = ":hourglass_flowing_sand: *Waiting for the Genesys user*"
         body = (
-            f"{who}\nThe seat is approved, but {escape(data.get('email', ''))} is not in "
+            f"{who}\nThe seat is approved, but {escape(data.email)} is not in "
             "Genesys Cloud yet. licensebot assigns the licenses once the user exists "
             "(checked daily); create the user in Genesys Cloud to speed it up."
         )
@@ -83,7 +82,7 @@ def genesys_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) ->
             if removing
             else ":x: *Genesys Cloud refused the licenses: the seat is not provisioned*"
         )
-        body = f"{who}\nGenesys said: `{escape(data.get('message', ''), formatting=False)}`\n" + (
+        body = f"{who}\nGenesys said: `{escape(data.message, formatting=False)}`\n" + (
             "Licenses follow roles: remove the role that implies it in Genesys Cloud, "
             "then check with `/license drift`."
             if removing
@@ -95,23 +94,23 @@ def genesys_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) ->
     )
 
 
-def genesys_drift(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
+def genesys_drift(_: LicenseRequest | None, data: GenesysDrift, tz: tzinfo) -> Message:
     return drift_message(data, tz, buttons=True)
 
 
-def drift_message(data: dict[str, Any], tz: tzinfo, *, buttons: bool = True) -> Message:
-    total = data.get("total", 0)
-    resolved = data.get("resolved")
+def drift_message(data: GenesysDrift, tz: tzinfo, *, buttons: bool = True) -> Message:
+    total = data.total
+    resolved = data.resolved
     if resolved:
         text = (
-            f":white_check_mark: *Resolved* {day(datetime.fromisoformat(resolved['at']), tz)}: "
-            f"{escape(resolved['text'], formatting=False)}"
+            f":white_check_mark: *Resolved* {day(resolved.at, tz)}: "
+            f"{escape(resolved.text, formatting=False)}"
         )
-        return Message(f"Resolved: {resolved['text']}", [section(text)])
+        return Message(f"Resolved: {resolved.text}", [section(text)])
     if not total:
         text = ":white_check_mark: Genesys Cloud and the ledger agree: no drift."
         return Message(text, [section(text)])
-    counts = data.get("counts", {})
+    counts = data.counts
     by_kind = " · ".join(f"{KIND_TEXT.get(k, k)} {n}" for k, n in counts.items())
     blocks: list[Block] = [
         HeaderBlock(text=f"Genesys drift: {total} difference{'s' if total != 1 else ''}"),
@@ -120,7 +119,7 @@ def drift_message(data: dict[str, Any], tz: tzinfo, *, buttons: bool = True) -> 
             f"{'s' if total != 1 else ''}.* {by_kind}"
         ),
     ]
-    rows = data.get("rows", [])
+    rows = data.rows
     for row in rows:
         if len(blocks) > MAX_BLOCKS - 4:
             break
@@ -137,22 +136,22 @@ def drift_message(data: dict[str, Any], tz: tzinfo, *, buttons: bool = True) -> 
     )
 
 
-def _row(row: dict[str, Any], tz: tzinfo, buttons: bool) -> list[Block]:
-    kind = row["kind"]
-    seat = f" · {row['seat']}" if row.get("seat") else ""
+def _row(row: DriftLine, tz: tzinfo, buttons: bool) -> list[Block]:
+    kind = row.kind
+    seat = f" · {row.seat}" if row.seat else ""
     line = (
-        f"*{KIND_TEXT.get(kind, kind)}* · {escape(row.get('name', ''))} "
-        f"({escape(row['email'])}){seat}\n{escape(row.get('detail', ''), formatting=False)}"
+        f"*{KIND_TEXT.get(kind, kind)}* · {escape(row.name)} "
+        f"({escape(row.email)}){seat}\n{escape(row.detail, formatting=False)}"
     )
-    done = row.get("done")
+    done = row.done
     if done:
-        text = _DONE.get(done.get("state", ""), done.get("state", ""))
-        if done.get("by"):
-            text += f" by <@{done['by']}>"
-        if done.get("at"):
-            text += f" on {day(datetime.fromisoformat(done['at']), tz)}"
-        if done.get("text"):
-            text += f": {escape(done['text'], formatting=False)}"
+        text = _DONE.get(done.state, done.state)
+        if done.by:
+            text += f" by <@{done.by}>"
+        if done.at:
+            text += f" on {day(done.at, tz)}"
+        if done.text:
+            text += f": {escape(done.text, formatting=False)}"
         return [section(f"{line}\n{text}")]
     if not buttons:
         return [section(line)]
@@ -161,10 +160,10 @@ def _row(row: dict[str, Any], tz: tzinfo, buttons: bool) -> list[Block]:
         value = json.dumps(
             {
                 "k": kind,
-                "e": row["email"],
-                "n": row.get("name", ""),
-                "u": row.get("user_id"),
-                "l": row.get("licenses", []),
+                "e": row.email,
+                "n": row.name,
+                "u": row.user_id,
+                "l": list(row.licenses),
             },
             separators=(",", ":"),
         )
@@ -177,8 +176,8 @@ def _row(row: dict[str, Any], tz: tzinfo, buttons: bool) -> list[Block]:
                 style="danger",
                 confirm=ConfirmObject(
                     title="Remove in Genesys?",
-                    text=f"Take {', '.join(row.get('licenses', []))} away from "
-                    f"{escape(row['email'])} in Genesys Cloud.",
+                    text=f"Take {', '.join(row.licenses)} away from "
+                    f"{escape(row.email)} in Genesys Cloud.",
                     confirm="Remove",
                     deny="Cancel",
                 ),
@@ -186,7 +185,7 @@ def _row(row: dict[str, Any], tz: tzinfo, buttons: bool) -> list[Block]:
         ]
     else:
         value = json.dumps(
-            {"k": kind, "a": row.get("assignment_id"), "e": row["email"]}, separators=(",", ":")
+            {"k": kind, "a": row.assignment_id, "e": row.email}, separators=(",", ":")
         )
         if kind == "missing":
             elements.append(
@@ -202,12 +201,12 @@ def _row(row: dict[str, Any], tz: tzinfo, buttons: bool) -> list[Block]:
                 style="danger",
                 confirm=ConfirmObject(
                     title="End this seat?",
-                    text=f"Revoke the {row.get('seat', '')} seat of {escape(row['email'])} "
+                    text=f"Revoke the {row.seat} seat of {escape(row.email)} "
                     "here and remove its licenses in Genesys Cloud.",
                     confirm="Remove",
                     deny="Cancel",
                 ),
             )
         )
-    block_id = f"genesys:{row.get('key', kind)}"[:255]
+    block_id = f"genesys:{row.key or kind}"[:255]
     return [section(line), ActionsBlock(block_id=block_id, elements=elements)]

@@ -3,8 +3,7 @@ Release). Both re-render from their stored data when someone acts on them."""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import tzinfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -15,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
+from bot.licensing.messages import Done, InactiveDm, InactiveRow, InactiveSeatsSummary
 from bot.licensing.requests import LicenseRequest
 
 RECLAIM_ACTION = "inactive_reclaim"
@@ -30,17 +30,17 @@ _DONE = {
 }
 
 
-def inactive_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    total, days = data["total"], data["inactive_days"]
-    rows: list[dict[str, Any]] = data.get("rows", [])
+def inactive_summary(_: LicenseRequest | None, data: InactiveSeatsSummary, tz: tzinfo) -> Message:
+    total, days = data.total, data.inactive_days
+    rows = data.rows
     freed = f"*{total:,} seat{'s' if total != 1 else ''}*"
-    if data.get("monthly_cost") and float(data["monthly_cost"]) > 0:
-        freed += f" and *${float(data['monthly_cost']):,.2f}/month*"
-        if data.get("unpriced"):
-            freed += f" ({data['unpriced']:,} seats without a price)"
-    pools = " · ".join(f"{s['pool']} {s['count']:,}" for s in data.get("seats", []))
-    if data.get("pools", 0) > len(data.get("seats", [])):
-        pools += f" · and {data['pools'] - len(data['seats'])} more pools"
+    if data.monthly_cost is not None and data.monthly_cost > 0:
+        freed += f" and *${float(data.monthly_cost):,.2f}/month*"
+        if data.unpriced:
+            freed += f" ({data.unpriced:,} seats without a price)"
+    pools = " · ".join(f"{s.pool} {s.count:,}" for s in data.seats)
+    if data.pools > len(data.seats):
+        pools += f" · and {data.pools - len(data.seats)} more pools"
     headline = (
         f":zzz: *{total:,} seat holder{'s' if total != 1 else ''}* have had no activity for "
         f"{days}+ days. Reclaiming them would free {freed}."
@@ -57,7 +57,7 @@ def inactive_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo)
         f"The {len(rows)} longest idle of {total:,} are listed; see all with "
         "`/license users inactive`. Keep snoozes a holder for 30 days."
     )
-    acted = data.get("acted") or {}
+    acted = data.acted
     if acted:
         footer += " Since posted: " + ", ".join(f"{n} {state}" for state, n in acted.items())
         footer += "."
@@ -65,18 +65,17 @@ def inactive_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo)
     return Message(f"{total:,} inactive seat holders ({days}+ days without activity)", blocks)
 
 
-def _row_blocks(row: dict[str, Any], tz: tzinfo) -> list[Block]:
-    since = day(datetime.fromisoformat(row["last"]), tz)
-    idle = f"never active, assigned {since}" if row.get("never") else f"last active {since}"
+def _row_blocks(row: InactiveRow, tz: tzinfo) -> list[Block]:
+    since = day(row.last, tz)
+    idle = f"never active, assigned {since}" if row.never else f"last active {since}"
     line = (
-        f"*{escape(row['name'])}* ({escape(row['email'])}) · {row['seat']} · "
-        f"{row['days']} days idle ({idle})"
+        f"*{escape(row.name)}* ({escape(row.email)}) · {row.seat} · {row.days} days idle ({idle})"
     )
-    done = row.get("done")
+    done = row.done
     if done:
         line += f"\n{_done_line(done, tz)}"
         return [section(line)]
-    seat_id = str(row["id"])
+    seat_id = str(row.id)
     return [
         section(line),
         ActionsBlock(
@@ -89,7 +88,7 @@ def _row_blocks(row: dict[str, Any], tz: tzinfo) -> list[Block]:
                     style="danger",
                     confirm=ConfirmObject(
                         title="Reclaim this seat?",
-                        text=f"Revoke the {row['seat']} seat of {escape(row['email'])}.",
+                        text=f"Revoke the {row.seat} seat of {escape(row.email)}.",
                         confirm="Reclaim",
                         deny="Cancel",
                     ),
@@ -100,40 +99,40 @@ def _row_blocks(row: dict[str, Any], tz: tzinfo) -> list[Block]:
     ]
 
 
-def _done_line(done: dict[str, Any], tz: tzinfo) -> str:
-    line = _DONE.get(done.get("state", ""), done.get("state", ""))
-    if done.get("by") and done.get("state") != "released":
-        line += f" by <@{done['by']}>"
-    if done.get("at"):
-        line += f" on {day(datetime.fromisoformat(done['at']), tz)}"
-    if done.get("until"):
-        line += f", not listed again before {day(datetime.fromisoformat(done['until']), tz)}"
+def _done_line(done: Done, tz: tzinfo) -> str:
+    line = _DONE.get(done.state, done.state)
+    if done.by and done.state != "released":
+        line += f" by <@{done.by}>"
+    if done.at:
+        line += f" on {day(done.at, tz)}"
+    if done.until:
+        line += f", not listed again before {day(done.until, tz)}"
     return line
 
 
-def inactive_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    seat = data["seat"]
-    since = day(datetime.fromisoformat(data["last"]), tz)
-    done = data.get("done")
-    if done and done.get("state") == "kept":
-        until = day(datetime.fromisoformat(done["until"]), tz)
+def inactive_dm(_: LicenseRequest | None, data: InactiveDm, tz: tzinfo) -> Message:
+    seat = data.seat
+    since = day(data.last, tz)
+    done = data.done
+    if done and done.state == "kept":
+        until = day(done.until, tz)
         text = (
             f":white_check_mark: You kept your {seat} seat. We will not ask again before {until}."
         )
         return Message(text, [section(text)])
-    if done and done.get("state") == "released":
+    if done and done.state == "released":
         text = f":white_check_mark: You released your {seat} seat: it is back in the pool. Thanks!"
         return Message(text, [section(text)])
     if done:
         text = f"Your {seat} seat: {_done_line(done, tz)}."
         return Message(text, [section(text)])
     question = f"Do you still need your {seat} seat?"
-    idle = "since it was assigned" if data.get("never") else "since your last activity"
+    idle = "since it was assigned" if data.never else "since your last activity"
     text = (
-        f":wave: Hi {escape(data['name'])}! licensebot has seen no activity on your *{seat}* "
-        f"seat for {data['days']} days ({idle} on {since}).\n*{question}*"
+        f":wave: Hi {escape(data.name)}! licensebot has seen no activity on your *{seat}* "
+        f"seat for {data.days} days ({idle} on {since}).\n*{question}*"
     )
-    seat_id = str(data["id"])
+    seat_id = str(data.id)
     blocks: list[Block] = [
         section(text),
         ActionsBlock(
@@ -157,8 +156,8 @@ def inactive_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> M
             ],
         ),
         context(
-            f"Keep: we will not ask again for {data.get('snooze_days', 30)} days. "
+            f"Keep: we will not ask again for {data.snooze_days} days. "
             "Release: the seat goes back to the pool for someone else."
         ),
     ]
-    return Message(f"{question} ({data['days']} days without activity)", blocks)
+    return Message(f"{question} ({data.days} days without activity)", blocks)

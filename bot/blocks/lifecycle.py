@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
-from typing import Any
+from datetime import date, tzinfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, HeaderBlock
 
 from bot.blocks.base import MAX_BLOCKS, Message, context, day, escape, section
 from bot.licensing.entities import Assignment, Quota
+from bot.licensing.messages import (
+    Deactivated,
+    ExpiringDm,
+    ExpiringSummary,
+    RequestEscalation,
+)
 from bot.licensing.requests import LicenseRequest
 
 DEACTIVATED_RECLAIM_ACTION = "deactivated_reclaim"
@@ -88,36 +93,36 @@ def quota_set_reply(before: int | None, quota: Quota) -> Message:
 # --- deactivated holder (SPEC 9) ------------------------------------------------------
 
 
-def deactivated_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    who = f"<@{data['user']}> · {holder_label(data['name'], data['email'])}"
-    if data.get("revoked"):
+def deactivated_alert(_: LicenseRequest | None, data: Deactivated, tz: tzinfo) -> Message:
+    who = f"<@{data.user}> · {holder_label(data.name, data.email)}"
+    if data.revoked:
         text = (
-            f":wave: *Slack deactivated {who}*: their {data['seat']} seat was revoked at once "
+            f":wave: *Slack deactivated {who}*: their {data.seat} seat was revoked at once "
             "(LICENSEBOT_RECLAIM_ON_DEACTIVATION)."
         )
         return Message(text.replace("*", ""), [section(text), context("licensebot lifecycle")])
-    done = data.get("done")
-    head = f":warning: *Slack deactivated {who}*, who still holds {data['seat']}."
+    done = data.done
+    head = f":warning: *Slack deactivated {who}*, who still holds {data.seat}."
     blocks: list[Block] = [section(head)]
     if done:
         state = {
-            "reclaimed": f":recycle: Reclaimed by <@{done.get('by')}> on {_day(done, tz)}",
+            "reclaimed": f":recycle: Reclaimed by <@{done.by}> on {day(done.at, tz)}",
             "gone": ":heavy_minus_sign: No longer holds this seat",
-        }.get(done.get("state", ""), "")
+        }.get(done.state, "")
         blocks.append(section(state))
     else:
         blocks.append(
             ActionsBlock(
-                block_id=f"deactivated:{data['id']}",
+                block_id=f"deactivated:{data.id}",
                 elements=[
                     ButtonElement(
                         text="Reclaim",
                         action_id=DEACTIVATED_RECLAIM_ACTION,
-                        value=str(data["id"]),
+                        value=str(data.id),
                         style="danger",
                         confirm=ConfirmObject(
                             title="Reclaim this seat?",
-                            text=f"Revoke {data['seat']} from {escape(data['email'])}.",
+                            text=f"Revoke {data.seat} from {escape(data.email)}.",
                             confirm="Reclaim",
                             deny="Cancel",
                         ),
@@ -129,19 +134,15 @@ def deactivated_alert(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo
     return Message(head.replace("*", ""), blocks)
 
 
-def _day(done: dict[str, Any], tz: tzinfo) -> str:
-    return day(datetime.fromisoformat(done["at"]), tz) if done.get("at") else "—"
-
-
 # --- expiring seats (SPEC 9) ------------------------------------------------------------
 
 
-def expiring_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    left = data["days_left"]
-    when = "today is its last day" if left == 0 else f"its last day is {data['ends_on']}"
-    whose = "Your" if data.get("holder") else f"{holder_label(data['name'], data['email'])}'s"
+def expiring_dm(_: LicenseRequest | None, data: ExpiringDm, tz: tzinfo) -> Message:
+    left = data.days_left
+    when = "today is its last day" if left == 0 else f"its last day is {data.ends_on}"
+    whose = "Your" if data.holder else f"{holder_label(data.name, data.email)}'s"
     text = (
-        f":hourglass: {whose} {data['seat']} seat is time-bound: {when}"
+        f":hourglass: {whose} {data.seat} seat is time-bound: {when}"
         f"{'' if left == 0 else f' ({left} day' + ('s' if left != 1 else '') + ' left)'}. "
         "It is revoked the day after. Ask a license admin to `/license extend` it if it is "
         "still needed."
@@ -149,71 +150,70 @@ def expiring_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> M
     return Message(text, [section(text)])
 
 
-def expired_dm(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    whose = "Your" if data.get("holder") else f"{holder_label(data['name'], data['email'])}'s"
+def expired_dm(_: LicenseRequest | None, data: ExpiringDm, tz: tzinfo) -> Message:
+    whose = "Your" if data.holder else f"{holder_label(data.name, data.email)}'s"
     text = (
-        f":wave: {whose} time-bound {data['seat']} seat ended after {data['ends_on']} and is "
+        f":wave: {whose} time-bound {data.seat} seat ended after {data.ends_on} and is "
         "revoked. File `/license request` if it is needed again."
     )
     return Message(text, [section(text)])
 
 
-def expiring_summary(_: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
-    rows: list[dict[str, Any]] = data.get("rows", [])
-    ended: list[dict[str, Any]] = data.get("ended", [])
+def expiring_summary(_: LicenseRequest | None, data: ExpiringSummary, tz: tzinfo) -> Message:
+    rows = data.rows
+    ended = data.ended
     head = (
         f":hourglass: *{len(rows)} time-bound seat{'s' if len(rows) != 1 else ''} end within "
-        f"{data['warning_days']} days*"
+        f"{data.warning_days} days*"
     )
     blocks: list[Block] = [HeaderBlock(text="Time-bound seats ending"), section(head)]
     for row in rows:
         if len(blocks) > MAX_BLOCKS - 4:
             break
-        line = (
-            f"{holder_label(row['name'], row['email'])} · {row['seat']} · last day "
-            f"*{row['ends_on']}*"
-        )
-        done = row.get("done")
+        line = f"{holder_label(row.name, row.email)} · {row.seat} · last day *{row.ends_on}*"
+        done = row.done
         if done:
-            line += f"\n:calendar: Extended to {done['until']} by <@{done['by']}>"
+            line += f"\n:calendar: Extended to {done.until} by <@{done.by}>"
             blocks.append(section(line))
             continue
         blocks.append(section(line))
         blocks.append(
             ActionsBlock(
-                block_id=f"extend:{row['id']}",
+                block_id=f"extend:{row.id}",
                 elements=[
                     ButtonElement(
                         text=f"Extend {EXTEND_DAYS} days",
                         action_id=EXTEND_ACTION,
-                        value=str(row["id"]),
+                        value=str(row.id),
                     )
                 ],
             )
         )
     if ended:
-        names = ", ".join(holder_label(e["name"], e["email"]) for e in ended[:20])
+        names = ", ".join(holder_label(e.name, e.email) for e in ended[:20])
         more = f" and {len(ended) - 20} more" if len(ended) > 20 else ""
         blocks.append(section(f":wave: Ended and revoked today: {names}{more}"))
     blocks.append(context("licensebot `expiring` · admins only · or `/license extend`"))
     return Message(head.replace("*", ""), blocks)
 
 
-def request_escalation(request: LicenseRequest | None, data: dict[str, Any], tz: tzinfo) -> Message:
+def request_escalation(
+    request: LicenseRequest | None, data: RequestEscalation, tz: tzinfo
+) -> Message:
     """The DM to each approver of a request's stage once it waited twice the reminder hours."""
     assert request is not None
-    who = "finance approval" if data.get("stage") == "finance" else "an admin's decision"
+    who = "finance approval" if data.stage == "finance" else "an admin's decision"
     link = ""
-    if data.get("channel") and data.get("ts"):
+    if data.channel and data.ts:
         link = (
-            f" <https://slack.com/archives/{data['channel']}/p{data['ts'].replace('.', '')}"
+            f" <https://slack.com/archives/{data.channel}/p{data.ts.replace('.', '')}"
             f"|Open the card>"
         )
-    elif data.get("channel"):
-        link = f" See <#{data['channel']}>."
+    elif data.channel:
+        link = f" See <#{data.channel}>."
     text = (
         f":rotating_light: {request.title} #{request.id} ({escape(request.email)}: "
-        f"{request.edition} {request.seat_type}) has waited {data['hours']} hours for {who}."
+        f"{request.edition} {request.seat_type}) has waited {data.hours} hours for {who}."
         f"{link} Approve or deny it on its card or in its thread."
     )
     return Message(f"{request.title} #{request.id} is waiting for you", [section(text)])

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.base import Message, clip, context, day, escape, section, when
+from bot.licensing.messages import DecisionPayload, StagePayload
 from bot.licensing.policy import Outcome, SeatCheck
 from bot.licensing.requests import LicenseRequest, RequestKind, RequestStatus, Stage
 from bot.licensing.views import Impact
@@ -154,11 +155,11 @@ def stage_line(request: LicenseRequest, impact: Impact | None) -> str | None:
     return None
 
 
-def stage_reply(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+def stage_reply(request: LicenseRequest, data: StagePayload, tz: tzinfo) -> Message:
     """The thread reply when the admin stage approves and finance is next."""
     text = (
-        f":white_check_mark: Approved by <@{data['by']}> — waiting for finance. "
-        f"Monthly cost ${float(data.get('cost') or 0):,.2f}: a member of the finance group "
+        f":white_check_mark: Approved by <@{data.by}> — waiting for finance. "
+        f"Monthly cost ${float(data.cost or 0):,.2f}: a member of the finance group "
         "approves or denies it here."
     )
     return Message(f"Request #{request.id} waits for finance", [section(text)])
@@ -181,7 +182,7 @@ def outcome_line(request: LicenseRequest, tz: tzinfo) -> str:
     return line
 
 
-def decision_reply(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+def decision_reply(request: LicenseRequest, data: DecisionPayload, tz: tzinfo) -> Message:
     """The thread reply that records a decision."""
     lines = [outcome_line(request, tz)]
     lines += _usage_lines(data, tz)
@@ -190,7 +191,7 @@ def decision_reply(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
     return Message(f"Request #{request.id} {request.status.value}", [section("\n".join(lines))])
 
 
-def decision_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+def decision_dm(request: LicenseRequest, data: DecisionPayload, tz: tzinfo) -> Message:
     """What the requester is told."""
     status = request.status
     subject = f"Your request #{request.id} for {seat_label(request)} for {escape(request.email)}"
@@ -221,16 +222,16 @@ def decision_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
     return Message(text, [section(text)])
 
 
-def _usage_lines(data: dict, tz: tzinfo) -> list[str]:
+def _usage_lines(data: DecisionPayload, tz: tzinfo) -> list[str]:
     lines = []
-    for freed in data.get("freed", []):
-        lines.append(f"{freed['pool']} now {freed['used']}/{freed['purchased']} (a seat freed)")
-    for usage in data.get("usage", []):
-        lines.append(f"{usage['pool']} now {usage['used']}/{usage['purchased']}")
-    for over in data.get("overage", []):
-        ends = day(over.get("grace_ends_at"), tz)
-        verb = "enters grace period" if over.get("grace_starts") else "grace period runs"
-        lines.append(f":warning: {over['pool']} is {over['overage']} over: {verb} until {ends}")
+    for freed in data.freed:
+        lines.append(f"{freed.pool} now {freed.used}/{freed.purchased} (a seat freed)")
+    for usage in data.usage:
+        lines.append(f"{usage.pool} now {usage.used}/{usage.purchased}")
+    for over in data.overage:
+        ends = day(over.grace_ends_at, tz)
+        verb = "enters grace period" if over.grace_starts else "grace period runs"
+        lines.append(f":warning: {over.pool} is {over.overage} over: {verb} until {ends}")
     return lines
 
 
@@ -282,11 +283,11 @@ def _date(value: date | datetime | None) -> str:
     return value.isoformat() if value else "—"
 
 
-def stage_dm(request: LicenseRequest, data: dict, tz: tzinfo) -> Message:
+def stage_dm(request: LicenseRequest, data: StagePayload, tz: tzinfo) -> Message:
     """The requester's DM when the admin stage approves and finance is next."""
     text = (
         f"Your {request.title.lower()} #{request.id} for {seat_label(request)} for "
-        f"{escape(request.email)} was approved by <@{data['by']}> and now waits for finance "
+        f"{escape(request.email)} was approved by <@{data.by}> and now waits for finance "
         "(its monthly cost reaches the finance threshold). You get a DM when it is decided."
     )
     return Message(text, [section(text)])

@@ -14,6 +14,7 @@ from bot.commands.pipeline import Incoming, Route, mount
 from bot.context import Deps
 from bot.licensing.commands import Trial
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import Done
 from bot.services import inactive
 from bot.services.trial import convert_trial, start_trial, trial_status
 
@@ -66,23 +67,18 @@ async def on_summary_action(deps: Deps, body: dict, *, reclaim: bool) -> None:
     try:
         if reclaim:
             revoked = await inactive.reclaim(deps.db, seat_id, user_id, now)
-            done = {"state": "reclaimed", "by": user_id, "at": now.isoformat()}
+            done = Done(state="reclaimed", by=user_id, at=now)
             told = (
                 f":recycle: Reclaimed the {revoked.seat} seat of {escape(revoked.name)} "
                 f"({escape(revoked.email)})."
             )
         else:
             until = await inactive.snooze(deps.db, seat_id, user_id, now)
-            done = {
-                "state": "kept",
-                "by": user_id,
-                "at": now.isoformat(),
-                "until": until.isoformat(),
-            }
+            done = Done(state="kept", by=user_id, at=now, until=until)
             told = f":pushpin: Kept: not listed again before {day(until, deps.rules.tz)}."
     except LicenseError as error:
         await inactive.note_on_summary(
-            deps.db, seat_id, {"state": "gone"}, now, channel=channel, ts=ts
+            deps.db, seat_id, Done(state="gone"), now, channel=channel, ts=ts
         )
         await deps.deliver()
         await notify(deps, body, simple(f":warning: {error}"))
@@ -102,17 +98,12 @@ async def on_dm_action(deps: Deps, body: dict, *, release: bool) -> None:
     try:
         if release:
             await inactive.reclaim(deps.db, seat_id, user_id, now)
-            done = {"state": "released", "by": user_id, "at": now.isoformat()}
+            done = Done(state="released", by=user_id, at=now)
         else:
             until = await inactive.snooze(deps.db, seat_id, user_id, now)
-            done = {
-                "state": "kept",
-                "by": user_id,
-                "at": now.isoformat(),
-                "until": until.isoformat(),
-            }
+            done = Done(state="kept", by=user_id, at=now, until=until)
     except LicenseError as error:
-        await inactive.answer_dm(deps.db, channel, ts, {"state": "gone"}, now)
+        await inactive.answer_dm(deps.db, channel, ts, Done(state="gone"), now)
         await deps.deliver()
         await notify(deps, body, simple(f":warning: {error}"))
         return

@@ -29,6 +29,7 @@ from bot.genesys.reconcile import reconcile_table
 from bot.genesys.sync import compare, drift_data, read_org
 from bot.licensing.commands import ShowDrift
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import Done
 from bot.services import genesys as service
 from bot.services import queries
 from bot.services import seats as seat_service
@@ -89,7 +90,7 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
     value: dict[str, Any] = json.loads(body["actions"][0]["value"])
     now = deps.clock.now()
     kind, email = value.get("k", ""), str(value.get("e", ""))
-    done: dict[str, Any] = {"by": user_id, "at": now.isoformat()}
+    state, text = "", None
     try:
         if action == "adopt":
             seat = await service.adopt(
@@ -102,11 +103,11 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
                 actor=user_id,
                 now=now,
             )
-            done["state"] = "adopted"
+            state = "adopted"
             told = f":inbox_tray: Adopted: {email} now holds a {seat.seat} seat in the ledger."
         elif action == "provision":
             await service.provision_again(deps.db, int(value["a"]), user_id, now)
-            done["state"] = "provisioning"
+            state = "provisioning"
             told = f":arrows_counterclockwise: Provisioning of {email} queued in Genesys Cloud."
         elif kind == "unmanaged":
             licenses = tuple(value.get("l") or ())
@@ -117,17 +118,17 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
             ]
             still = sorted(await deps.genesys.user_licenses(uid) & set(licenses))
             if failed or still:
-                done["state"] = "still-held"
-                done["text"] = "; ".join(failed) or (
+                state = "still-held"
+                text = "; ".join(failed) or (
                     f"{', '.join(still)} still held (a role implies it: licenses follow roles)"
                 )
-                told = f":warning: Genesys still shows {email}'s license: {done['text']}"
+                told = f":warning: Genesys still shows {email}'s license: {text}"
             else:
-                done["state"] = "removed"
+                state = "removed"
                 told = f":heavy_minus_sign: Removed {', '.join(licenses)} from {email} in Genesys."
         else:
             revoked = await seat_service.revoke_for_drift(deps.db, int(value["a"]), user_id, now)
-            done["state"] = "revoked"
+            state = "revoked"
             told = (
                 f":recycle: Revoked the {revoked.seat} seat of {email}; "
                 "its licenses are removed in Genesys."
@@ -139,6 +140,7 @@ async def on_drift_action(deps: Deps, body: dict[str, Any], action: str) -> None
         await notify(deps, body, simple(f":warning: Genesys Cloud: {error}. Nothing was changed."))
         return
     channel, ts = _where(body)
+    done = Done(state=state, by=user_id, at=now, text=text)
     await service.note_on_drift(deps.db, channel, ts, f"{kind}:{email}", done, now)
     await deps.deliver()
     await notify(deps, body, simple(told))

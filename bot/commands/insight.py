@@ -86,7 +86,7 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     now = deps.clock.now()
     where = await _audit_filter(deps, command.person, command.since, command.until)
     # A report over a large ledger reads for seconds: streamed to a temporary file by a
-    # worker thread on a connection of its own (WAL lets it read beside writers), so the
+    # process of its own on a connection of its own (WAL lets it read beside writers), so the
     # event loop keeps acking and approvals on the bot's connection never wait.
     # One report is built at a time: a second one is told it follows, then waits its turn.
     written = await write_report_from(

@@ -37,6 +37,7 @@ from bot.delivery.home import HomeSource, HomeTarget, home_destination
 from bot.delivery.outcomes import Kind, NotReady, Outcome, backoff, classify
 from bot.delivery.pacing import Pacer
 from bot.delivery.slack import Attempt, Handler, Sent, SlackTarget
+from bot.licensing.messages import DeliveryFailed, FailedItem, MessageKind
 from bot.metrics import delivery_failed
 from bot.services.ledger import Rules
 from bot.store.db import Database
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 # Waiting on another message (or on Genesys): due again at once, behind older ones.
 NOT_READY_WAIT = timedelta(0)
 PER_DESTINATION = 20  # messages of one destination sent per pass (the rest wait their turn)
-FAILED_ALERT_TEMPLATE = "delivery_failed"
+FAILED_ALERT_TEMPLATE = MessageKind.DELIVERY_FAILED
 
 
 class Superseded(Exception):
@@ -472,18 +473,18 @@ class Deliverer:
                 channel=self._alerts_channel,
                 key=f"delivery:failed:{min(m.id for m in fresh)}:{max(m.id for m in fresh)}:"
                 f"{now.isoformat()}",
-                data={
-                    "count": len(fresh),
-                    "failures": [
-                        {
-                            "id": m.id,
-                            "what": m.template,
-                            "where": m.channel or m.user_id or "",
-                            "error": m.last_error or "",
-                        }
+                data=DeliveryFailed(
+                    count=len(fresh),
+                    failures=tuple(
+                        FailedItem(
+                            id=m.id,
+                            what=m.template,
+                            where=m.channel or m.user_id or "",
+                            error=m.last_error or "",
+                        )
                         for m in fresh[:10]
-                    ],
-                },
+                    ),
+                ),
             )
         return True
 

@@ -24,11 +24,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.base import Message
-from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.delivery.outcomes import NotReady, RateLimited, Unreadable
 from bot.delivery.pacing import Pacer
+from bot.licensing.messages import RequestCard, UpdateOf
 from bot.licensing.requests import LicenseRequest, RequestStatus
 from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
@@ -133,7 +133,7 @@ class SlackTarget:
             impact = None
             if request.status is RequestStatus.PENDING:
                 impact = await evaluate_request(tx, self._rules, request, self._clock.now())
-        card = request_card(request, impact, self._rules.tz)
+        card = render(message.template, request, RequestCard(impact=impact), self._rules.tz)
         if self.card_hook is not None:  # e.g. where Genesys provisioning of the seat stands
             await self.card_hook(card, request.id)
         if request.card_ts and request.card_channel:
@@ -198,7 +198,8 @@ class SlackTarget:
         request = await self._request(attempt.message)
         if request is None or not request.card_ts:
             raise NotReady("waiting for the request card")
-        rendered = render(attempt.message.template, request, attempt.message.data, self._rules.tz)
+        message = attempt.message
+        rendered = render(message.template, request, message.payload, self._rules.tz)
         return await self.post(
             attempt,
             request.card_channel or self._approvals_channel,
@@ -209,7 +210,7 @@ class SlackTarget:
     async def dm(self, attempt: Attempt) -> Sent:
         message = attempt.message
         request = await self._request(message)
-        rendered = render(message.template, request, message.data, self._rules.tz)
+        rendered = render(message.template, request, message.payload, self._rules.tz)
         opened = await self.call("conversations.open", "*", users=message.user_id)
         return await self.post(attempt, opened["channel"]["id"], rendered)
 
@@ -218,25 +219,25 @@ class SlackTarget:
         if not message.channel:
             raise LookupError("a channel message without a channel")
         request = await self._request(message)
-        rendered = render(message.template, request, message.data, self._rules.tz)
-        return await self.post(
-            attempt, message.channel, rendered, thread_ts=message.data.get("thread_ts")
-        )
+        rendered = render(message.template, request, message.payload, self._rules.tz)
+        return await self.post(attempt, message.channel, rendered)
 
     async def update(self, attempt: Attempt) -> Sent:
         """Re-render a posted message from its current data (resolved, a line acted on)
         and update it in place: chat.update on the ts it was posted with."""
         message = attempt.message
+        of = message.payload
+        assert isinstance(of, UpdateOf)
         async with self._db.read() as tx:
-            original = await tx.outbox.by_key(message.data["of"])
+            original = await tx.outbox.by_key(of.of)
             request = None
             if original is not None and original.request_id is not None:
                 request = await tx.requests.get(original.request_id)
         if original is None or original.status == "failed":
-            raise LookupError(f"nothing to update: {message.data['of']!r} was never posted")
+            raise LookupError(f"nothing to update: {of.of!r} was never posted")
         if original.status != "delivered" or not original.delivered_ts:
             raise NotReady("waiting for the message it updates")
-        rendered = render(original.template, request, original.data, self._rules.tz)
+        rendered = render(original.template, request, original.payload, self._rules.tz)
         assert original.delivered_channel
         await attempt.fence()
         await self.call(

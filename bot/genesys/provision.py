@@ -38,18 +38,29 @@ from bot.genesys.client import (
 from bot.jobs.outbox import NotReady
 from bot.licensing.catalog import Catalog
 from bot.licensing.entities import Assignment
+from bot.licensing.messages import (
+    ChangeStep,
+    GenesysAlert,
+    GenesysStatus,
+    GenesysStep,
+    MessageKind,
+    ProvisionStep,
+    RemoveStep,
+    SeatBefore,
+)
 from bot.services.alerts import AlertSpec, raise_alert, resolve_alert
+from bot.services.outcomes import queue_card
 from bot.store.db import Database
 from bot.store.genesys import WAITING_USER
-from bot.store.outbox import OutboxMessage
+from bot.store.outbox import OutboxMessage, OutboxTarget
 from bot.store.unit import Store
 
 log = logging.getLogger(__name__)
 
-TARGET = "genesys"
-PROVISION = "provision"
-REMOVE = "remove"
-CHANGE = "change"
+TARGET = OutboxTarget.GENESYS
+PROVISION = GenesysStep.PROVISION
+REMOVE = GenesysStep.REMOVE
+CHANGE = GenesysStep.CHANGE
 
 PROVISIONED = "provisioned"
 REFUSED = "refused"
@@ -83,7 +94,9 @@ class Provisioner:
     timeout: float = 20.0  # seconds one provisioning may take inside a delivery
 
     async def deliver(self, message: OutboxMessage) -> tuple[str | None, str | None]:
-        assignment_id = int(message.data["assignment_id"])
+        step = message.payload
+        assert isinstance(step, ProvisionStep | RemoveStep | ChangeStep), step
+        assignment_id = step.assignment_id
         async with self.db.read() as tx:
             seat = await tx.assignments.get(assignment_id)
             state = await tx.genesys.get(assignment_id)
@@ -93,10 +106,10 @@ class Provisioner:
             # Bounded: the deliverer's next flush retries, and Slack messages queued
             # behind this one do not wait out a Genesys outage.
             async with asyncio.timeout(self.timeout):
-                if message.template == REMOVE:
-                    await self._remove(seat, state.user_id, message.data.get("licenses"))
-                elif message.template == CHANGE:
-                    await self._change(seat, state.user_id, message.data.get("before") or {})
+                if isinstance(step, RemoveStep):
+                    await self._remove(seat, state.user_id, step.licenses)
+                elif isinstance(step, ChangeStep):
+                    await self._change(seat, state.user_id, step.before)
                 else:
                     await self._provision(seat, state.user_id)
         except TimeoutError:
@@ -167,16 +180,10 @@ class Provisioner:
                 f"licenses {', '.join(licenses)} assigned in Genesys Cloud",
             )
 
-    async def _change(
-        self, seat: Assignment, known_user: str | None, before: dict[str, Any]
-    ) -> None:
+    async def _change(self, seat: Assignment, known_user: str | None, before: SeatBefore) -> None:
         """A change swaps the licenses: add the new seat's (as a provisioning), then remove
         those only the old seat had, re-reading them (licenses follow roles)."""
-        old = self.catalog.genesys_licenses(
-            str(before.get("edition", "")),
-            str(before.get("seat_type", "")),
-            tuple(before.get("modules") or ()),
-        )
+        old = self.catalog.genesys_licenses(before.edition, before.seat_type, before.modules)
         new = self.catalog.genesys_licenses(seat.edition, seat.seat_type, seat.modules)
         dropped = tuple(i for i in old if i not in new)
         await self._provision(seat, known_user)
@@ -213,7 +220,9 @@ class Provisioner:
                 {"user_id": user_id, "licenses": list(dropped)},
             )
 
-    async def _remove(self, seat: Assignment, known_user: str | None, licenses: Any = None) -> None:
+    async def _remove(
+        self, seat: Assignment, known_user: str | None, licenses: tuple[str, ...] | None = None
+    ) -> None:
         now = self.clock.now()
         wanted = tuple(
             licenses or self.catalog.genesys_licenses(seat.edition, seat.seat_type, seat.modules)
@@ -282,13 +291,8 @@ class Provisioner:
             await raise_alert(
                 tx,
                 _waiting_spec(seat),
-                template="genesys_alert",
-                data={
-                    "kind": "waiting",
-                    "email": seat.email,
-                    "name": seat.name,
-                    "seat": seat.seat,
-                },
+                template=MessageKind.GENESYS_ALERT,
+                data=GenesysAlert(kind="waiting", email=seat.email, name=seat.name, seat=seat.seat),
                 channel=self.alerts_channel,
                 now=now,
             )
@@ -326,15 +330,15 @@ class Provisioner:
                     f"Genesys Cloud refused to {'remove' if removing else 'assign'} the "
                     f"licenses of {seat.email}",
                 ),
-                template="genesys_alert",
-                data={
-                    "kind": "remove-refused" if removing else "refused",
-                    "email": seat.email,
-                    "name": seat.name,
-                    "seat": seat.seat,
-                    "message": message[:1500],
-                    "assignment_id": seat.id,
-                },
+                template=MessageKind.GENESYS_ALERT,
+                data=GenesysAlert(
+                    kind="remove-refused" if removing else "refused",
+                    email=seat.email,
+                    name=seat.name,
+                    seat=seat.seat,
+                    message=message[:1500],
+                    assignment_id=seat.id,
+                ),
                 channel=self.alerts_channel,
                 now=now,
             )
@@ -369,13 +373,13 @@ async def _tell_thread(tx: Store, seat: Assignment, now: datetime, state: str, t
     the seat came from a request."""
     if seat.request_id is None:
         return
-    await tx.outbox.enqueue("card", "request_card", now, request_id=seat.request_id)
+    await queue_card(tx, seat.request_id, now, None)
     await tx.outbox.enqueue(
-        "thread",
-        "genesys_status",
+        OutboxTarget.THREAD,
+        MessageKind.GENESYS_STATUS,
         now,
         request_id=seat.request_id,
-        data={"state": state, "text": text, "email": seat.email},
+        data=GenesysStatus(state=state, text=text, email=seat.email),
     )
 
 

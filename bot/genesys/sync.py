@@ -7,13 +7,14 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.genesys.client import GenesysClient
 from bot.licensing.catalog import Catalog
 from bot.licensing.entities import Assignment
+from bot.licensing.messages import DriftLine, GenesysDrift
 from bot.store.genesys import GenesysState
 
 UNMANAGED = "unmanaged"
@@ -99,11 +100,19 @@ class DriftRow:
     def key(self) -> str:
         return f"{self.kind}:{self.email}"
 
-    def to_data(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["licenses"] = list(self.licenses)
-        data["key"] = self.key
-        return data
+    def line(self) -> DriftLine:
+        """The row as a line of the drift summary's payload."""
+        return DriftLine(
+            kind=self.kind,
+            email=self.email,
+            name=self.name,
+            user_id=self.user_id,
+            assignment_id=self.assignment_id,
+            seat=self.seat,
+            licenses=tuple(self.licenses),
+            detail=self.detail,
+            key=self.key,
+        )
 
 
 def compare(
@@ -220,12 +229,10 @@ def _instant(value: Any) -> datetime | None:
 SUMMARY_ROWS = 15  # rows with buttons in the summary; the rest are counted
 
 
-def drift_data(rows: list[DriftRow]) -> dict[str, Any]:
+def drift_data(rows: list[DriftRow]) -> GenesysDrift:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.kind] = counts.get(row.kind, 0) + 1
-    return {
-        "total": len(rows),
-        "counts": counts,
-        "rows": [r.to_data() for r in rows[:SUMMARY_ROWS]],
-    }
+    return GenesysDrift(
+        total=len(rows), counts=counts, rows=tuple(r.line() for r in rows[:SUMMARY_ROWS])
+    )

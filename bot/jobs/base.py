@@ -12,18 +12,27 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.licensing.entities import Alert
+from bot.licensing.messages import (
+    AlertPayload,
+    MessageKind,
+    Payload,
+    check,
+    message_kind,
+    resolved,
+)
 from bot.licensing.policy import Policy
 from bot.licensing.requests import LicenseRequest
-from bot.services.alerts import AlertSpec, raise_alert, resolve_alert, resolved_data
+from bot.services.alerts import AlertSpec, raise_alert, resolve_alert
 from bot.services.ledger import Rules
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
 if TYPE_CHECKING:
@@ -35,15 +44,18 @@ class Outgoing:
     """One message a job sends (or, in a dry run, would send)."""
 
     job: str
-    target: str  # channel | dm | thread | card | update
-    template: str
-    data: dict[str, Any]
+    target: OutboxTarget
+    template: MessageKind  # for an update: the kind of the message updated in place
+    payload: Payload  # the kind's payload (for an update: the message's new payload)
     key: str | None = None
     channel: str | None = None
     user_id: str | None = None
     request_id: int | None = None
     # The request as the message shows it (decided, in a dry run): not stored.
     request: LicenseRequest | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        check(self.template, self.payload)
 
 
 @dataclass
@@ -103,7 +115,7 @@ class JobContext:
                 yield tx
 
     async def alert(
-        self, tx: Store, spec: AlertSpec, template: str, data: dict[str, Any]
+        self, tx: Store, spec: AlertSpec, template: MessageKind, data: AlertPayload
     ) -> Outgoing | None:
         """Raise an alert into the alerts channel, once per key."""
         channel = self.settings.alerts_channel
@@ -114,7 +126,9 @@ class JobContext:
             tx, spec, template=template, data=data, channel=channel, now=self.clock.now()
         ):
             return None
-        return Outgoing(spec.job, "channel", template, data, key=spec.key, channel=channel)
+        return Outgoing(
+            spec.job, OutboxTarget.CHANNEL, template, data, key=spec.key, channel=channel
+        )
 
     async def resolve(self, tx: Store, alert: Alert, text: str) -> Outgoing | None:
         """Resolve an open alert: its posted message is updated in place."""
@@ -123,16 +137,16 @@ class JobContext:
             message = await tx.outbox.by_key(alert.key)
             if message is None:
                 return None
-            data = resolved_data(message.data, text, now)
+            data: Payload = resolved(message.payload, text, now)
         else:
-            resolved = await resolve_alert(tx, alert, text, now)
-            if resolved is None:
+            done = await resolve_alert(tx, alert, text, now)
+            if done is None:
                 return None
-            message, data = resolved
+            message, data = done
         return Outgoing(
             alert.job,
-            "update",
-            message.template,
+            OutboxTarget.UPDATE,
+            message_kind(message.template),
             data,
             key=f"{alert.key}:resolved",
             channel=alert.channel or message.channel,
@@ -148,7 +162,7 @@ class JobContext:
             message.target,
             message.template,
             self.clock.now(),
-            data=message.data,
+            data=message.payload,
             request_id=message.request_id,
             channel=message.channel,
             user_id=message.user_id,
@@ -157,13 +171,9 @@ class JobContext:
         return message if queued is not None else None
 
 
-def money(value: Decimal | None) -> str | None:
-    """Money in message data: exact decimal text (JSON has no decimals)."""
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
-def iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at else None
+def money(value: Decimal | None) -> Decimal | None:
+    """Money in a message payload: to the cent (stored as exact decimal text)."""
+    return None if value is None else value.quantize(Decimal("0.01"))
 
 
 def price_of(

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing, money, price_of
+from bot.licensing.messages import Digest, DigestPool, MessageKind, ModuleAdoption
 from bot.licensing.policy import Band, inactive_since_cutoff, utilization_band
 from bot.services.alerts import AlertSpec
 
 JOB = "digest"
-TEMPLATE = "digest"
+TEMPLATE = MessageKind.DIGEST
 
 
 async def digest_job(ctx: JobContext) -> list[Outgoing]:
@@ -32,37 +32,41 @@ async def digest_job(ctx: JobContext) -> list[Outgoing]:
         for pool in pools:
             band = utilization_band(pool, policy)
             price = price_of(ctx.rules, prices, pool.edition, pool.item)
-            row: dict[str, Any] = {
-                "pool": pool.label,
-                "used": pool.used,
-                "purchased": pool.purchased,
-                "utilization": pool.utilization,
-                "band": band.value,
-            }
+            idle, cost = None, None
             if band is Band.OVER_PROVISIONED:
-                row["idle"] = pool.available
+                idle = pool.available
                 if price is not None:
-                    row["idle_cost"] = money(price * pool.available)
+                    cost = money(price * pool.available)
                     idle_cost += price * pool.available
-            rows.append(row)
+            rows.append(
+                DigestPool(
+                    pool=pool.label,
+                    used=pool.used,
+                    purchased=pool.purchased,
+                    utilization=pool.utilization,
+                    band=band.value,
+                    idle=idle,
+                    idle_cost=cost,
+                )
+            )
         active = sum(by_edition.values())
         modules = []
         for module in catalog.modules:
             offering = [e for e in catalog.editions.values() if module in e.modules]
             eligible = sum(by_edition.get(e.name, 0) for e in offering)
             held = sum(holders.get((e.name, module), 0) for e in offering)
-            modules.append({"module": module, "holders": held, "eligible": eligible})
-        data = {
-            "month": month,
-            "as_of": now.isoformat(),
-            "low": policy.utilization_low,
-            "high": policy.utilization_high,
-            "pools": rows,
-            "idle_cost": money(idle_cost),
-            "active": active,
-            "inactive": inactive.total,
-            "modules": modules,
-        }
+            modules.append(ModuleAdoption(module=module, holders=held, eligible=eligible))
+        data = Digest(
+            month=month,
+            as_of=now,
+            low=policy.utilization_low,
+            high=policy.utilization_high,
+            pools=tuple(rows),
+            idle_cost=money(idle_cost),
+            active=active,
+            inactive=inactive.total,
+            modules=tuple(modules),
+        )
         spec = AlertSpec(JOB, "monthly", "org", month, f"license digest for {month}")
         out = await ctx.alert(tx, spec, TEMPLATE, data)
         if out is not None and not ctx.dry_run:

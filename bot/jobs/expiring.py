@@ -8,19 +8,20 @@ is warned again before its new end."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing
 from bot.licensing.entities import Assignment
+from bot.licensing.messages import ExpiringDm, ExpiringRow, ExpiringSummary, MessageKind
 from bot.licensing.policy import expiry_stage
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.seats import end_seat
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
 JOB = "expiring"
-SUMMARY = "expiring_summary"
-WARNING_DM = "expiring_dm"
-ENDED_DM = "expired_dm"
+SUMMARY = MessageKind.EXPIRING_SUMMARY
+WARNING_DM = MessageKind.EXPIRING_DM
+ENDED_DM = MessageKind.EXPIRED_DM
 LISTED = 20
 PER_RUN = 500
 
@@ -31,8 +32,8 @@ async def expiring_job(ctx: JobContext) -> list[Outgoing]:
     async with ctx.db.read() as tx:
         seats = await tx.assignments.ending_by(last, limit=PER_RUN)
     sent: list[Outgoing] = []
-    warned: list[dict[str, Any]] = []
-    ended: list[dict[str, Any]] = []
+    warned: list[ExpiringRow] = []
+    ended: list[ExpiringRow] = []
     for seat in seats:
         assert seat.ends_on is not None
         stage = expiry_stage(seat.ends_on, today, ctx.policy)
@@ -46,13 +47,13 @@ async def expiring_job(ctx: JobContext) -> list[Outgoing]:
             async with ctx.unit() as tx:
                 sent += await _dms(ctx, tx, seat, WARNING_DM, "warn", today)
     if warned or ended:
-        data = {
-            "warning_days": ctx.policy.expiry_warning_days,
-            "rows": warned[:LISTED],
-            "total": len(warned),
-            "ended": ended,
-            "as_of": now.isoformat(),
-        }
+        data = ExpiringSummary(
+            warning_days=ctx.policy.expiry_warning_days,
+            rows=tuple(warned[:LISTED]),
+            total=len(warned),
+            ended=tuple(ended),
+            as_of=now,
+        )
         spec = AlertSpec(
             JOB,
             "summary",
@@ -89,7 +90,7 @@ async def _end(ctx: JobContext, seat: Assignment, now: datetime) -> list[Outgoin
 
 
 async def _dms(
-    ctx: JobContext, tx: Store, seat: Assignment, template: str, kind: str, today: date
+    ctx: JobContext, tx: Store, seat: Assignment, template: MessageKind, kind: str, today: date
 ) -> list[Outgoing]:
     """The holder's DM (when in Slack) and the requester's (when someone else), once."""
     assert seat.ends_on is not None
@@ -106,9 +107,9 @@ async def _dms(
     for user_id, is_holder in targets:
         message = Outgoing(
             JOB,
-            "dm",
+            OutboxTarget.DM,
             template,
-            {**_row(seat, today), "holder": is_holder},
+            _dm(seat, today, holder=is_holder),
             key=f"{JOB}:{kind}:{seat.id}:{seat.ends_on.isoformat()}:{user_id}",
             user_id=user_id,
         )
@@ -117,14 +118,28 @@ async def _dms(
     return sent
 
 
-def _row(seat: Assignment, today: date) -> dict[str, Any]:
+def _row(seat: Assignment, today: date) -> ExpiringRow:
     assert seat.ends_on is not None
-    return {
-        "id": seat.id,
-        "name": seat.name,
-        "email": seat.email,
-        "user": seat.slack_user_id,
-        "seat": seat.seat,
-        "ends_on": seat.ends_on.isoformat(),
-        "days_left": (seat.ends_on - today).days,
-    }
+    return ExpiringRow(
+        id=seat.id,
+        name=seat.name,
+        email=seat.email,
+        user=seat.slack_user_id,
+        seat=seat.seat,
+        ends_on=seat.ends_on,
+        days_left=(seat.ends_on - today).days,
+    )
+
+
+def _dm(seat: Assignment, today: date, *, holder: bool) -> ExpiringDm:
+    assert seat.ends_on is not None
+    return ExpiringDm(
+        id=seat.id,
+        name=seat.name,
+        email=seat.email,
+        user=seat.slack_user_id,
+        seat=seat.seat,
+        ends_on=seat.ends_on,
+        days_left=(seat.ends_on - today).days,
+        holder=holder,
+    )

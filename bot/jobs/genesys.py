@@ -26,6 +26,7 @@ from bot.genesys.sync import (
 )
 from bot.jobs.base import JobContext, Outgoing
 from bot.licensing.entities import Assignment
+from bot.licensing.messages import MessageKind
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.genesys import queue_provision
 from bot.store.unit import Store
@@ -115,7 +116,7 @@ async def _drift_alert(
     )
     if any(a.key == spec.key for a in opened):
         return sent
-    posted = await ctx.alert(tx, spec, "genesys_drift", drift_data(rows))
+    posted = await ctx.alert(tx, spec, MessageKind.GENESYS_DRIFT, drift_data(rows))
     if posted is not None:
         sent.append(posted)
         if not ctx.dry_run:

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from bot.jobs.base import JobContext, Outgoing, iso, money, price_of
+from bot.jobs.base import JobContext, Outgoing, money, price_of
 from bot.licensing.entities import Assignment
+from bot.licensing.messages import (
+    InactiveDm,
+    InactiveRow,
+    InactiveSeatsSummary,
+    MessageKind,
+    SeatCount,
+)
 from bot.licensing.policy import inactive_days, inactive_since_cutoff
 from bot.services.alerts import AlertSpec, supersede
 from bot.services.inactive import SNOOZE_DAYS
 from bot.store.activity import InactiveSummary
+from bot.store.outbox import OutboxTarget
 
 JOB = "inactive"
 LISTED = 20  # holders shown with buttons; the rest are counted
 ASK_PER_RUN = 50  # DMs per run: Slack rate limits; the rest are asked on the next runs
-SUMMARY = "inactive_summary"
-DM = "inactive_dm"
+SUMMARY = MessageKind.INACTIVE_SUMMARY
+DM = MessageKind.INACTIVE_DM
 
 
 async def inactive_job(ctx: JobContext) -> list[Outgoing]:
@@ -52,7 +59,7 @@ async def inactive_job(ctx: JobContext) -> list[Outgoing]:
                 continue  # another run asked them just now
             message = Outgoing(
                 JOB,
-                "dm",
+                OutboxTarget.DM,
                 DM,
                 dm_data(held, now),
                 key=f"{JOB}:dm:{held.id}:{_spell(held)}",
@@ -68,12 +75,12 @@ def summary_data(
     summary: InactiveSummary,
     prices: dict[tuple[str, str], Decimal | None],
     now: datetime,
-) -> dict[str, Any]:
+) -> InactiveSeatsSummary:
     cost, unpriced = Decimal(0), 0
     seats = []
     for (edition, seat_type), count in summary.by_seat.items():
         price = price_of(ctx.rules, prices, edition, seat_type)
-        seats.append({"pool": f"{edition} {seat_type}", "count": count})
+        seats.append(SeatCount(pool=f"{edition} {seat_type}", count=count))
         if price is None:
             unpriced += count
         else:
@@ -81,34 +88,44 @@ def summary_data(
     for (edition, module), count in summary.by_module.items():
         price = price_of(ctx.rules, prices, edition, module)
         cost += (price or 0) * count
-    seats.sort(key=lambda s: (-int(str(s["count"])), str(s["pool"])))
-    return {
-        "total": summary.total,
-        "inactive_days": ctx.policy.inactive_days,
-        "as_of": now.isoformat(),
-        "seats": seats[:10],
-        "pools": len(seats),
-        "monthly_cost": money(cost),
-        "unpriced": unpriced,
-        "rows": [_row(held, now) for held in summary.first],
-    }
+    seats.sort(key=lambda s: (-s.count, s.pool))
+    return InactiveSeatsSummary(
+        total=summary.total,
+        inactive_days=ctx.policy.inactive_days,
+        as_of=now,
+        seats=tuple(seats[:10]),
+        pools=len(seats),
+        monthly_cost=money(cost),
+        unpriced=unpriced,
+        rows=tuple(_row(held, now) for held in summary.first),
+    )
 
 
-def _row(held: Assignment, now: datetime) -> dict[str, Any]:
-    return {
-        "id": held.id,
-        "name": held.name,
-        "email": held.email,
-        "user": held.slack_user_id,
-        "seat": held.seat,
-        "last": iso(held.last_active_at or held.assigned_at),
-        "never": held.last_active_at is None,
-        "days": inactive_days(held.last_active_at, held.assigned_at, now),
-    }
+def _row(held: Assignment, now: datetime) -> InactiveRow:
+    return InactiveRow(
+        id=held.id,
+        name=held.name,
+        email=held.email,
+        user=held.slack_user_id,
+        seat=held.seat,
+        last=held.last_active_at or held.assigned_at,
+        never=held.last_active_at is None,
+        days=inactive_days(held.last_active_at, held.assigned_at, now),
+    )
 
 
-def dm_data(held: Assignment, now: datetime) -> dict[str, Any]:
-    return {**_row(held, now), "snooze_days": SNOOZE_DAYS}
+def dm_data(held: Assignment, now: datetime) -> InactiveDm:
+    return InactiveDm(
+        id=held.id,
+        name=held.name,
+        email=held.email,
+        user=held.slack_user_id,
+        seat=held.seat,
+        last=held.last_active_at or held.assigned_at,
+        never=held.last_active_at is None,
+        days=inactive_days(held.last_active_at, held.assigned_at, now),
+        snooze_days=SNOOZE_DAYS,
+    )
 
 
 def _spell(held: Assignment) -> str:

@@ -10,6 +10,7 @@ not 200). Each pool keeps its own alert; its resolution updates its line of the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime, tzinfo
 from typing import Any
@@ -25,12 +26,20 @@ from bot.licensing.alerts import (
     resolution,
 )
 from bot.licensing.entities import Alert
+from bot.licensing.messages import (
+    LimitsAlert,
+    LimitsLine,
+    LimitsSummary,
+    MessageKind,
+    Resolved,
+)
 from bot.services.alerts import AlertSpec, rerender
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
 JOB = "limits"
-TEMPLATE = "limits_alert"
-SUMMARY_TEMPLATE = "limits_summary"
+TEMPLATE = MessageKind.LIMITS_ALERT
+SUMMARY_TEMPLATE = MessageKind.LIMITS_SUMMARY
 FOLD_AFTER = 3  # more troubled pools than this in one run: one summary message
 # Worst first: refused now, refused soon, over (in grace), nearly full.
 _SEVERITY = {GRACE_ENDED: 0, GRACE_ENDING: 1, OVER: 2, NEARLY_FULL: 3}
@@ -51,7 +60,7 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
         by_subject = {_subject(p.edition, p.item): p for p in pools}
         open_alerts = {(a.kind, a.subject): a for a in await tx.alerts.open(job=JOB)}
         current: set[str] = set()
-        new: list[tuple[AlertSpec, dict[str, Any]]] = []
+        new: list[tuple[AlertSpec, LimitsAlert]] = []
         for subject, pool in by_subject.items():
             for situation in pool_situations(pool, now, policy):
                 existing = open_alerts.get((situation.kind, subject))
@@ -66,7 +75,7 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
                     _summary(situation.kind, situation.facts, ctx.tz),
                 )
                 current.add(spec.key)
-                new.append((spec, {"kind": situation.kind, **situation.facts}))
+                new.append((spec, situation.limits_alert()))
         if len({spec.subject for spec, _ in new}) > FOLD_AFTER:
             if (out := await _raise_folded(ctx, tx, new, now)) is not None:
                 sent.append(out)
@@ -89,17 +98,17 @@ async def limits_job(ctx: JobContext) -> list[Outgoing]:
     return sent
 
 
-def _worst_first(line: dict[str, Any]) -> tuple[int, float, str]:
-    share = line["used"] / line["purchased"] if line["purchased"] else float(line["used"])
-    return (_SEVERITY.get(line["kind"], len(_SEVERITY)), -share, line["pool"])
+def _worst_first(line: LimitsLine) -> tuple[int, float, str]:
+    share = line.used / line.purchased if line.purchased else float(line.used)
+    return (_SEVERITY.get(line.kind, len(_SEVERITY)), -share, line.pool)
 
 
 async def _raise_folded(
-    ctx: JobContext, tx: Store, new: list[tuple[AlertSpec, dict[str, Any]]], now: datetime
+    ctx: JobContext, tx: Store, new: list[tuple[AlertSpec, LimitsAlert]], now: datetime
 ) -> Outgoing | None:
     """One summary message for the new alerts of this run, worst first."""
     channel = ctx.settings.alerts_channel
-    raised: list[dict[str, Any]] = []
+    raised: list[LimitsLine] = []
     for spec, data in new:
         if ctx.dry_run:
             if await tx.alerts.get(spec.key) is not None:
@@ -114,20 +123,25 @@ async def _raise_folded(
             at=now,
         ):
             continue  # raised before (by a run beside this one)
-        raised.append({"key": spec.key, **data})
+        raised.append(LimitsLine(key=spec.key, **_fields(data)))
     if not raised:
         return None
     raised.sort(key=_worst_first)
     # The run's time, and which alerts it folds: two runs in one second never share a key.
-    digest = hashlib.sha1("\n".join(sorted(x["key"] for x in raised)).encode()).hexdigest()
+    digest = hashlib.sha1("\n".join(sorted(x.key for x in raised)).encode()).hexdigest()
     key = f"{JOB}:summary:{now.isoformat()}:{digest[:12]}"
-    data = {"lines": raised}
+    summary = LimitsSummary(lines=tuple(raised))
     if not ctx.dry_run:
-        await tx.alerts.fold_into([line["key"] for line in raised], key)
+        await tx.alerts.fold_into([line.key for line in raised], key)
         await tx.outbox.enqueue(
-            "channel", SUMMARY_TEMPLATE, now, data=data, channel=channel, key=key
+            OutboxTarget.CHANNEL, SUMMARY_TEMPLATE, now, data=summary, channel=channel, key=key
         )
-    return Outgoing(JOB, "channel", SUMMARY_TEMPLATE, data, key=key, channel=channel)
+    return Outgoing(JOB, OutboxTarget.CHANNEL, SUMMARY_TEMPLATE, summary, key=key, channel=channel)
+
+
+def _fields(alert: LimitsAlert) -> dict[str, Any]:
+    """The alert's fields, for the summary line that carries them."""
+    return {f.name: getattr(alert, f.name) for f in dataclasses.fields(alert)}
 
 
 async def _resolve_folded(
@@ -147,21 +161,22 @@ async def _resolve_folded(
             texts[alert.key] = text
     if not texts:
         return None
-    stamp = {"at": now.isoformat()}
-    lines = [
-        {**line, "resolved": {**stamp, "text": texts[line["key"]]}}
-        if line.get("key") in texts
+    summary = message.payload
+    assert isinstance(summary, LimitsSummary)
+    lines = tuple(
+        dataclasses.replace(line, resolved=Resolved(at=now, text=texts[line.key]))
+        if line.key in texts
         else line
-        for line in message.data.get("lines", [])
-    ]
-    data = {**message.data, "lines": lines}
+        for line in summary.lines
+    )
+    data = dataclasses.replace(summary, lines=lines)
     update_key = f"{message_key}:resolved:{now.isoformat()}"
     if not ctx.dry_run:
         await rerender(tx, message, data, now, key=update_key)
     return Outgoing(
         JOB,
-        "update",
-        message.template,
+        OutboxTarget.UPDATE,
+        SUMMARY_TEMPLATE,
         data,
         key=update_key,
         channel=message.delivered_channel or message.channel,

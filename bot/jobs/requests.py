@@ -8,12 +8,21 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from bot.jobs.base import JobContext, Outgoing
+from bot.licensing.messages import (
+    DecisionPayload,
+    MessageKind,
+    Payload,
+    RequestCard,
+    RequestEscalation,
+    RequestNudge,
+)
 from bot.licensing.requests import LicenseRequest, RequestStatus, Stage
 from bot.services.requests import expire_request
+from bot.store.outbox import OutboxTarget
 
 JOB = "requests"
-NUDGE = "request_nudge"
-ESCALATION = "request_escalation"
+NUDGE = MessageKind.REQUEST_NUDGE
+ESCALATION = MessageKind.REQUEST_ESCALATION
 MAX_ESCALATED = 50  # DMs per request and stage: a huge admin group is not spammed
 
 
@@ -56,14 +65,14 @@ async def _escalate(ctx: JobContext, request: LicenseRequest, now: datetime) -> 
         for user_id in targets:
             message = Outgoing(
                 JOB,
-                "dm",
+                OutboxTarget.DM,
                 ESCALATION,
-                {
-                    "hours": hours,
-                    "stage": stage.value,
-                    "channel": request.card_channel,
-                    "ts": request.card_ts,
-                },
+                RequestEscalation(
+                    hours=hours,
+                    stage=stage.value,
+                    channel=request.card_channel,
+                    ts=request.card_ts,
+                ),
                 key=f"{JOB}:escalate:request:{request.id}:{stage.value}:{user_id}",
                 request_id=request.id,
                 request=request,
@@ -84,17 +93,27 @@ async def _expire(ctx: JobContext, request: LicenseRequest, now: datetime) -> li
         if not decision.won:
             return []  # decided meanwhile (or by another run)
         expired = decision.request
-    data = {"status": RequestStatus.EXPIRED.value}
+    data = DecisionPayload(status=RequestStatus.EXPIRED)
 
-    def out(target: str, template: str, **where: str | None) -> Outgoing:
-        return Outgoing(
-            JOB, target, template, data, request_id=request.id, request=expired, **where
-        )
+    def out(
+        target: OutboxTarget, kind: MessageKind, payload: Payload, **where: str | None
+    ) -> Outgoing:
+        return Outgoing(JOB, target, kind, payload, request_id=request.id, request=expired, **where)
 
     return [
-        out("card", "request_card", channel=request.card_channel),
-        out("thread", "decision_reply", channel=request.card_channel),
-        out("dm", "decision_dm", user_id=request.requester_id),
+        out(
+            OutboxTarget.CARD,
+            MessageKind.REQUEST_CARD,
+            RequestCard(),
+            channel=request.card_channel,
+        ),
+        out(
+            OutboxTarget.THREAD,
+            MessageKind.DECISION_REPLY,
+            data,
+            channel=request.card_channel,
+        ),
+        out(OutboxTarget.DM, MessageKind.DECISION_DM, data, user_id=request.requester_id),
     ]
 
 
@@ -110,9 +129,9 @@ async def _nudge(ctx: JobContext, request: LicenseRequest, now: datetime) -> lis
     hours = int((now - request.created_at).total_seconds() // 3600)
     message = Outgoing(
         JOB,
-        "thread",
+        OutboxTarget.THREAD,
         NUDGE,
-        {"hours": hours, "mentions": mentions},
+        RequestNudge(hours=hours, mentions=tuple(mentions)),
         key=f"{JOB}:nudge:request:{request.id}",
         request_id=request.id,
         request=request,

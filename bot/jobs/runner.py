@@ -17,7 +17,6 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.base import Message
-from bot.blocks.requests import request_card
 from bot.blocks.templates import render
 from bot.delivery import DeliveryReport
 from bot.jobs.base import JobContext, Outgoing
@@ -105,10 +104,7 @@ class JobsFailed(Exception):
 
 
 def render_outgoing(message: Outgoing, tz: tzinfo) -> Message:
-    if message.target == "card":
-        assert message.request is not None
-        return request_card(message.request, None, tz)
-    return render(message.template, message.request, message.data, tz)
+    return render(message.template, message.request, message.payload, tz)
 
 
 def rendered(message: Outgoing, tz: tzinfo) -> Rendered:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from bot.jobs.base import JobContext, Outgoing
 from bot.licensing.alerts import TRIAL_EXPIRED, trial_situation
+from bot.licensing.messages import MessageKind
 from bot.services.alerts import AlertSpec, supersede
 
 JOB = "trial"
-TEMPLATE = "trial_alert"
+TEMPLATE = MessageKind.TRIAL_ALERT
 
 
 async def trial_job(ctx: JobContext) -> list[Outgoing]:
@@ -19,11 +20,11 @@ async def trial_job(ctx: JobContext) -> list[Outgoing]:
         if trial is None or situation is None:
             return []
         active = await tx.assignments.count_active()
-        facts = {"kind": situation.kind, **situation.facts, "active": active}
+        facts = situation.trial_alert(active)
         if situation.kind == TRIAL_EXPIRED:
-            summary = f"the trial ended on {facts['last_day']}: convert to a paid plan"
+            summary = f"the trial ended on {facts.last_day}: convert to a paid plan"
         else:
-            summary = f"trial day {facts['day']}: {facts['days_left']} days left"
+            summary = f"trial day {facts.day}: {facts.days_left} days left"
         spec = AlertSpec(JOB, situation.kind, "trial", trial.start.isoformat(), summary)
         out = await ctx.alert(tx, spec, TEMPLATE, facts)
         if out is not None and situation.kind == TRIAL_EXPIRED and not ctx.dry_run:

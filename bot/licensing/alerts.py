@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.licensing.messages import LimitsAlert, TrialAlert
+from bot.licensing.payloads import from_json
 from bot.licensing.policy import (
     Band,
     Policy,
@@ -36,6 +38,14 @@ class Situation:
     kind: str
     period: str | None  # None: no natural start (one alert while it lasts)
     facts: dict[str, Any] = field(default_factory=dict)
+
+    def limits_alert(self) -> LimitsAlert:
+        """A pool's situation as the payload of its `limits_alert` message."""
+        return from_json(LimitsAlert, {"kind": self.kind, **self.facts})
+
+    def trial_alert(self, active: int) -> TrialAlert:
+        """The trial's situation as the payload of its `trial_alert` message."""
+        return from_json(TrialAlert, {"kind": self.kind, **self.facts, "active": active})
 
 
 def pool_facts(pool: PoolState) -> dict[str, Any]:

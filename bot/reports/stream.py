@@ -3,7 +3,7 @@ go from the store to the CSV a page at a time, so a million rows never sit in me
 the short ones (one row per pool or overage period) are built as a Table and written.
 
 `write_csv` writes to any text file. `write_report_file` does it off the event loop: in a
-worker thread with its own event loop and its own database connection (a read
+process of its own (bot/reports/worker.py) with its own database connection (a read
 transaction beside the bot's writers, WAL), into a file the Slack upload then reads.
 """
 
@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import logging
 import os
+import pickle
 import sys
 import tempfile
 import weakref
@@ -31,6 +33,8 @@ from bot.services.ledger import Rules
 from bot.store.codec import from_db
 from bot.store.db import Database
 from bot.store.unit import Store
+
+log = logging.getLogger(__name__)
 
 ASSIGNMENT_HEADER = [
     "email",
@@ -107,52 +111,33 @@ async def write_csv(
     return Written(kind, len(table.rows), table.summary)
 
 
-async def _write_file(
-    database: Path, rules: Rules, kind: str, now: datetime, where: AuditFilter
-) -> Written:
-    fd, name = tempfile.mkstemp(prefix=f"licensebot-{kind}-", suffix=".csv")
-    path = Path(name)
+@dataclass(frozen=True)
+class ReportJob:
+    """One report to write into `path` (an existing empty file), from the store at
+    `database` (a SQLite path or a PostgreSQL URL)."""
+
+    database: Path
+    rules: Rules
+    kind: str
+    now: datetime
+    where: AuditFilter
+    path: Path
+
+
+async def write_file(job: ReportJob) -> Written:
+    """The report into `job.path`, on a connection of its own (bot/reports/worker.py)."""
+    db = await Database.open(job.database)
     try:
-        db = await Database.open(database)
-        try:
-            async with db.read() as tx:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                    written = await write_csv(tx, rules, kind, now, out, where)
-        finally:
-            await db.close()
-    except BaseException:
-        path.unlink(missing_ok=True)  # noqa: ASYNC240 - the worker thread's own loop
-        raise
-    return replace(written, path=path, size=path.stat().st_size)  # noqa: ASYNC240 - ditto
+        async with db.read() as tx:
+            with job.path.open("w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - the worker's own loop
+                written = await write_csv(tx, job.rules, job.kind, job.now, out, job.where)
+    finally:
+        await db.close()
+    return replace(written, path=job.path, size=job.path.stat().st_size)  # noqa: ASYNC240 - ditto
 
 
-class _SwitchInterval:
-    """While a report thread runs, the interpreter hands the GIL over every millisecond
-    instead of every 5: the event loop's thread, waiting to ack, gets it back sooner
-    (ack p99 beside a million-row report: under 100 ms). Restored when the last ends."""
-
-    FAST_S = 0.001
-
-    def __init__(self) -> None:
-        self.running = 0
-        self.previous = sys.getswitchinterval()
-
-    def __enter__(self) -> None:
-        if self.running == 0:
-            self.previous = sys.getswitchinterval()
-            sys.setswitchinterval(min(self.FAST_S, self.previous))
-        self.running += 1
-
-    def __exit__(self, *_: object) -> None:
-        self.running -= 1
-        if self.running == 0:
-            sys.setswitchinterval(self.previous)
-
-
-_switch = _SwitchInterval()
-# One report thread at a time per event loop: a burst of `/license report` queues behind
-# the running one instead of starving the loop's thread of the GIL (each thread gets a
-# turn; thirty threads leave the loop a thirtieth).
+# One report at a time per event loop: a burst of `/license report` queues behind the
+# running one rather than thirty processes sharing two cores with the bot.
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
@@ -173,17 +158,54 @@ async def write_report_file(
     queued: Callable[[], Awaitable[None]] | None = None,
 ) -> Written:
     """`write_csv` into a new temporary file (`Written.path`: the caller removes it with
-    `remove_file`), in a worker thread on a connection of its own: the calling event loop
+    `remove_file`), in a process of its own on a connection of its own: the calling event loop
     keeps acking while a million rows are read and written. One at a time: `queued` is
     awaited first when another report is being built (this one then waits its turn)."""
     turn = _one_at_a_time.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(1))
     if turn.locked() and queued is not None:
         await queued()
     async with turn:
-        with _switch:
-            return await asyncio.to_thread(
-                asyncio.run, _write_file(database, rules, kind, now, where)
-            )
+        fd, name = await asyncio.to_thread(
+            tempfile.mkstemp, prefix=f"licensebot-{kind}-", suffix=".csv"
+        )
+        os.close(fd)
+        path = Path(name)
+        try:
+            return await _in_process_of_its_own(ReportJob(database, rules, kind, now, where, path))
+        except BaseException:  # failed or cancelled (shutdown): no file left behind
+            await remove_file(path)
+            raise
+
+
+async def _in_process_of_its_own(job: ReportJob) -> Written:
+    """`write_file(job)` in `python -m bot.reports.worker`: a thread would share the
+    interpreter lock with the event loop, a process runs beside it on the other core."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.reports.worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await child.communicate(pickle.dumps(job))
+    except BaseException:  # cancelled: the child goes too
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    if child.returncode != 0:
+        log.warning(
+            "report worker failed (exit %s):\n%s",
+            child.returncode,
+            err.decode(errors="replace").strip(),
+        )
+        said = pickle.loads(out) if out else None
+        raise RuntimeError(said if isinstance(said, str) else f"exit {child.returncode}")
+    written = pickle.loads(out)
+    assert isinstance(written, Written)
+    return written
 
 
 async def write_report_from(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.licensing.entities import Alert
-from bot.store.outbox import OutboxMessage
+from bot.licensing.messages import AlertPayload, MessageKind, Payload, UpdateOf, check, resolved
+from bot.store.outbox import OutboxMessage, OutboxTarget
 from bot.store.unit import Store
 
 
@@ -34,8 +34,8 @@ async def raise_alert(
     tx: Store,
     spec: AlertSpec,
     *,
-    template: str,
-    data: dict[str, Any],
+    template: MessageKind,
+    data: AlertPayload,
     channel: str,
     now: datetime,
 ) -> bool:
@@ -51,25 +51,24 @@ async def raise_alert(
     )
     if not added:
         return False
-    await tx.outbox.enqueue("channel", template, now, data=data, channel=channel, key=spec.key)
+    check(template, data)
+    await tx.outbox.enqueue(
+        OutboxTarget.CHANNEL, template, now, data=data, channel=channel, key=spec.key
+    )
     return True
-
-
-def resolved_data(data: dict[str, Any], text: str, now: datetime) -> dict[str, Any]:
-    return {**data, "resolved": {"at": now.isoformat(), "text": text}}
 
 
 async def resolve_alert(
     tx: Store, alert: Alert, text: str, now: datetime
-) -> tuple[OutboxMessage, dict[str, Any]] | None:
+) -> tuple[OutboxMessage, AlertPayload] | None:
     """Resolve once (compare-and-set) and update its message in place. Returns the
-    message and its new data, or None when it was resolved already."""
+    message and its new payload, or None when it was resolved already."""
     if not await tx.alerts.resolve(alert.key, now, text):
         return None
     message = await tx.outbox.by_key(alert.key)
     if message is None:
         return None
-    data = resolved_data(message.data, text, now)
+    data = resolved(message.payload, text, now)
     await rerender(tx, message, data, now, key=f"{alert.key}:resolved")
     return message, data
 
@@ -77,18 +76,19 @@ async def resolve_alert(
 async def rerender(
     tx: Store,
     message: OutboxMessage,
-    data: dict[str, Any],
+    data: Payload,
     now: datetime,
     key: str | None = None,
 ) -> None:
-    """Store the message's new data and queue the chat.update that shows it."""
+    """Store the message's new payload and queue the chat.update that shows it."""
     assert message.key, "only keyed messages can be updated in place"
+    check(message.template, data)
     await tx.outbox.set_data(message.id, data)
     await tx.outbox.enqueue(
-        "update",
+        OutboxTarget.UPDATE,
         message.template,
         now,
-        data={"of": message.key},
+        data=UpdateOf(of=message.key),
         key=key,
         channel=message.delivered_channel or message.channel,
     )

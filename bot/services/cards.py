@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.services.outcomes import queue_card
 from bot.services.queries import request_on_card
 from bot.store.db import Database
 from bot.store.outbox import OutboxTarget
@@ -56,9 +57,7 @@ async def adopt_card(
         request = await tx.requests.get(message.request_id)
         if new and request is not None and request.status is not RequestStatus.PENDING:
             # Decided while this copy was unknown: it still shows live buttons.
-            await tx.outbox.enqueue(
-                "card", "request_card", now, request_id=request.id, channel=request.card_channel
-            )
+            await queue_card(tx, request.id, now, request.card_channel)
     if request is not None:
         log.info("request #%s: another copy of its card found at %s %s", request.id, channel, ts)
     return request

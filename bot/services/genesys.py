@@ -7,26 +7,39 @@ gives or ends a seat, so the Genesys side commits with it (an outbox row with ta
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
 
 from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import (
+    ChangeStep,
+    Done,
+    GenesysDrift,
+    GenesysStep,
+    MessageKind,
+    ProvisionStep,
+    RemoveStep,
+    SeatBefore,
+)
 from bot.licensing.views import Diagnosis, Finding
 from bot.services.alerts import rerender
 from bot.services.ledger import Rules, refresh_pools
 from bot.store.db import Database
 from bot.store.genesys import GenesysState
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
-TARGET = "genesys"
-DRIFT_TEMPLATE = "genesys_drift"
+TARGET = OutboxTarget.GENESYS
+DRIFT_TEMPLATE = MessageKind.GENESYS_DRIFT
 
 
 async def queue_provision(tx: Store, assignment_id: int, now: datetime) -> None:
     """Assign the seat's licenses in Genesys once this transaction commits."""
     await tx.genesys.set_state(assignment_id, "pending", now)
-    await tx.outbox.enqueue(TARGET, "provision", now, data={"assignment_id": assignment_id})
+    await tx.outbox.enqueue(
+        TARGET, GenesysStep.PROVISION, now, data=ProvisionStep(assignment_id=assignment_id)
+    )
 
 
 async def queue_removal(
@@ -34,10 +47,8 @@ async def queue_removal(
 ) -> None:
     """Remove the seat's licenses in Genesys once this transaction commits (revoke,
     reclaim, release, offboarding, expiry; a change passes the licenses it drops)."""
-    data: dict[str, Any] = {"assignment_id": assignment_id}
-    if licenses is not None:
-        data["licenses"] = list(licenses)
-    await tx.outbox.enqueue(TARGET, "remove", now, data=data)
+    data = RemoveStep(assignment_id=assignment_id, licenses=licenses)
+    await tx.outbox.enqueue(TARGET, GenesysStep.REMOVE, now, data=data)
 
 
 async def queue_change(tx: Store, before: Assignment, now: datetime) -> None:
@@ -46,16 +57,14 @@ async def queue_change(tx: Store, before: Assignment, now: datetime) -> None:
     await tx.genesys.set_state(before.id, "pending", now)
     await tx.outbox.enqueue(
         TARGET,
-        "change",
+        GenesysStep.CHANGE,
         now,
-        data={
-            "assignment_id": before.id,
-            "before": {
-                "edition": before.edition,
-                "seat_type": before.seat_type,
-                "modules": list(before.modules),
-            },
-        },
+        data=ChangeStep(
+            assignment_id=before.id,
+            before=SeatBefore(
+                edition=before.edition, seat_type=before.seat_type, modules=tuple(before.modules)
+            ),
+        ),
     )
 
 
@@ -133,7 +142,7 @@ async def note_on_drift(
     channel: str | None,
     ts: str | None,
     row_key: str,
-    done: dict[str, Any],
+    done: Done,
     now: datetime,
 ) -> bool:
     """Show on the posted drift summary that a row was acted on (updated in place)."""
@@ -143,17 +152,18 @@ async def note_on_drift(
         message = await tx.outbox.by_delivery(channel, ts)
         if message is None or message.template != DRIFT_TEMPLATE:
             return False
-        data = dict(message.data)
-        rows = [dict(r) for r in data.get("rows", [])]
+        data = message.payload
+        assert isinstance(data, GenesysDrift)
         changed = False
-        for row in rows:
-            if row.get("key") == row_key and not row.get("done"):
-                row["done"] = done
+        rows = []
+        for row in data.rows:
+            if row.key == row_key and not row.done:
+                row = dataclasses.replace(row, done=done)
                 changed = True
+            rows.append(row)
         if not changed:
             return False
-        data["rows"] = rows
-        await rerender(tx, message, data, now)
+        await rerender(tx, message, dataclasses.replace(data, rows=tuple(rows)), now)
     return True
 
 

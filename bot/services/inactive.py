@@ -3,11 +3,12 @@ outcome on the alert line and the holder's DM. Each change writes its audit row.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import Done, InactiveDm, InactiveSeatsSummary, MessageKind
 from bot.services.alerts import rerender
 from bot.services.seats import revoke_seat
 from bot.store.db import Database
@@ -15,8 +16,8 @@ from bot.store.outbox import OutboxMessage
 from bot.store.unit import Store
 
 SNOOZE_DAYS = 30
-SUMMARY_TEMPLATE = "inactive_summary"
-DM_TEMPLATE = "inactive_dm"
+SUMMARY_TEMPLATE = MessageKind.INACTIVE_SUMMARY
+DM_TEMPLATE = MessageKind.INACTIVE_DM
 
 
 async def holder(db: Database, assignment_id: int) -> Assignment | None:
@@ -53,7 +54,7 @@ async def reclaim(db: Database, assignment_id: int, actor: str, now: datetime) -
 async def note_on_summary(
     db: Database,
     assignment_id: int,
-    done: dict[str, Any],
+    done: Done,
     now: datetime,
     *,
     channel: str | None = None,
@@ -68,7 +69,9 @@ async def note_on_summary(
             message = await tx.outbox.by_key(latest.key) if latest else None
         if message is None or message.status != "delivered":
             return False
-        data = mark_row(message.data, assignment_id, done)
+        summary = message.payload
+        assert isinstance(summary, InactiveSeatsSummary)
+        data = mark_row(summary, assignment_id, done)
         if data is None:
             return False
         await rerender(tx, message, data, now)
@@ -76,33 +79,35 @@ async def note_on_summary(
 
 
 async def answer_dm(
-    db: Database, channel: str | None, ts: str | None, done: dict[str, Any], now: datetime
+    db: Database, channel: str | None, ts: str | None, done: Done, now: datetime
 ) -> bool:
     """Replace the DM's buttons with the holder's answer."""
     async with db.transaction() as tx:
         message = await _message_at(tx, channel, ts, DM_TEMPLATE)
         if message is None:
             return False
-        await rerender(tx, message, {**message.data, "done": done}, now)
+        dm = message.payload
+        assert isinstance(dm, InactiveDm)
+        await rerender(tx, message, replace(dm, done=done), now)
     return True
 
 
 def mark_row(
-    data: dict[str, Any], assignment_id: int, done: dict[str, Any]
-) -> dict[str, Any] | None:
-    """The summary's data with one listed holder marked done (its buttons go)."""
-    rows = [dict(r) for r in data.get("rows", [])]
-    for row in rows:
-        if row.get("id") == assignment_id:
-            if row.get("done") and done.get("state") == "gone":
+    data: InactiveSeatsSummary, assignment_id: int, done: Done
+) -> InactiveSeatsSummary | None:
+    """The summary with one listed holder marked done (its buttons go)."""
+    rows = list(data.rows)
+    for index, row in enumerate(rows):
+        if row.id == assignment_id:
+            if row.done and done.state == "gone":
                 return None  # keep the line's first outcome ("Reclaimed by ...")
-            row["done"] = done
+            rows[index] = replace(row, done=done)
             break
     else:
         return None
-    acted = dict(data.get("acted") or {})
-    acted[done["state"]] = acted.get(done["state"], 0) + 1
-    return {**data, "rows": rows, "acted": acted}
+    acted = dict(data.acted)
+    acted[done.state] = acted.get(done.state, 0) + 1
+    return replace(data, rows=tuple(rows), acted=acted)
 
 
 async def _message_at(

@@ -3,21 +3,22 @@ on the expiring-seats summary. Every ending goes through `seats.end_seat`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import Deactivated, Done, ExpiringSummary, Extended, MessageKind
 from bot.services.alerts import AlertSpec, raise_alert, rerender
 from bot.services.ledger import Rules
 from bot.services.outcomes import refresh_homes
 from bot.services.seats import end_seat, extend_seat
 from bot.store.db import Database
+from bot.store.outbox import OutboxMessage
 
 JOB = "lifecycle"
-DEACTIVATED_TEMPLATE = "deactivated_alert"
-SUMMARY_TEMPLATE = "expiring_summary"
+DEACTIVATED_TEMPLATE = MessageKind.DEACTIVATED_ALERT
+SUMMARY_TEMPLATE = MessageKind.EXPIRING_SUMMARY
 EXTEND_DAYS = 30
 
 
@@ -89,14 +90,14 @@ async def on_deactivated(
             return False
         if reclaim:
             await end_seat(tx, held, actor="licensebot", now=now, reason="deactivated in Slack")
-        data: dict[str, Any] = {
-            "id": held.id,
-            "user": slack_user_id,
-            "name": held.name,
-            "email": held.email,
-            "seat": held.seat,
-            "revoked": reclaim,
-        }
+        data = Deactivated(
+            id=held.id,
+            user=slack_user_id,
+            name=held.name,
+            email=held.email,
+            seat=held.seat,
+            revoked=reclaim,
+        )
         raised = await raise_alert(
             tx, spec, template=DEACTIVATED_TEMPLATE, data=data, channel=alerts_channel, now=now
         )
@@ -121,16 +122,26 @@ async def reclaim_deactivated(
         if message is not None and message.template != DEACTIVATED_TEMPLATE:
             message = None
         if held is None or held.status != "active":
-            if message is not None and not message.data.get("done"):
-                await rerender(tx, message, {**message.data, "done": {"state": "gone"}}, now)
+            alert = _deactivated(message)
+            if message is not None and alert is not None and not alert.done:
+                await rerender(tx, message, replace(alert, done=Done(state="gone")), now)
             raise LicenseError("that seat is already revoked: nothing to do")
         revoked = await end_seat(tx, held, actor=actor, now=now, reason="deactivated in Slack")
         await refresh_homes(tx, now, actor)  # the admin's App Home, with the reclaim
         await tx.alerts.resolve(deactivation_spec(held).key, now, f"reclaimed by {actor}")
-        if message is not None:
-            done = {"state": "reclaimed", "by": actor, "at": now.isoformat()}
-            await rerender(tx, message, {**message.data, "done": done}, now)
+        alert = _deactivated(message)
+        if message is not None and alert is not None:
+            done = Done(state="reclaimed", by=actor, at=now)
+            await rerender(tx, message, replace(alert, done=done), now)
     return revoked
+
+
+def _deactivated(message: OutboxMessage | None) -> Deactivated | None:
+    if message is None:
+        return None
+    payload = message.payload
+    assert isinstance(payload, Deactivated)
+    return payload
 
 
 async def extend_from_summary(
@@ -162,10 +173,13 @@ async def extend_from_summary(
         async with db.transaction() as tx:
             message = await tx.outbox.by_delivery(channel, ts)
             if message is not None and message.template == SUMMARY_TEMPLATE:
-                rows = [dict(r) for r in message.data.get("rows", [])]
-                for row in rows:
-                    if row.get("id") == assignment_id:
-                        assert extended.ends_on is not None
-                        row["done"] = {"by": actor, "until": extended.ends_on.isoformat()}
-                await rerender(tx, message, {**message.data, "rows": rows}, now)
+                summary = message.payload
+                assert isinstance(summary, ExpiringSummary)
+                assert extended.ends_on is not None
+                done = Extended(by=actor, until=extended.ends_on)
+                rows = tuple(
+                    replace(row, done=done) if row.id == assignment_id else row
+                    for row in summary.rows
+                )
+                await rerender(tx, message, replace(summary, rows=rows), now)
     return extended, before

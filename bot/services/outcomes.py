@@ -3,23 +3,48 @@ the request services and the seat services (a revoked holder's pending requests 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
+from bot.licensing.messages import DecisionPayload, MessageKind, RequestCard
 from bot.licensing.requests import LicenseRequest, RequestStatus
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
 
-async def announce(tx: Store, request: LicenseRequest, now: datetime, data: dict[str, Any]) -> None:
-    """The card update, the thread reply and the requester's DM, queued with the decision."""
-    data = {**data, "status": request.status.value}
+async def queue_card(tx: Store, request_id: int, now: datetime, channel: str | None) -> None:
+    """The request's card posted (or updated to its current state) after the commit."""
     await tx.outbox.enqueue(
-        "card", "request_card", now, request_id=request.id, channel=request.card_channel
+        OutboxTarget.CARD,
+        MessageKind.REQUEST_CARD,
+        now,
+        data=RequestCard(),
+        request_id=request_id,
+        channel=channel,
     )
-    await tx.outbox.enqueue("thread", "decision_reply", now, request_id=request.id, data=data)
+
+
+async def announce(
+    tx: Store,
+    request: LicenseRequest,
+    now: datetime,
+    data: DecisionPayload | None = None,
+) -> None:
+    """The card update, the thread reply and the requester's DM, queued with the decision."""
+    data = dataclasses.replace(data or DecisionPayload(), status=request.status)
+    await queue_card(tx, request.id, now, request.card_channel)
+    await tx.outbox.enqueue(
+        OutboxTarget.THREAD, MessageKind.DECISION_REPLY, now, request_id=request.id, data=data
+    )
     if request.status is not RequestStatus.CANCELLED:
         await tx.outbox.enqueue(
-            "dm", "decision_dm", now, request_id=request.id, user_id=request.requester_id, data=data
+            OutboxTarget.DM,
+            MessageKind.DECISION_DM,
+            now,
+            request_id=request.id,
+            user_id=request.requester_id,
+            data=data,
         )
 
 
@@ -70,15 +95,15 @@ async def cancel_pending_for(
             snapshot(pending),
             snapshot(after),
         )
-        await announce(tx, after, now, {})
+        await announce(tx, after, now)
         if after.requester_id != actor:  # the requester did not cancel it: tell them
             await tx.outbox.enqueue(
-                "dm",
-                "decision_dm",
+                OutboxTarget.DM,
+                MessageKind.DECISION_DM,
                 now,
                 request_id=after.id,
                 user_id=after.requester_id,
-                data={"status": after.status.value},
+                data=DecisionPayload(status=after.status),
             )
         closed.append(pending.id)
     return closed

@@ -8,6 +8,13 @@ from datetime import datetime
 
 from bot.licensing.entities import Assignment
 from bot.licensing.errors import LicenseError
+from bot.licensing.messages import (
+    DecisionPayload,
+    MessageKind,
+    PoolOverage,
+    PoolUsage,
+    StagePayload,
+)
 from bot.licensing.policy import SAME_APPROVER_REFUSAL, four_eyes_refusal
 from bot.licensing.requests import (
     LicenseRequest,
@@ -22,9 +29,10 @@ from bot.licensing.requests import (
 from bot.licensing.views import Impact
 from bot.services.genesys import queue_provision
 from bot.services.ledger import Rules, evaluate_request, grant_seat
-from bot.services.outcomes import announce, refresh_homes, snapshot
+from bot.services.outcomes import announce, queue_card, refresh_homes, snapshot
 from bot.services.seats import change_seat, check_end_date, end_seat
 from bot.store.db import Database
+from bot.store.outbox import OutboxTarget
 from bot.store.unit import Store
 
 NOT_FINANCE = (
@@ -230,9 +238,7 @@ async def _file(
     await tx.audit.add(
         now, requester_id, "request.filed", f"request:{request.id}", None, _snapshot(request)
     )
-    await tx.outbox.enqueue(
-        "card", "request_card", now, request_id=request.id, channel=approvals_channel
-    )
+    await queue_card(tx, request.id, now, approvals_channel)
     return request
 
 
@@ -289,23 +295,21 @@ async def approve_request(
                 _snapshot(request),
                 _snapshot(staged),
             )
+            await queue_card(tx, request_id, now, request.card_channel)
             await tx.outbox.enqueue(
-                "card", "request_card", now, request_id=request_id, channel=request.card_channel
-            )
-            await tx.outbox.enqueue(
-                "thread",
-                "stage_reply",
+                OutboxTarget.THREAD,
+                MessageKind.STAGE_REPLY,
                 now,
                 request_id=request_id,
-                data={"by": admin_id, "cost": str(impact.cost)},
+                data=StagePayload(by=admin_id, cost=impact.cost),
             )
             await tx.outbox.enqueue(
-                "dm",
-                "stage_dm",
+                OutboxTarget.DM,
+                MessageKind.STAGE_DM,
                 now,
                 request_id=request_id,
                 user_id=request.requester_id,
-                data={"by": admin_id},
+                data=StagePayload(by=admin_id),
             )
             await refresh_homes(tx, now, request.requester_id)
             return Decision(staged, won=True, impact=impact, staged=True)
@@ -321,24 +325,26 @@ async def approve_request(
             _snapshot(request),
             _snapshot(decided),
         )
-        overage = [
-            {
-                "pool": c.label,
-                "overage": c.overage_after,
-                "grace_ends_at": c.grace_ends_at.isoformat() if c.grace_ends_at else None,
-                "grace_starts": c.grace_starts,
-            }
+        overage = tuple(
+            PoolOverage(
+                pool=c.label,
+                overage=c.overage_after,
+                grace_ends_at=c.grace_ends_at,
+                grace_starts=c.grace_starts,
+            )
             for c in impact.overages
-        ]
-        usage = [
-            {"pool": c.label, "used": c.used_after, "purchased": c.pool.purchased if c.pool else 0}
+        )
+        usage = tuple(
+            PoolUsage(pool=c.label, used=c.used_after, purchased=c.pool.purchased if c.pool else 0)
             for c in impact.checks
-        ]
-        freed = [
-            {"pool": p.label, "used": max(0, p.used - 1), "purchased": p.purchased}
+        )
+        freed = tuple(
+            PoolUsage(pool=p.label, used=max(0, p.used - 1), purchased=p.purchased)
             for p in impact.leaving
-        ]
-        await _announce(tx, decided, now, {"usage": usage, "overage": overage, "freed": freed})
+        )
+        await _announce(
+            tx, decided, now, DecisionPayload(usage=usage, overage=overage, freed=freed)
+        )
         if request.kind is RequestKind.NEW:  # change / offboard queue theirs in seats.py
             await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
         await refresh_homes(tx, now, request.requester_id)
@@ -436,7 +442,7 @@ async def _close(
             _snapshot(before),
             _snapshot(after),
         )
-        await _announce(tx, after, now, {})
+        await _announce(tx, after, now)
         if homes:
             await refresh_homes(tx, now, after.requester_id)
     return Decision(after, won=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiosqlite import Row
 
+from bot.licensing.messages import Payload, check_row, decode_row, encode
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
@@ -112,6 +113,13 @@ class OutboxMessage:
     failed_at: datetime | None = None
     notified_at: datetime | None = None
 
+    @property
+    def payload(self) -> Payload:
+        """The stored data as its kind's payload (bot.licensing.messages); UnknownKind (a
+        LookupError) for a template that names no kind, PayloadError for data that does
+        not fit it."""
+        return decode_row(self.target, self.template, self.data)
+
 
 class OutboxRepository(Repository):
     async def enqueue(
@@ -120,15 +128,18 @@ class OutboxRepository(Repository):
         template: str,
         at: datetime,
         *,
-        data: dict[str, Any] | None = None,
+        data: Payload | dict[str, Any] | None = None,
         request_id: int | None = None,
         channel: str | None = None,
         user_id: str | None = None,
         key: str | None = None,
     ) -> int | None:
         """Queue a message; with a key already queued, nothing is added and None returned.
-        It is due at once, in the lane its target belongs to."""
+        It is due at once, in the lane its target belongs to. `data` is the message kind's
+        payload (stored as JSON by its fields), or already stored data."""
         kind = OutboxTarget(target)  # a closed set: an unknown target fails here, not later
+        if isinstance(data, Payload):
+            check_row(kind, template, data)  # the payload of its kind, or it fails here
         changed, new_id = await self._run(
             "INSERT INTO outbox (key, target, template, data, request_id, channel, user_id, "
             "created_at, lane, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -137,7 +148,7 @@ class OutboxRepository(Repository):
                 key,
                 kind.value,
                 template,
-                json.dumps(data or {}, sort_keys=True, default=str),
+                _json(data),
                 request_id,
                 channel,
                 user_id,
@@ -382,13 +393,10 @@ class OutboxRepository(Repository):
         )
         return _message(row) if row else None
 
-    async def set_data(self, message_id: int, data: dict[str, Any]) -> None:
+    async def set_data(self, message_id: int, data: Payload | dict[str, Any]) -> None:
         """Change what a message renders from (an alert resolved, a line acted on); an
         `update` message queued after it re-renders the posted message in place."""
-        await self._run(
-            "UPDATE outbox SET data = ? WHERE id = ?",
-            (json.dumps(data, sort_keys=True, default=str), message_id),
-        )
+        await self._run("UPDATE outbox SET data = ? WHERE id = ?", (_json(data), message_id))
 
     async def pending_count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"))
@@ -406,6 +414,12 @@ class OutboxRepository(Repository):
             sql += " WHERE template = ?"
             params.append(template)
         return [_message(r) for r in await self._all(sql + " ORDER BY id", params)]
+
+
+def _json(data: Payload | dict[str, Any] | None) -> str:
+    if isinstance(data, Payload):
+        data = encode(data)
+    return json.dumps(data or {}, sort_keys=True, default=str)
 
 
 def _message(row: Row) -> OutboxMessage:
