@@ -39,6 +39,7 @@ from bot.licensing.messages import (
     GenesysDrift,
     GenesysStatus,
     GenesysStep,
+    HomeRefresh,
     InactiveDm,
     InactiveRow,
     InactiveSeatsSummary,
@@ -531,7 +532,7 @@ def test_the_template_table_covers_every_kind_exactly() -> None:
 
 
 def test_every_payload_class_is_frozen() -> None:
-    for cls in {*PAYLOADS.values(), *STEPS.values(), UpdateOf}:
+    for cls in {*PAYLOADS.values(), *STEPS.values(), UpdateOf, HomeRefresh}:
         assert dataclasses.is_dataclass(cls)
         assert cls.__dataclass_params__.frozen, cls.__name__  # type: ignore[attr-defined]
 
@@ -559,6 +560,11 @@ def test_every_genesys_step_round_trips(step: GenesysStep) -> None:
 
 def test_an_update_row_carries_the_key_of_the_message_it_updates() -> None:
     assert decode_row("update", "limits_alert", {"of": "limits:k"}) == UpdateOf(of="limits:k")
+
+
+def test_a_home_row_carries_nothing() -> None:
+    assert decode_row("home", "home", {}) == HomeRefresh()
+    assert to_json(HomeRefresh()) == {}
 
 
 def test_values_keep_their_types() -> None:

@@ -11,6 +11,7 @@ its payload, in one place (bot.blocks.templates.render).
     GenesysStep   a Genesys Cloud provisioning step (bot/genesys/provision.py)
     UpdateOf      the payload of every `update` row: the key of the posted message to
                   re-render in place (its row's template names that message's kind)
+    HomeRefresh   the payload of every `home` row (an App Home built when delivered)
 
 Pure and sync: no Slack, no SQL, no I/O.
 """
@@ -416,6 +417,12 @@ class UpdateOf(Payload):
     of: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeRefresh(Payload):
+    """A `home` row: publish `user_id`'s App Home, built from the store when delivered
+    (bot/delivery/home.py): nothing to carry."""
+
+
 # ---------------------------------------------------------------- the tables
 
 PAYLOADS: Mapping[MessageKind, type[Payload]] = {
@@ -485,6 +492,8 @@ def check_row(target: str, template: str, payload: Payload) -> None:
     template carries."""
     if target == "update":
         expected: type[Payload] = UpdateOf
+    elif target == "home":
+        expected = HomeRefresh
     elif target == "genesys":
         expected = STEPS[genesys_step(template)]
     else:
@@ -509,6 +518,8 @@ def decode_row(target: str, template: str, data: Mapping[str, Any]) -> Payload:
     """A stored outbox row's payload: by its target (`update`, `genesys`) and its kind."""
     if target == "update":
         return from_json(UpdateOf, data)
+    if target == "home":
+        return from_json(HomeRefresh, data)
     if target == "genesys":
         return decode_step(template, data)
     return decode_message(template, data)
@@ -546,6 +557,7 @@ __all__ = [
     "GenesysDrift",
     "GenesysStatus",
     "GenesysStep",
+    "HomeRefresh",
     "InactiveDm",
     "InactiveRow",
     "InactiveSeatsSummary",

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiosqlite import Row
 
-from bot.licensing.messages import Payload, check_row, decode_row, encode
+from bot.licensing.messages import HomeRefresh, Payload, check_row, decode_row, encode
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
 
@@ -172,7 +172,9 @@ class OutboxRepository(Repository):
         )
         if waiting:
             return None
-        return await self.enqueue(OutboxTarget.HOME, OutboxTarget.HOME.value, at, user_id=user_id)
+        return await self.enqueue(
+            OutboxTarget.HOME, OutboxTarget.HOME.value, at, data=HomeRefresh(), user_id=user_id
+        )
 
     async def claim(
         self, at: datetime, limit: int = 50, *, lanes: tuple[str, ...] | None = None
