@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.licensing.entities import Assignment, AuditEntry, AuditFilter
+from bot.licensing.entities import Assignment, AuditEntry, AuditFilter, Seat
 from bot.licensing.requests import Person, SeatRequest
 from bot.services import queries
 from bot.store.db import Database
@@ -24,17 +24,15 @@ async def db(store_target):
 
 async def _seat(db: Database, email: str, edition: str) -> None:
     async with db.transaction() as tx:
-        seat = await tx.assignments.add(
+        given = Seat(
             email=email,
             name=email.split("@")[0].title(),
-            slack_user_id=None,
             edition=edition,
             seat_type="agent",
-            modules=(),
             department="Support",
-            license_group=None,
-            assigned_at=T0 - timedelta(days=90),
-            request_id=None,
+        )
+        seat = await tx.assignments.add(
+            given, license_group=None, assigned_at=T0 - timedelta(days=90)
         )
         await tx.audit.add(T0, "U0ADMIN", "seat.assigned", f"assignment:{seat.id}", None, {})
 

@@ -12,6 +12,7 @@ import aiosqlite
 import pytest
 
 import bot.store
+from bot.licensing.entities import Seat
 from bot.licensing.requests import Person, RequestStatus, SeatRequest
 from bot.store.db import Database
 
@@ -42,17 +43,16 @@ async def add_seat(
     modules: tuple[str, ...] = (),
     at: datetime = T0,
 ):
-    return await tx.assignments.add(
+    seat = Seat(
         email=email,
         name=email.split("@")[0].title(),
-        slack_user_id=None,
         edition=edition,
         seat_type=seat_type,
         modules=modules,
         department="Support",
-        license_group="Support_Agent_LicenseGroup",
-        assigned_at=at,
-        request_id=None,
+    )
+    return await tx.assignments.add(
+        seat, license_group="Support_Agent_LicenseGroup", assigned_at=at
     )
 
 

@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.licensing.entities import Seat
 from bot.store.assignments import NewSeat
 from bot.store.db import Database
 
@@ -18,18 +19,14 @@ async def test_add_many_then_all_states_agree_with_each_pool_state(tmp_path: Pat
     db = await Database.open(tmp_path / "bulk.db")
     try:
         async with db.transaction() as tx:
-            first = await tx.assignments.add(
+            solo = Seat(
                 email="Solo@Example.com",
                 name="Solo",
-                slack_user_id=None,
                 edition="premium",
                 seat_type="agent",
                 modules=("wfo",),
-                department=None,
-                license_group=None,
-                assigned_at=T0,
-                request_id=None,
             )
+            first = await tx.assignments.add(solo, license_group=None, assigned_at=T0)
             seats = [
                 NewSeat(
                     email=f"P{i}@example.com",

@@ -18,6 +18,22 @@ def _stamp(at: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """A seat to give: who is to hold it and what it is. One value flows from the rules'
+    check (`evaluate_seat`) through the grant (`grant_seat`) to the store, instead of the
+    same eight keywords passed through three layers."""
+
+    email: str
+    name: str
+    edition: str
+    seat_type: str
+    modules: tuple[str, ...] = ()
+    slack_user_id: str | None = None
+    department: str | None = None
+    ends_on: date | None = None  # the last day of a time-bound seat (SPEC 9)
+
+
+@dataclass(frozen=True)
 class Assignment:
     id: int
     email: str

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.licensing.entities import Seat
 from bot.licensing.errors import LicenseError
 
 
@@ -131,6 +132,19 @@ class LicenseRequest:
     @property
     def ref(self) -> str:
         return f"#{self.id}"
+
+    def seat(self) -> Seat:
+        """The seat this request asks for (a new seat; a change's new shape)."""
+        return Seat(
+            email=self.email,
+            name=self.name,
+            slack_user_id=self.slack_user_id,
+            edition=self.edition,
+            seat_type=self.seat_type,
+            modules=self.modules,
+            department=self.department,
+            ends_on=self.until_date,
+        )
 
     @property
     def title(self) -> str:

@@ -10,19 +10,14 @@ what went wrong, pickled on stdout, its traceback on stderr and exit status 1.
 from __future__ import annotations
 
 import asyncio
-import os
 import pickle
 import sys
 import traceback
 
 from bot.reports.stream import ReportJob, write_file
 
-NICENESS = 10  # added to the bot's: a report waits for the CPU, an ack does not
-
 
 def main() -> int:
-    # Bulk work: the bot's own process (acks, decisions) comes first for the CPU.
-    os.nice(NICENESS)
     job = pickle.loads(sys.stdin.buffer.read())
     if not isinstance(job, ReportJob):
         print("not a report job", file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from bot.licensing.entities import Assignment
+from bot.licensing.entities import Assignment, Seat
 from bot.licensing.errors import LicenseError
 from bot.licensing.messages import (
     ChangeStep,
@@ -110,18 +110,10 @@ async def adopt(
         holder = await tx.assignments.active_for_email(email)
         if holder is not None:
             raise LicenseError(f"{email} already holds a {holder.seat} seat in the ledger")
-        seat = await tx.assignments.add(
-            email=email,
-            name=name or email,
-            slack_user_id=None,
-            edition=edition,
-            seat_type=seat_type,
-            modules=modules,
-            department=None,
-            license_group=None,
-            assigned_at=now,
-            request_id=None,
+        adopted = Seat(
+            email=email, name=name or email, edition=edition, seat_type=seat_type, modules=modules
         )
+        seat = await tx.assignments.add(adopted, license_group=None, assigned_at=now)
         await refresh_pools(tx, edition, seat_type, modules, now)
         await tx.genesys.set_state(
             seat.id, "provisioned", now, user_id=user_id, detail=", ".join(licenses)

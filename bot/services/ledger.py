@@ -4,11 +4,11 @@ and card previews ask "may this seat be taken?"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from bot.licensing.catalog import Catalog
-from bot.licensing.entities import Assignment
+from bot.licensing.entities import Assignment, Seat
 from bot.licensing.policy import (
     Policy,
     PoolState,
@@ -38,17 +38,10 @@ class Rules:
             object.__setattr__(self, "policy", replace(self.policy, edition_grace_days=grace))
 
 
-async def evaluate_seat(
-    tx: Store,
-    rules: Rules,
-    *,
-    edition: str,
-    seat_type: str,
-    modules: tuple[str, ...],
-    now: datetime,
-    email: str | None = None,
-    department: str | None = None,
-) -> Impact:
+async def evaluate_seat(tx: Store, rules: Rules, seat: Seat, now: datetime) -> Impact:
+    """What giving `seat` would do now: each pool it draws on, the trial cap, whether its
+    holder has a seat already, the department's quotas, the cost and the finance stage."""
+    edition, seat_type, modules = seat.edition, seat.seat_type, seat.modules
     checks = [
         check_add(
             await tx.pools.state(edition, seat_type), f"{edition} {seat_type}", now, rules.policy
@@ -70,14 +63,14 @@ async def evaluate_seat(
             rules.policy,
         )
     holder_refusal = None
-    if email:
-        holder = await tx.assignments.active_for_email(email)
+    if seat.email:
+        holder = await tx.assignments.active_for_email(seat.email)
         if holder is not None:
             holder_refusal = (
-                f"{email} already holds a {holder.seat} seat: revoke it first "
-                f"(`/license revoke {email}`)"
+                f"{seat.email} already holds a {holder.seat} seat: revoke it first "
+                f"(`/license revoke {seat.email}`)"
             )
-    quotas = await _quotas(tx, department, edition, (seat_type, *modules), rules)
+    quotas = await _quotas(tx, seat.department, edition, (seat_type, *modules), rules)
     cost = await seat_cost(tx, rules, edition, seat_type, modules)
     return Impact(
         checks,
@@ -125,16 +118,7 @@ async def evaluate_request(
 ) -> Impact:
     """What approving this request would do now, whatever its kind (card and approval)."""
     if request.kind is RequestKind.NEW:
-        return await evaluate_seat(
-            tx,
-            rules,
-            edition=request.edition,
-            seat_type=request.seat_type,
-            modules=request.modules,
-            now=now,
-            email=request.email,
-            department=request.department,
-        )
+        return await evaluate_seat(tx, rules, request.seat(), now)
     held = await tx.assignments.get(request.assignment_id) if request.assignment_id else None
     if held is None or held.status != "active":
         gone = f"{request.email} no longer holds the seat this request is about: nothing to do"
@@ -195,35 +179,14 @@ async def refresh_pools(
 
 
 async def grant_seat(
-    tx: Store,
-    *,
-    email: str,
-    name: str,
-    slack_user_id: str | None,
-    edition: str,
-    seat_type: str,
-    modules: tuple[str, ...],
-    department: str | None,
-    actor: str,
-    now: datetime,
-    request_id: int | None = None,
-    ends_on: date | None = None,
+    tx: Store, seat: Seat, *, actor: str, now: datetime, request_id: int | None = None
 ) -> Assignment:
     """Create the assignment, move the pools' overage state, and audit it: one step of an
     approval or a direct assignment, inside the caller's transaction."""
+    group = license_group(seat.department, seat.seat_type) if seat.department else None
     assignment = await tx.assignments.add(
-        email=email,
-        name=name,
-        slack_user_id=slack_user_id,
-        edition=edition,
-        seat_type=seat_type,
-        modules=modules,
-        department=department,
-        license_group=license_group(department, seat_type) if department else None,
-        assigned_at=now,
-        request_id=request_id,
-        ends_on=ends_on,
+        seat, license_group=group, assigned_at=now, request_id=request_id
     )
-    await refresh_pools(tx, edition, seat_type, modules, now)
-    await tx.audit.add(now, actor, "assignment.created", email, None, assignment.snapshot())
+    await refresh_pools(tx, seat.edition, seat.seat_type, seat.modules, now)
+    await tx.audit.add(now, actor, "assignment.created", seat.email, None, assignment.snapshot())
     return assignment

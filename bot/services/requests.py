@@ -354,20 +354,7 @@ async def approve_request(
 async def _carry_out(tx: Store, request: LicenseRequest, actor: str, now: datetime) -> Assignment:
     """What an approval does to the seats, by the request's kind."""
     if request.kind is RequestKind.NEW:
-        return await grant_seat(
-            tx,
-            email=request.email,
-            name=request.name,
-            slack_user_id=request.slack_user_id,
-            edition=request.edition,
-            seat_type=request.seat_type,
-            modules=request.modules,
-            department=request.department,
-            actor=actor,
-            now=now,
-            request_id=request.id,
-            ends_on=request.until_date,
-        )
+        return await grant_seat(tx, request.seat(), actor=actor, now=now, request_id=request.id)
     held = await tx.assignments.get(request.assignment_id or 0)
     if held is None or held.status != "active":
         raise LicenseError(f"{request.email} no longer holds that seat: nothing was changed")

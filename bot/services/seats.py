@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.licensing.entities import Assignment, Quota
+from bot.licensing.entities import Assignment, Quota, Seat
 from bot.licensing.errors import LicenseError
 from bot.licensing.policy import PoolState, end_date_refusal
 from bot.licensing.requests import SeatRequest, license_group
@@ -40,20 +40,7 @@ async def assign_seat(
     rules.catalog.check_modules(seat.edition, seat.modules)
     check_end_date(seat.until, rules, now)
     async with db.transaction() as tx:
-        impact = await evaluate_seat(
-            tx,
-            rules,
-            edition=seat.edition,
-            seat_type=seat.seat_type,
-            modules=seat.modules,
-            now=now,
-            email=email,
-            department=seat.department,
-        )
-        if not impact.allowed:
-            raise LicenseError("; ".join(impact.reasons))
-        assignment = await grant_seat(
-            tx,
+        given = Seat(
             email=email,
             name=name,
             slack_user_id=slack_user_id,
@@ -61,10 +48,12 @@ async def assign_seat(
             seat_type=seat.seat_type,
             modules=seat.modules,
             department=seat.department,
-            actor=admin_id,
-            now=now,
             ends_on=seat.until,
         )
+        impact = await evaluate_seat(tx, rules, given, now)
+        if not impact.allowed:
+            raise LicenseError("; ".join(impact.reasons))
+        assignment = await grant_seat(tx, given, actor=admin_id, now=now)
         await queue_provision(tx, assignment.id, now)  # Genesys Cloud, after the commit
     return Assigned(assignment, impact)
 

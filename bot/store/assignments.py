@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from aiosqlite import Row
 
-from bot.licensing.entities import Assignment  # the store maps rows to them
+from bot.licensing.entities import Assignment, Seat  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import date_from_db, from_db, to_db
 
@@ -91,41 +91,34 @@ class AssignmentRepository(Repository):
 
     async def add(
         self,
+        seat: Seat,
         *,
-        email: str,
-        name: str,
-        slack_user_id: str | None,
-        edition: str,
-        seat_type: str,
-        modules: tuple[str, ...],
-        department: str | None,
         license_group: str | None,
         assigned_at: datetime,
-        request_id: int | None,
+        request_id: int | None = None,
         last_active_at: datetime | None = None,
-        ends_on: date | None = None,
     ) -> Assignment:
         _, new_id = await self._run(
             "INSERT INTO assignments (email, name, slack_user_id, edition, seat_type, department, "
             "license_group, status, assigned_at, last_active_at, request_id, ends_on) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
             (
-                email.lower(),
-                name,
-                slack_user_id,
-                edition,
-                seat_type,
-                department,
+                seat.email.lower(),
+                seat.name,
+                seat.slack_user_id,
+                seat.edition,
+                seat.seat_type,
+                seat.department,
                 license_group,
                 to_db(assigned_at),
                 to_db(last_active_at),
                 request_id,
-                ends_on.isoformat() if ends_on else None,
+                seat.ends_on.isoformat() if seat.ends_on else None,
             ),
         )
         await self._many(
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
-            [(new_id, m) for m in modules],
+            [(new_id, m) for m in seat.modules],
         )
         created = await self.get(int(new_id or 0))
         assert created is not None
