@@ -1,7 +1,7 @@
 """Entities of the domain: what the store holds, as plain values the views render.
 
-The store maps its rows to these (bot/store re-exports them under their old names so
-callers keep working); blocks and services import them from here, never from the store.
+The store maps its rows to these; every module imports them from here, never from the
+store (tests/test_architecture.py).
 Nothing here does I/O or reads a clock.
 """
 
