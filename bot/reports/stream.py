@@ -162,16 +162,6 @@ class _SwitchInterval:
 _switch = _SwitchInterval()
 
 
-async def _write_short(job: ReportJob) -> Written:
-    """A short report (one row per pool or overage period) in a worker thread's own event
-    loop: starting a process would cost more than building it."""
-    try:
-        return await write_file(job)
-    except BaseException:
-        job.path.unlink(missing_ok=True)  # noqa: ASYNC240 - the worker thread's own loop
-        raise
-
-
 # One report at a time per event loop: a burst of `/license report` queues behind the
 # running one rather than thirty builds sharing two cores with the bot.
 _one_at_a_time: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -207,11 +197,11 @@ async def write_report_file(
         )
         os.close(fd)
         job = ReportJob(database, rules, kind, now, where, Path(name))
-        if kind not in STREAMERS:  # one row per pool: shorter than starting a process
-            with _switch:
-                return await asyncio.to_thread(asyncio.run, _write_short(job))
         try:
-            return await _in_process_of_its_own(job)
+            if kind in STREAMERS:
+                return await _in_process_of_its_own(job)
+            with _switch:  # one row per pool: shorter to build than a process is to start
+                return await asyncio.to_thread(asyncio.run, write_file(job))
         except BaseException:  # failed or cancelled (shutdown): no file left behind
             await remove_file(job.path)
             raise
