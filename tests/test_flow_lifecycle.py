@@ -258,6 +258,24 @@ async def test_deactivated_holder_gets_one_alert_with_reclaim(bot: Bot) -> None:
     assert len(bot.slack.messages(ALERTS)) == 1
 
 
+async def test_reclaim_of_a_seat_already_ended_says_so_on_the_alert(bot: Bot) -> None:
+    """The seat ended another way (here: `/license revoke`) before Reclaim was pressed: the
+    admin is told, and the alert loses its button and says the seat is gone, rather than
+    offering a Reclaim that can only fail."""
+    await set_pool(bot, "standard agent 5")
+    await give_seat(bot, "<@U07NINA|nina> agent standard")
+    await bot.event({"type": "user_change", "user": {"id": NINA, "deleted": True, "name": "x"}})
+    [alert] = bot.slack.messages(ALERTS)
+    revoked = await bot.command("revoke nina@example.com", user=ADMIN)
+    assert "Revoked" in revoked.text or "revoked" in revoked.text
+    before = len(bot.slack.updates(ALERTS))
+    await bot.click("deactivated_reclaim", json_value(alert), ADMIN, message=alert)
+    assert "that seat is already revoked" in text_of(ephemerals(bot.slack, ADMIN)[-1])
+    updates = bot.slack.updates(ALERTS)
+    assert len(updates) == before + 1
+    assert "No longer holds this seat" in text_of(updates[-1]) and not has_buttons(updates[-1])
+
+
 async def test_deactivation_revokes_at_once_when_configured(make_bot: Any) -> None:
     bot = await make_bot(reclaim_on_deactivation=True)
     await set_pool(bot, "standard agent 5")

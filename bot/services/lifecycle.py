@@ -115,24 +115,28 @@ async def reclaim_deactivated(
     channel: str | None,
     ts: str | None,
 ) -> Assignment:
-    """Reclaim on the deactivation alert: revoke, and show it on the alert."""
+    """Reclaim on the deactivation alert: revoke, and show it on the alert. A seat ended
+    already is shown gone on the alert, then refused (after the commit: an error inside the
+    transaction would undo the alert's update with it)."""
+    revoked: Assignment | None = None
     async with db.transaction() as tx:
         held = await tx.assignments.get(assignment_id)
         message = await tx.outbox.by_delivery(channel, ts) if channel and ts else None
         if message is not None and message.template != DEACTIVATED_TEMPLATE:
             message = None
+        alert = _deactivated(message)
         if held is None or held.status != "active":
-            alert = _deactivated(message)
             if message is not None and alert is not None and not alert.done:
                 await rerender(tx, message, replace(alert, done=Done(state="gone")), now)
-            raise LicenseError("that seat is already revoked: nothing to do")
-        revoked = await end_seat(tx, held, actor=actor, now=now, reason="deactivated in Slack")
-        await refresh_homes(tx, now, actor)  # the admin's App Home, with the reclaim
-        await tx.alerts.resolve(deactivation_spec(held).key, now, f"reclaimed by {actor}")
-        alert = _deactivated(message)
-        if message is not None and alert is not None:
-            done = Done(state="reclaimed", by=actor, at=now)
-            await rerender(tx, message, replace(alert, done=done), now)
+        else:
+            revoked = await end_seat(tx, held, actor=actor, now=now, reason="deactivated in Slack")
+            await refresh_homes(tx, now, actor)  # the admin's App Home, with the reclaim
+            await tx.alerts.resolve(deactivation_spec(held).key, now, f"reclaimed by {actor}")
+            if message is not None and alert is not None:
+                done = Done(state="reclaimed", by=actor, at=now)
+                await rerender(tx, message, replace(alert, done=done), now)
+    if revoked is None:
+        raise LicenseError("that seat is already revoked: nothing to do")
     return revoked
 
 
