@@ -176,7 +176,8 @@ class Deps:
 
     async def deliver(self) -> None:
         """After a listener's change: its cards, replies, DMs and updates go out first,
-        never behind queued alerts (see Deliverer.after_change). Listeners delivering at
+        never behind queued alerts; then the bulk ones it caused, unless a flush is
+        sending bulk already (Deliverer.bulk_after_change). Listeners delivering at
         once share the running interactive delivery and one more after it (which finds
         what they queued): fifty decisions at once are one claim of the outbox at a time,
         not fifty claiming and handing back each other's messages."""

@@ -315,7 +315,9 @@ async def test_a_card_goes_out_at_once_while_a_backlog_of_alerts_is_delivered(bo
     )
     backlog = asyncio.ensure_future(bot.deps.deliverer.flush())  # as `serve` starts it
     await bot.slack.wait_for("chat.postMessage", lambda c: c.args.get("channel") == ALERTS)
-    request_id = await file_request(bot, PREMIUM)  # its listener delivers the card
+    # its listener delivers the card; were the card behind the alerts it would wait for
+    # ever on the held pace: bounded, so the test fails instead of hanging
+    request_id = await asyncio.wait_for(file_request(bot, PREMIUM), 30)
     assert card(bot.slack, request_id)
     assert len(bot.slack.messages(ALERTS)) == 1  # the card did not wait behind the alerts
     bot.deps.deliverer.stop()  # as `serve` stops it: after the message in flight

@@ -21,7 +21,6 @@ from bot.licensing.entities import AuditFilter
 from bot.reports.build import build_report
 from bot.reports.stream import building, write_csv, write_report_file
 from bot.store.assignments import NewSeat
-from bot.store.db import Database
 
 KINDS = ("status", "assignments", "modules", "grace", "billing", "audit")
 
@@ -85,7 +84,9 @@ async def test_filtered_audit_streams_the_same_rows(
     assert out.getvalue() == table.csv_text()
 
 
-async def test_report_file_is_written_in_a_process_of_its_own(bot: Bot) -> None:
+async def test_report_file_is_written_in_a_process_of_its_own(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A thread would share the interpreter lock with the event loop (acks beside a
     million-row report slowed): the rows are read by `python -m bot.reports.worker`."""
     await build_ledger(bot)
@@ -97,13 +98,14 @@ async def test_report_file_is_written_in_a_process_of_its_own(bot: Bot) -> None:
         async for item in original(self, page):
             yield item
 
-    store_reports.ReportRepository.active_seat_pages = spy  # type: ignore[method-assign]
-    try:
-        written = await write_report_file(
-            bot.db.path, bot.deps.rules, "assignments", START, AuditFilter()
-        )
-    finally:
-        store_reports.ReportRepository.active_seat_pages = original  # type: ignore[method-assign]
+    monkeypatch.setattr(store_reports.ReportRepository, "active_seat_pages", spy)
+    async with bot.db.read() as tx:  # the spy sees the report's reads when made here
+        await write_csv(tx, bot.deps.rules, "assignments", START, io.StringIO(newline=""))
+    assert seen
+    seen.clear()
+    written = await write_report_file(
+        bot.db.path, bot.deps.rules, "assignments", START, AuditFilter()
+    )
     assert written.path is not None
     data = await asyncio.to_thread(written.path.read_bytes)
     await asyncio.to_thread(written.path.unlink)
@@ -213,35 +215,40 @@ def _slash_over_socket_mode(bot: Bot, text: str, key: str) -> AsyncBoltRequest:
     )
 
 
-async def test_a_second_report_waits_for_the_one_being_built(bot: Bot) -> None:
+async def test_a_second_report_waits_for_the_one_being_built(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SPEC 7: reports are built one at a time in `serve`. A report asked for while another
     is being built is told it follows, waits its turn, and both arrive."""
     await build_ledger(bot)
-    holder = await Database.open(bot.db.path)
+    # The first (status, built in a worker thread) stays in the middle of being built
+    # until the gate opens; the real builder then runs.
+    gate = threading.Event()
+    original = build_module.BUILDERS["status"]
+
+    async def held(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - the real builder, later
+        await asyncio.to_thread(gate.wait)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setitem(build_module.BUILDERS, "status", held)
     try:
-        # The store's write lock, held by another connection: a report's own connection
-        # cannot open (it takes that lock to check the schema), so the first report stays
-        # in the middle of being built until the lock is let go.
-        async with holder.transaction():
-            first = await bot.service.app.async_dispatch(
-                _slash_over_socket_mode(bot, "report status", "first")
-            )
-            assert first.status == 200 and building()
-            second = await bot.service.app.async_dispatch(
-                _slash_over_socket_mode(bot, "report assignments", "second")
-            )
-            assert second.status == 200
-            [queued] = await bot.slack.wait_for(
-                "response_url", lambda c: c.path == "/response/second"
-            )
-            assert queued.parsed["text"] == "The assignments report follows the one being built"
-            assert "Another report is being built: the *assignments* report follows it" in str(
-                queued.parsed["blocks"]
-            )
-            assert bot.slack.responses("first") == []  # still being built: no word yet
-            assert bot.slack.calls_to("files.completeUploadExternal") == []
+        first = await bot.service.app.async_dispatch(
+            _slash_over_socket_mode(bot, "report status", "first")
+        )
+        assert first.status == 200 and building()
+        second = await bot.service.app.async_dispatch(
+            _slash_over_socket_mode(bot, "report assignments", "second")
+        )
+        assert second.status == 200
+        [queued] = await bot.slack.wait_for("response_url", lambda c: c.path == "/response/second")
+        assert queued.parsed["text"] == "The assignments report follows the one being built"
+        assert "Another report is being built: the *assignments* report follows it" in str(
+            queued.parsed["blocks"]
+        )
+        assert bot.slack.responses("first") == []  # still being built: no word yet
+        assert bot.slack.calls_to("files.completeUploadExternal") == []
     finally:
-        await holder.close()
+        gate.set()
     await bot.settle()
     assert not building()
     [first_done] = bot.slack.responses("first")

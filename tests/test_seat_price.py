@@ -26,7 +26,7 @@ def test_the_domain_prices_a_pool_own_price_first_then_the_list_price() -> None:
     listed = catalog.price_pool(PoolState("standard", "agent", 5, 1))
     assert (listed.seat_price, listed.list_price) == (Decimal("95"), True)
     module = catalog.price_pool(PoolState("premium", "wfo", 5, 1))
-    assert module.seat_price == catalog.default_price("premium", "wfo") and module.list_price
+    assert module.seat_price == Decimal("35") and module.list_price  # wfo's list price
     unknown = catalog.price_pool(PoolState("nosuch", "agent", 5, 1))
     assert (unknown.seat_price, unknown.list_price) == (None, False)
 

@@ -27,7 +27,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -357,14 +357,6 @@ class Deliverer:
         """Cards, replies, DMs and updates only."""
         return await self.flush(lanes=(Lane.INTERACTIVE,))
 
-    async def after_change(self) -> DeliveryReport:
-        """What a listener runs after its change: the interactive messages first; then the
-        bulk ones (an alert the change caused) unless a flush of this process is already
-        sending bulk (a backlog, a job's run): a listener never queues up behind them."""
-        report = await self.deliver_interactive()
-        report.merge(await self.bulk_after_change())
-        return report
-
     async def bulk_after_change(self) -> DeliveryReport:
         """The bulk messages a change caused, unless a flush of this process is sending
         bulk already (it takes them)."""
@@ -487,10 +479,6 @@ class Deliverer:
                 ),
             )
         return True
-
-    async def next_due(self) -> datetime | None:
-        async with self._db.read() as tx:
-            return await tx.outbox.next_due()
 
 
 __all__ = ["Deliverer", "DeliveryReport", "NotReady", "Sent", "Superseded", "delivery_client"]

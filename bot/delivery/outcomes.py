@@ -82,7 +82,7 @@ def classify(error: BaseException) -> Outcome:
         code = str(data.get("error") or "")
         detail = f"slack error: {code or status}"
         if status == 429:
-            return Outcome(Kind.TRANSIENT, detail, retry_after=_retry_after(error))
+            return Outcome(Kind.TRANSIENT, detail, retry_after=retry_after(error))
         if status >= 500:
             return Outcome(Kind.TRANSIENT, detail, ambiguous=True)
         if code in GONE_ERRORS:
@@ -101,9 +101,10 @@ def classify(error: BaseException) -> Outcome:
     return Outcome(Kind.PERMANENT, f"{type(error).__name__}: {error}")
 
 
-def _retry_after(error: SlackApiError) -> float:
+def retry_after(error: SlackApiError) -> float:
+    """Slack's Retry-After, in seconds (1 when it gives none or no number)."""
     try:
-        return float(error.response.headers.get("Retry-After") or 1)
+        return max(0.0, float(error.response.headers.get("Retry-After") or 1))
     except (TypeError, ValueError, AttributeError):
         return 1.0
 

@@ -27,6 +27,7 @@ from bot.blocks.base import Message
 from bot.blocks.templates import render
 from bot.clock import Clock
 from bot.delivery.outcomes import NotReady, RateLimited, Unreadable
+from bot.delivery.outcomes import retry_after as retry_after_of
 from bot.delivery.pacing import Pacer
 from bot.licensing.messages import RequestCard, UpdateOf
 from bot.licensing.requests import LicenseRequest, RequestStatus
@@ -346,7 +347,7 @@ class SlackTarget:
             except SlackApiError as error:
                 if error.response.status_code != 429:
                     raise
-                retry_after = _retry_after(error)
+                retry_after = retry_after_of(error)
                 self.pacer.hold(method, pace_key, retry_after)
                 if retry_after > self._inline_wait:
                     raise RateLimited(method, retry_after) from None
@@ -365,10 +366,3 @@ class SlackTarget:
 
 def _clean(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
-
-
-def _retry_after(error: SlackApiError) -> float:
-    try:
-        return max(0.0, float(error.response.headers.get("Retry-After") or 1))
-    except (TypeError, ValueError, AttributeError):
-        return 1.0

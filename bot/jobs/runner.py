@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.base import Message
 from bot.blocks.templates import render
 from bot.delivery import DeliveryReport
 from bot.jobs.base import JobContext, Outgoing
@@ -103,12 +102,8 @@ class JobsFailed(Exception):
         self.failed = failed
 
 
-def render_outgoing(message: Outgoing, tz: tzinfo) -> Message:
-    return render(message.template, message.request, message.payload, tz)
-
-
 def rendered(message: Outgoing, tz: tzinfo) -> Rendered:
-    payload = render_outgoing(message, tz).payload()
+    payload = render(message.template, message.request, message.payload, tz).payload()
     return Rendered(
         message.job,
         message.target,

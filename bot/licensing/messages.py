@@ -487,17 +487,22 @@ def check(kind: MessageKind | str, payload: Payload) -> None:
         )
 
 
+def row_class(target: str, template: str) -> type[Payload]:
+    """The payload class an outbox row of this target and template carries: by its target
+    (`update`, `home`, `genesys`), else by its message kind. UnknownKind otherwise."""
+    if target == "update":
+        return UpdateOf
+    if target == "home":
+        return HomeRefresh
+    if target == "genesys":
+        return STEPS[genesys_step(template)]
+    return payload_class(template)
+
+
 def check_row(target: str, template: str, payload: Payload) -> None:
     """Raise (TypeError, UnknownKind) unless `payload` is what a row of this target and
     template carries."""
-    if target == "update":
-        expected: type[Payload] = UpdateOf
-    elif target == "home":
-        expected = HomeRefresh
-    elif target == "genesys":
-        expected = STEPS[genesys_step(template)]
-    else:
-        expected = payload_class(template)
+    expected = row_class(target, template)
     if not isinstance(payload, expected):
         raise TypeError(
             f"a {target} row of {template} takes a {expected.__name__}, "
@@ -510,19 +515,9 @@ def decode_message(kind: MessageKind | str, data: Mapping[str, Any]) -> Payload:
     return from_json(payload_class(kind), data)
 
 
-def decode_step(step: GenesysStep | str, data: Mapping[str, Any]) -> Payload:
-    return from_json(STEPS[genesys_step(step)], data)
-
-
 def decode_row(target: str, template: str, data: Mapping[str, Any]) -> Payload:
-    """A stored outbox row's payload: by its target (`update`, `genesys`) and its kind."""
-    if target == "update":
-        return from_json(UpdateOf, data)
-    if target == "home":
-        return from_json(HomeRefresh, data)
-    if target == "genesys":
-        return decode_step(template, data)
-    return decode_message(template, data)
+    """A stored outbox row's payload (old dict shapes included)."""
+    return from_json(row_class(target, template), data)
 
 
 def encode(payload: Payload) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from aiosqlite import Row
 
 from bot.licensing.messages import HomeRefresh, Payload, check_row, decode_row, encode
 from bot.store.base import Repository
-from bot.store.codec import from_db, to_db
+from bot.store.codec import dumps, from_db, to_db
 
 LEASE = timedelta(seconds=60)
 
@@ -375,13 +375,6 @@ class OutboxRepository(Repository):
     async def failed_count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'"))
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending message is due (None: nothing pending)."""
-        value = await self._scalar(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
-        )
-        return from_db(value) if value else None
-
     async def by_key(self, key: str) -> OutboxMessage | None:
         row = await self._one("SELECT * FROM outbox WHERE key = ?", (key,))
         return _message(row) if row else None
@@ -419,9 +412,7 @@ class OutboxRepository(Repository):
 
 
 def _json(data: Payload | dict[str, Any] | None) -> str:
-    if isinstance(data, Payload):
-        data = encode(data)
-    return json.dumps(data or {}, sort_keys=True, default=str)
+    return dumps(encode(data) if isinstance(data, Payload) else data or {}) or "{}"
 
 
 def _message(row: Row) -> OutboxMessage:
