@@ -178,13 +178,15 @@ class ReplayGuard:
                 if prune:
                     await guard.prune(now)
         else:
-            # Autocommit statements on the guard's own SQLite connection: the ack path
-            # never queues behind the app's transactions on the shared connection (WAL
-            # lets it write as soon as the file's write lock is free).
+            # Autocommit statements on the guard's own SQLite connection, in the store's
+            # next turn to write: the ack path waits for the transaction running now, not
+            # for those queued behind it (nor for SQLite's busy handler to poll its way
+            # past them). Another process holding the file's lock is waited for as usual.
             guard = ReplayGuardRepository(await self._connection())
-            new = await guard.first_sights(list(distinct.items()), now)
-            if prune:
-                await guard.prune(now)
+            async with self.db.urgent_turn():
+                new = await guard.first_sights(list(distinct.items()), now)
+                if prune:
+                    await guard.prune(now)
         # A key twice in one batch (a replay sent together with the original): only its
         # first request counts as the first sight.
         results = []

@@ -20,7 +20,8 @@ async def digest_job(ctx: JobContext) -> list[Outgoing]:
     # A digest covers a finished month: the one before the month of `now` (local), keyed
     # by it so that it goes out once, on the 1st or at the first run after it.
     month = (ctx.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    async with ctx.unit() as tx:
+    # The figures from a read snapshot: the inactive scan holds no write lock.
+    async with ctx.db.read() as tx:
         pools = await tx.pools.all_states()
         prices = await tx.activity.prices()
         inactive = await tx.activity.inactive_summary(
@@ -67,7 +68,8 @@ async def digest_job(ctx: JobContext) -> list[Outgoing]:
             inactive=inactive.total,
             modules=tuple(modules),
         )
-        spec = AlertSpec(JOB, "monthly", "org", month, f"license digest for {month}")
+    spec = AlertSpec(JOB, "monthly", "org", month, f"license digest for {month}")
+    async with ctx.unit() as tx:
         out = await ctx.alert(tx, spec, TEMPLATE, data)
         if out is not None and not ctx.dry_run:
             # A digest informs; it is never "open" for anyone to act on.

@@ -36,10 +36,14 @@ async def inactive_job(ctx: JobContext) -> list[Outgoing]:
     now = ctx.clock.now()
     cutoff = inactive_since_cutoff(now, ctx.policy)
     sent: list[Outgoing] = []
-    async with ctx.unit() as tx:
+    # The scans from a read snapshot, so that no write lock is held while they run (0.3 s
+    # at 100,000 seats); asking is a compare-and-set below, so a holder is asked once.
+    async with ctx.db.read() as tx:
         summary = await tx.activity.inactive_summary(cutoff, now, limit=LISTED)
+        prices = await tx.activity.prices() if summary.total else {}
+        to_ask = await tx.activity.to_ask(cutoff, now, limit=ASK_PER_RUN)
+    async with ctx.unit() as tx:
         if summary.total:
-            prices = await tx.activity.prices()
             data = summary_data(ctx, summary, prices, now)
             spec = AlertSpec(
                 JOB,
@@ -54,9 +58,9 @@ async def inactive_job(ctx: JobContext) -> list[Outgoing]:
                 if not ctx.dry_run:
                     for alert in earlier:
                         await supersede(tx, alert, f"superseded by {spec.key}", now)
-        for held in await tx.activity.to_ask(cutoff, now, limit=ASK_PER_RUN):
-            if not ctx.dry_run and not await tx.activity.mark_asked(held.id, now):
-                continue  # another run asked them just now
+        for held in to_ask:
+            if not ctx.dry_run and not await tx.activity.mark_asked(held.id, cutoff, now):
+                continue  # another run asked them just now, or they came back meanwhile
             message = Outgoing(
                 JOB,
                 OutboxTarget.DM,

@@ -84,12 +84,13 @@ class ActivityRepository(Repository):
         )
         return [_assignment(r) for r in rows]
 
-    async def mark_asked(self, assignment_id: int, at: datetime) -> bool:
-        """Compare-and-set, so two runs at once ask a holder once."""
+    async def mark_asked(self, assignment_id: int, cutoff: datetime, at: datetime) -> bool:
+        """Compare-and-set, so two runs at once ask a holder once, and only while still
+        idle since before `cutoff` (the job finds them in a snapshot read before)."""
         changed, _ = await self._run(
-            f"UPDATE assignments AS a SET inactive_asked_at = ? WHERE a.id = ? "
-            f"AND a.status = 'active' AND {_NOT_ASKED}",
-            (to_db(at), assignment_id),
+            f"UPDATE assignments AS a SET inactive_asked_at = ?2 WHERE a.id = ?3 "
+            f"AND {_INACTIVE} AND {_NOT_ASKED}",
+            (to_db(cutoff), to_db(at), assignment_id),
         )
         return changed == 1
 

@@ -11,6 +11,7 @@ from aiosqlite import Row
 from bot.licensing.entities import Assignment, Seat  # the store maps rows to them
 from bot.store.base import Repository
 from bot.store.codec import date_from_db, from_db, to_db
+from bot.store.usage import Counted, UsageCounts
 
 _SELECT = (
     "SELECT a.*, (SELECT group_concat(m.module, ',') FROM "
@@ -37,6 +38,13 @@ class NewSeat:
 
 
 class AssignmentRepository(Repository):
+    """The one writer of seats and their modules: each change keeps the per-pool counts
+    (bot/store/usage.py) in its transaction."""
+
+    @property
+    def _counts(self) -> UsageCounts:
+        return UsageCounts(self._db)
+
     async def add_many(self, seats: Sequence[NewSeat], first: int | None = None) -> int:
         """Add many active seats with one statement per table (imports, benchmarks); the
         caller audits and refreshes the pools. Returns how many were added. Ids follow the
@@ -68,6 +76,9 @@ class AssignmentRepository(Repository):
         await self._many(
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
             [(first + i, m) for i, s in enumerate(seats) for m in s.modules],
+        )
+        await self._counts.count(
+            (Counted(s.edition, s.seat_type, s.modules, _stored(s.assigned_at)) for s in seats), 1
         )
         return len(seats)
 
@@ -122,6 +133,7 @@ class AssignmentRepository(Repository):
         )
         created = await self.get(int(new_id or 0))
         assert created is not None
+        await self._counts.count([_counted(created)], 1)
         return created
 
     async def get(self, assignment_id: int) -> Assignment | None:
@@ -142,12 +154,25 @@ class AssignmentRepository(Repository):
 
     async def revoke(self, assignment_id: int, at: datetime) -> bool:
         """Compare-and-set: only an active seat can be revoked, once."""
+        before = await self.get(assignment_id)
         changed, _ = await self._run(
             "UPDATE assignments SET status = 'revoked', revoked_at = ? "
             "WHERE id = ? AND status = 'active'",
             (to_db(at), assignment_id),
         )
-        return changed == 1
+        if changed != 1 or before is None:
+            return False
+        await self._counts.count([_counted(before)], -1)
+        gone = Counted(
+            before.edition,
+            before.seat_type,
+            before.modules,
+            _stored(before.assigned_at),
+            _stored(at),
+            active=False,
+        )
+        await self._counts.count([gone], 1)
+        return True
 
     async def change(
         self,
@@ -160,6 +185,7 @@ class AssignmentRepository(Repository):
         ends_on: date | None,
     ) -> bool:
         """Change an active seat in place (SPEC 9): its pool, modules and end."""
+        before = await self.get(assignment_id)
         changed, _ = await self._run(
             "UPDATE assignments SET edition = ?, seat_type = ?, license_group = ?, ends_on = ? "
             "WHERE id = ? AND status = 'active'",
@@ -171,13 +197,16 @@ class AssignmentRepository(Repository):
                 assignment_id,
             ),
         )
-        if changed != 1:
+        if changed != 1 or before is None:
             return False
         await self._run("DELETE FROM assignment_modules WHERE assignment_id = ?", (assignment_id,))
         await self._many(
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
             [(assignment_id, m) for m in modules],
         )
+        await self._counts.count([_counted(before)], -1)
+        moved = Counted(edition, seat_type, tuple(modules), _stored(before.assigned_at))
+        await self._counts.count([moved], 1)
         return True
 
     async def set_ends_on(self, assignment_id: int, ends_on: date | None) -> bool:
@@ -214,7 +243,10 @@ class AssignmentRepository(Repository):
         return int(await self._scalar(sql, (department, edition, item)))
 
     async def count_active(self) -> int:
-        return int(await self._scalar("SELECT COUNT(*) FROM assignments WHERE status = 'active'"))
+        # Kept per pool by the database (migrations/012_pool_usage.sql): no full count.
+        return int(
+            await self._scalar("SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'")
+        )
 
     async def list_active(
         self,
@@ -267,4 +299,21 @@ def _assignment(row: Row) -> Assignment:
         snoozed_until=from_db(row["snoozed_until"]),
         request_id=row["request_id"],
         ends_on=date_from_db(row["ends_on"]),
+    )
+
+
+def _stored(at: datetime) -> str:
+    stored = to_db(at)
+    assert stored is not None
+    return stored
+
+
+def _counted(seat: Assignment) -> Counted:
+    return Counted(
+        seat.edition,
+        seat.seat_type,
+        seat.modules,
+        _stored(seat.assigned_at),
+        to_db(seat.revoked_at),
+        active=seat.status == "active",
     )

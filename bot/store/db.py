@@ -10,7 +10,7 @@ import logging
 import re
 import zlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from bot.store import pg
+from bot.store.turn import WriteTurn
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
@@ -36,7 +37,7 @@ class Database:
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
-        self._lock = asyncio.Lock()
+        self._lock = WriteTurn()
         self.path = path
         # Reads (`read()`) go through connections of their own (READERS, opened as needed):
         # a long read (a pool count over 100,000 seats) never holds up a write, the writes
@@ -138,6 +139,11 @@ class Database:
             await asyncio.shield(self._connection.execute("ROLLBACK"))
         except aiosqlite.OperationalError:
             pass  # no transaction was open (the BEGIN itself failed)
+
+    def urgent_turn(self) -> AbstractAsyncContextManager[None]:
+        """The next turn to write, ahead of the transactions waiting (bot/store/turn.py):
+        for the ack path's one small write on a connection of its own."""
+        return self._lock.urgent()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:

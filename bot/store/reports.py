@@ -28,26 +28,30 @@ class Flow:
     removed: int = 0
 
 
-# Module flows count the module's holders: a seat with +wfo moves the wfo pool too.
-_FLOWS = """
+# Seats assigned and revoked between two times, counted seat by seat: module flows count
+# the module's holders (a seat with +wfo moves the wfo pool too). Used for the two partial
+# days at the ends of a window; the whole days between come from `pool_flow_days`
+# (bot/store/usage.py). Ranges are inclusive, in stored time text; a NULL range is empty.
+_IN = "(({col} >= :lo1 AND {col} <= :hi1) OR ({col} >= :lo2 AND {col} <= :hi2))"
+_ADDED, _REMOVED = _IN.format(col="a.assigned_at"), _IN.format(col="a.revoked_at")
+_FLOWS = f"""
     SELECT a.edition AS edition, a.seat_type AS item,
-           SUM(CASE WHEN a.assigned_at >= :since AND a.assigned_at <= :until
-               THEN 1 ELSE 0 END) AS added,
-           SUM(CASE WHEN a.revoked_at IS NOT NULL AND a.revoked_at >= :since
-               AND a.revoked_at <= :until THEN 1 ELSE 0 END) AS removed
+           SUM(CASE WHEN {_ADDED} THEN 1 ELSE 0 END) AS added,
+           SUM(CASE WHEN {_REMOVED} THEN 1 ELSE 0 END) AS removed
     FROM assignments a
-    WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
-       OR (a.revoked_at >= :since AND a.revoked_at <= :until)
+    WHERE {_ADDED} OR {_REMOVED}
     GROUP BY a.edition, a.seat_type
     UNION ALL
     SELECT a.edition, m.module,
-           SUM(CASE WHEN a.assigned_at >= :since AND a.assigned_at <= :until THEN 1 ELSE 0 END),
-           SUM(CASE WHEN a.revoked_at IS NOT NULL AND a.revoked_at >= :since
-               AND a.revoked_at <= :until THEN 1 ELSE 0 END)
+           SUM(CASE WHEN {_ADDED} THEN 1 ELSE 0 END),
+           SUM(CASE WHEN {_REMOVED} THEN 1 ELSE 0 END)
     FROM assignments a JOIN assignment_modules m ON m.assignment_id = a.id
-    WHERE (a.assigned_at >= :since AND a.assigned_at <= :until)
-       OR (a.revoked_at >= :since AND a.revoked_at <= :until)
+    WHERE {_ADDED} OR {_REMOVED}
     GROUP BY a.edition, m.module
+"""
+_FLOW_DAYS = """
+    SELECT edition, item, SUM(added), SUM(removed) FROM pool_flow_days
+    WHERE day > ? AND day < ? GROUP BY edition, item
 """
 
 
@@ -134,9 +138,29 @@ class _Streams(Repository):
 
 class ReportRepository(_Streams):
     async def pool_flows(self, since: datetime, until: datetime) -> dict[tuple[str, str], Flow]:
-        """(edition, seat type or module) -> seats assigned and revoked in [since, until]."""
-        rows = await self._all(_FLOWS, {"since": to_db(since), "until": to_db(until)})
-        return {(r[0], r[1]): Flow(int(r[2] or 0), int(r[3] or 0)) for r in rows}
+        """(edition, seat type or module) -> seats assigned and revoked in [since, until]:
+        the whole UTC days inside from the daily counts, the two ends seat by seat."""
+        first, last = to_db(since) or "", to_db(until) or ""
+        first_day, last_day = first[:10], last[:10]
+        if first_day == last_day:
+            ends: dict[str, str | None] = {"lo1": first, "hi1": last, "lo2": None, "hi2": None}
+        else:
+            ends = {
+                "lo1": first,
+                "hi1": f"{first_day}T23:59:59+00:00",
+                "lo2": f"{last_day}T00:00:00+00:00",
+                "hi2": last,
+            }
+        found: dict[tuple[str, str], Flow] = {}
+        for r in [
+            *await self._all(_FLOW_DAYS, (first_day, last_day)),
+            *await self._all(_FLOWS, ends),
+        ]:
+            before = found.get((r[0], r[1]), Flow())
+            found[(r[0], r[1])] = Flow(
+                before.added + int(r[2] or 0), before.removed + int(r[3] or 0)
+            )
+        return found
 
     async def inactive_holders(self, cutoff: datetime) -> dict[tuple[str, str], int]:
         """(edition, seat type or module) -> active holders idle since before `cutoff`."""
@@ -154,16 +178,15 @@ class ReportRepository(_Streams):
 
     async def active_by_edition(self) -> dict[str, int]:
         rows = await self._all(
-            "SELECT edition, COUNT(*) FROM assignments WHERE status = 'active' GROUP BY edition"
+            "SELECT edition, SUM(n) FROM pool_usage WHERE kind = 'seat' AND n > 0 "
+            "GROUP BY edition"
         )
         return {r[0]: int(r[1]) for r in rows}
 
     async def module_holders(self) -> dict[tuple[str, str], int]:
         """(edition, module) -> active seats holding the module."""
         rows = await self._all(
-            "SELECT a.edition, m.module, COUNT(*) FROM assignment_modules m "
-            "JOIN assignments a ON a.id = m.assignment_id WHERE a.status = 'active' "
-            "GROUP BY a.edition, m.module"
+            "SELECT edition, item, n FROM pool_usage WHERE kind = 'module' AND n > 0"
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
@@ -175,6 +198,9 @@ class ReportRepository(_Streams):
         inactive_before: datetime | None = None,
     ) -> int:
         """The count behind AssignmentRepository.list_active with the same filters."""
+        if inactive_before is None:
+            # Kept per pool by the database: no count over every active seat.
+            return await self.seats_in_use(edition=edition, seat_type=seat_type)
         where: list[str] = ["status = 'active'"]
         params: list[str | None] = []
         if edition:
@@ -187,6 +213,18 @@ class ReportRepository(_Streams):
             where.append("COALESCE(last_active_at, assigned_at) < ?")
             params.append(to_db(inactive_before))
         sql = f"SELECT COUNT(*) FROM assignments WHERE {' AND '.join(where)}"
+        return int(await self._scalar(sql, params))
+
+    async def seats_in_use(self, *, edition: str | None = None, seat_type: str | None = None) -> int:
+        """Active seats, of one edition and/or seat type if named (the `pool_usage` rows)."""
+        sql = "SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'"
+        params: list[str] = []
+        if edition:
+            sql += " AND edition = ?"
+            params.append(edition)
+        if seat_type:
+            sql += " AND item = ?"
+            params.append(seat_type)
         return int(await self._scalar(sql, params))
 
     async def pending_count(self) -> int:
@@ -270,3 +308,4 @@ def _entry(row: Row) -> AuditEntry:
         json.loads(row["before"]) if row["before"] else None,
         json.loads(row["after"]) if row["after"] else None,
     )
+

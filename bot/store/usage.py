@@ -1,0 +1,70 @@
+"""Per-pool counts kept as seats change (issue 11, migrations/012_pool_usage.sql).
+
+`pool_usage` holds each pool's seats in use and `pool_flow_days` each pool's seats
+assigned and revoked per UTC day, so the reads behind `/license pool`, the App Home, the
+forecast, `report status` and the limits scan cost a row per pool (and day), not a pass
+over every seat. AssignmentRepository, the one writer of seats and their modules, calls
+`UsageCounts.count` in the same transaction as each change: out with what the seat
+counted for before, in with what it counts for now. A bulk import is one statement per
+table, whatever its size (triggers cost 50 µs a row: 100,000 rows went from 4.6 s to 9 s).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.store.base import Repository
+
+Key = tuple[str, str, str]  # (kind, edition, item)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What one seat counts for: its pools while active, its assignment and revocation
+    days (stored times, ISO 8601 UTC) in those pools' flows."""
+
+    edition: str
+    seat_type: str
+    modules: tuple[str, ...]
+    assigned_at: str
+    revoked_at: str | None = None
+    active: bool = True
+
+    def pools(self) -> list[Key]:
+        return [("seat", self.edition, self.seat_type)] + [
+            ("module", self.edition, module) for module in self.modules
+        ]
+
+
+class UsageCounts(Repository):
+    async def count(self, seats: Iterable[Counted], sign: int) -> None:
+        """Add these seats to the counts (`sign` 1), or take them out (-1)."""
+        used: Counter[Key] = Counter()
+        added: Counter[tuple[str, str, str]] = Counter()  # (day, edition, item)
+        removed: Counter[tuple[str, str, str]] = Counter()
+        for seat in seats:
+            for kind, edition, item in seat.pools():
+                if seat.active:
+                    used[(kind, edition, item)] += sign
+                added[(seat.assigned_at[:10], edition, item)] += sign
+                if seat.revoked_at is not None:
+                    removed[(seat.revoked_at[:10], edition, item)] += sign
+        rows = [(*key, n) for key, n in sorted(used.items()) if n]
+        if rows:
+            await self._many(
+                "INSERT INTO pool_usage (kind, edition, item, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, edition, item) DO UPDATE SET n = pool_usage.n + excluded.n",
+                rows,
+            )
+        days = sorted(set(added) | set(removed))
+        flows = [(*day, added[day], removed[day]) for day in days if added[day] or removed[day]]
+        if flows:
+            await self._many(
+                "INSERT INTO pool_flow_days (day, edition, item, added, removed) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, edition, item) DO UPDATE SET "
+                "added = pool_flow_days.added + excluded.added, "
+                "removed = pool_flow_days.removed + excluded.removed",
+                flows,
+            )
