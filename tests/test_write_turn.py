@@ -18,6 +18,19 @@ from bot.store.turn import WriteTurn
 T0 = datetime(2026, 11, 30, 9, tzinfo=UTC)
 
 
+class ObservedTurn(WriteTurn):
+    """WriteTurn, telling when an urgent turn has to wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urgent_queued = asyncio.Event()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if urgent and self.locked():
+            self.urgent_queued.set()
+        await super().acquire(urgent=urgent)
+
+
 async def test_urgent_turns_go_before_the_queue_and_the_rest_in_order() -> None:
     turn = WriteTurn()
     order: list[str] = []
@@ -59,6 +72,7 @@ async def test_a_cancelled_waiter_neither_keeps_nor_loses_the_turn() -> None:
 
 async def test_the_replay_guard_writes_before_the_queued_transactions(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "turn.db")
+    turn = db._lock = ObservedTurn()  # the store's own lock, observed
     guard = ReplayGuard(db, wall=lambda: T0.timestamp())
     release = asyncio.Event()
     try:
@@ -89,8 +103,7 @@ async def test_the_replay_guard_writes_before_the_queued_transactions(tmp_path: 
         # The guard's fast path found the file locked: its write waits for an urgent turn
         # (after opening its own connection, in that connection's thread).
         async with asyncio.timeout(10):
-            while not db._lock._urgent:  # noqa: SLF001 - the state this test is about
-                await asyncio.sleep(0.001)
+            await turn.urgent_queued.wait()
         assert finished == []
         release.set()
         await asyncio.gather(job, acked, *behind)

@@ -259,7 +259,7 @@ class PostgresDatabase(Database):
     def __init__(self, pool: Any, url: str) -> None:
         self._pool = pool
         self._ids: frozenset[str] = frozenset()
-        self._lock = asyncio.Lock()
+        self._lock = WriteTurn()
         self.url = url
         # Not a file: `Database.open(db.path)` opens the same store again, as on SQLite.
         self.path = Path(url)

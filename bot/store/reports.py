@@ -178,8 +178,7 @@ class ReportRepository(_Streams):
 
     async def active_by_edition(self) -> dict[str, int]:
         rows = await self._all(
-            "SELECT edition, SUM(n) FROM pool_usage WHERE kind = 'seat' AND n > 0 "
-            "GROUP BY edition"
+            "SELECT edition, SUM(n) FROM pool_usage WHERE kind = 'seat' AND n > 0 GROUP BY edition"
         )
         return {r[0]: int(r[1]) for r in rows}
 
@@ -215,7 +214,9 @@ class ReportRepository(_Streams):
         sql = f"SELECT COUNT(*) FROM assignments WHERE {' AND '.join(where)}"
         return int(await self._scalar(sql, params))
 
-    async def seats_in_use(self, *, edition: str | None = None, seat_type: str | None = None) -> int:
+    async def seats_in_use(
+        self, *, edition: str | None = None, seat_type: str | None = None
+    ) -> int:
         """Active seats, of one edition and/or seat type if named (the `pool_usage` rows)."""
         sql = "SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'"
         params: list[str] = []
@@ -308,4 +309,3 @@ def _entry(row: Row) -> AuditEntry:
         json.loads(row["before"]) if row["before"] else None,
         json.loads(row["after"]) if row["after"] else None,
     )
-
