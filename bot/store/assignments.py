@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,33 +53,43 @@ class AssignmentRepository(Repository):
         transaction, which keeps it stable)."""
         if first is None:
             first = await self.next_id()
+        rows = [
+            (
+                first + i,
+                s.email.lower(),
+                s.name,
+                s.slack_user_id,
+                s.edition,
+                s.seat_type,
+                s.department,
+                s.license_group,
+                to_db(s.assigned_at),
+                to_db(s.last_active_at),
+                s.request_id,
+            )
+            for i, s in enumerate(seats)
+        ]
         await self._many(
             "INSERT INTO assignments (id, email, name, slack_user_id, edition, seat_type, "
             "department, license_group, status, assigned_at, last_active_at, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-            [
-                (
-                    first + i,
-                    s.email.lower(),
-                    s.name,
-                    s.slack_user_id,
-                    s.edition,
-                    s.seat_type,
-                    s.department,
-                    s.license_group,
-                    to_db(s.assigned_at),
-                    to_db(s.last_active_at),
-                    s.request_id,
-                )
-                for i, s in enumerate(seats)
-            ],
+            rows,
         )
         await self._many(
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
             [(first + i, m) for i, s in enumerate(seats) for m in s.modules],
         )
-        await self._counts.count(
-            (Counted(s.edition, s.seat_type, s.modules, _stored(s.assigned_at)) for s in seats), 1
+        # Seats alike counted once, with their number (100,000 seats are a few thousand).
+        alike = Counter(
+            (seat.edition, seat.seat_type, seat.modules, str(row[8]))
+            for row, seat in zip(rows, seats, strict=True)
+        )
+        await self._counts.count_alike(
+            (
+                (Counted(edition, seat_type, modules, at), n)
+                for (edition, seat_type, modules, at), n in alike.items()
+            ),
+            1,
         )
         return len(seats)
 

@@ -41,16 +41,20 @@ class Counted:
 class UsageCounts(Repository):
     async def count(self, seats: Iterable[Counted], sign: int) -> None:
         """Add these seats to the counts (`sign` 1), or take them out (-1)."""
+        await self.count_alike(((seat, 1) for seat in seats), sign)
+
+    async def count_alike(self, groups: Iterable[tuple[Counted, int]], sign: int) -> None:
+        """`count` for groups of `n` seats alike (a bulk import's)."""
         used: Counter[Key] = Counter()
         added: Counter[tuple[str, str, str]] = Counter()  # (day, edition, item)
         removed: Counter[tuple[str, str, str]] = Counter()
-        for seat in seats:
+        for seat, n in groups:
             for kind, edition, item in seat.pools():
                 if seat.active:
-                    used[(kind, edition, item)] += sign
-                added[(seat.assigned_at[:10], edition, item)] += sign
+                    used[(kind, edition, item)] += sign * n
+                added[(seat.assigned_at[:10], edition, item)] += sign * n
                 if seat.revoked_at is not None:
-                    removed[(seat.revoked_at[:10], edition, item)] += sign
+                    removed[(seat.revoked_at[:10], edition, item)] += sign * n
         rows = [(*key, n) for key, n in sorted(used.items()) if n]
         if rows:
             await self._many(
