@@ -233,6 +233,9 @@ class Deliverer:
         # messages must go one at a time). A new system adds its OutboxTarget member here.
         self.targets: dict[str, Handler] = {str(k): v for k, v in self.slack.handlers().items()}
         self.targets[OutboxTarget.GENESYS] = self._genesys_step
+        # Targets whose handler renews the lease itself just before each call it makes (the
+        # fence that matters); the others are fenced once before their handler runs.
+        self._fencing: set[str] = {str(k) for k in self.slack.handlers()}
         self._destinations: dict[str, Callable[[OutboxMessage], str]] = {
             OutboxTarget.GENESYS: lambda message: "genesys",  # in order, one at a time
         }
@@ -275,6 +278,7 @@ class Deliverer:
             OutboxTarget.HOME,
             HomeTarget(self.slack, source).deliver,
             lambda message: home_destination(message.user_id),
+            fences=True,
         )
 
     def add_target(
@@ -282,12 +286,20 @@ class Deliverer:
         target: OutboxTarget | str,
         handler: Handler,
         destination: Callable[[OutboxMessage], str] | None = None,
+        *,
+        fences: bool = False,
     ) -> None:
         """Deliver messages of `target` with `handler` (messages with one `destination`
-        go one at a time, in order; default: one destination for the whole target)."""
+        go one at a time, in order; default: one destination for the whole target).
+        `fences`: the handler calls `attempt.fence()` just before each call it makes, so
+        the deliverer need not fence (a store write) before it runs."""
         self.targets[str(target)] = handler
         if destination is not None:
             self._destinations[str(target)] = destination
+        if fences:
+            self._fencing.add(str(target))
+        else:
+            self._fencing.discard(str(target))
 
     def destination(self, message: OutboxMessage) -> str:
         custom = self._destinations.get(message.target)
@@ -375,8 +387,10 @@ class Deliverer:
         try:
             if handler is None:
                 raise LookupError(f"unknown outbox target {message.target!r}")
-            await _Attempt(message, self).fence()
-            sent = await handler(_Attempt(message, self))
+            attempt = _Attempt(message, self)
+            if message.target not in self._fencing:
+                await attempt.fence()
+            sent = await handler(attempt)
         except Superseded:
             return False
         except NotReady as waiting:
