@@ -173,7 +173,6 @@ class AssignmentRepository(Repository):
         )
         if changed != 1 or before is None:
             return False
-        await self._counts.count([_counted(before)], -1)
         gone = Counted(
             before.edition,
             before.seat_type,
@@ -182,7 +181,7 @@ class AssignmentRepository(Repository):
             _stored(at),
             active=False,
         )
-        await self._counts.count([gone], 1)
+        await self._counts.count_alike([(_counted(before), -1), (gone, 1)], 1)
         return True
 
     async def change(
@@ -215,9 +214,8 @@ class AssignmentRepository(Repository):
             "INSERT INTO assignment_modules (assignment_id, module) VALUES (?, ?)",
             [(assignment_id, m) for m in modules],
         )
-        await self._counts.count([_counted(before)], -1)
         moved = Counted(edition, seat_type, tuple(modules), _stored(before.assigned_at))
-        await self._counts.count([moved], 1)
+        await self._counts.count_alike([(_counted(before), -1), (moved, 1)], 1)
         return True
 
     async def set_ends_on(self, assignment_id: int, ends_on: date | None) -> bool:
@@ -254,7 +252,7 @@ class AssignmentRepository(Repository):
         return int(await self._scalar(sql, (department, edition, item)))
 
     async def count_active(self) -> int:
-        # Kept per pool by the database (migrations/012_pool_usage.sql): no full count.
+        # The per-pool counts (bot/store/usage.py): no count over every seat.
         return int(
             await self._scalar("SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'")
         )

@@ -12,9 +12,9 @@ from bot.licensing.policy import PoolState
 from bot.store.base import Repository
 from bot.store.codec import cents, from_cents, from_db, to_db
 
-# Seats in use per pool: the `pool_usage` row the database keeps as seats change
-# (migrations/012_pool_usage.sql), so reading every pool costs a row per pool and not a
-# count over every active seat (35 ms a read at 100,000 seats, on every `/license pool`).
+# Seats in use per pool: the `pool_usage` row kept as seats change (bot/store/usage.py),
+# so reading every pool costs a row per pool and not a count over every active seat (35 ms
+# a read at 100,000 seats, on every `/license pool`).
 _USED = """
     COALESCE((SELECT u.n FROM pool_usage u
               WHERE u.kind = p.kind AND u.edition = p.edition AND u.item = p.item), 0)

@@ -198,7 +198,7 @@ class ReportRepository(_Streams):
     ) -> int:
         """The count behind AssignmentRepository.list_active with the same filters."""
         if inactive_before is None:
-            # Kept per pool by the database: no count over every active seat.
+            # The per-pool counts (bot/store/usage.py): no count over every seat.
             return await self.seats_in_use(edition=edition, seat_type=seat_type)
         where: list[str] = ["status = 'active'"]
         params: list[str | None] = []
