@@ -22,8 +22,13 @@ class Repository:
         return getattr(self._db, "dialect", "sqlite")
 
     async def _one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The first row (the statements here name one row, or LIMIT 1). One call into the
+        database's thread, as `_all`: execute, fetchone and the cursor's close were three,
+        each waiting for the event loop to take its answer."""
+        rows = await self._db.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
 
     async def _all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         # One call into the database's thread (execute, fetch, done), not three: each call
