@@ -338,8 +338,13 @@ async def test_scheduled_delivery_sends_bulk_and_paces_per_channel(bot: Bot) -> 
     now = [0.0]
 
     async def sleep(seconds: float) -> None:
+        # A wait ends `seconds` after it began; waits of two channels at once overlap (the
+        # clock is the latest end), whatever order their workers reach the pacer in. A
+        # clock that added every wait up made the result depend on that order.
         slept.append(seconds)
-        now[0] += seconds
+        began = now[0]
+        await asyncio.sleep(0)  # as a real wait, it lets the other channel's worker run
+        now[0] = max(now[0], began + seconds)
 
     bot.deps.deliverer.pacer = Pacer(
         {"chat.postMessage": Rate(1.0, burst=1)}, monotonic=lambda: now[0], sleep=sleep

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from bot.jobs.base import JobContext, Outgoing, money, price_of
 from bot.licensing.entities import Assignment
@@ -106,30 +107,25 @@ def summary_data(
 
 
 def _row(held: Assignment, now: datetime) -> InactiveRow:
-    return InactiveRow(
-        id=held.id,
-        name=held.name,
-        email=held.email,
-        user=held.slack_user_id,
-        seat=held.seat,
-        last=held.last_active_at or held.assigned_at,
-        never=held.last_active_at is None,
-        days=inactive_days(held.last_active_at, held.assigned_at, now),
-    )
+    return InactiveRow(**_holder(held, now))
 
 
 def dm_data(held: Assignment, now: datetime) -> InactiveDm:
-    return InactiveDm(
-        id=held.id,
-        name=held.name,
-        email=held.email,
-        user=held.slack_user_id,
-        seat=held.seat,
-        last=held.last_active_at or held.assigned_at,
-        never=held.last_active_at is None,
-        days=inactive_days(held.last_active_at, held.assigned_at, now),
-        snooze_days=SNOOZE_DAYS,
-    )
+    return InactiveDm(**_holder(held, now), snooze_days=SNOOZE_DAYS)
+
+
+def _holder(held: Assignment, now: datetime) -> dict[str, Any]:
+    """What a summary row and a DM both say of an idle holder."""
+    return {
+        "id": held.id,
+        "name": held.name,
+        "email": held.email,
+        "user": held.slack_user_id,
+        "seat": held.seat,
+        "last": held.last_active_at or held.assigned_at,
+        "never": held.last_active_at is None,
+        "days": inactive_days(held.last_active_at, held.assigned_at, now),
+    }
 
 
 def _spell(held: Assignment) -> str:

@@ -252,10 +252,7 @@ class AssignmentRepository(Repository):
         return int(await self._scalar(sql, (department, edition, item)))
 
     async def count_active(self) -> int:
-        # The per-pool counts (bot/store/usage.py): no count over every seat.
-        return int(
-            await self._scalar("SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'")
-        )
+        return await self._counts.seats_in_use()  # the per-pool counts: no pass over seats
 
     async def list_active(
         self,

@@ -18,6 +18,7 @@ from bot.licensing.entities import AuditFilter, OpenAlert  # the store maps rows
 from bot.store.audit import AuditEntry
 from bot.store.base import Repository
 from bot.store.codec import from_db, to_db
+from bot.store.usage import UsageCounts
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class ReportRepository(_Streams):
         """The count behind AssignmentRepository.list_active with the same filters."""
         if inactive_before is None:
             # The per-pool counts (bot/store/usage.py): no count over every seat.
-            return await self.seats_in_use(edition=edition, seat_type=seat_type)
+            return await UsageCounts(self._db).seats_in_use(edition=edition, seat_type=seat_type)
         where: list[str] = ["status = 'active'"]
         params: list[str | None] = []
         if edition:
@@ -212,20 +213,6 @@ class ReportRepository(_Streams):
             where.append("COALESCE(last_active_at, assigned_at) < ?")
             params.append(to_db(inactive_before))
         sql = f"SELECT COUNT(*) FROM assignments WHERE {' AND '.join(where)}"
-        return int(await self._scalar(sql, params))
-
-    async def seats_in_use(
-        self, *, edition: str | None = None, seat_type: str | None = None
-    ) -> int:
-        """Active seats, of one edition and/or seat type if named (the `pool_usage` rows)."""
-        sql = "SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'"
-        params: list[str] = []
-        if edition:
-            sql += " AND edition = ?"
-            params.append(edition)
-        if seat_type:
-            sql += " AND item = ?"
-            params.append(seat_type)
         return int(await self._scalar(sql, params))
 
     async def pending_count(self) -> int:

@@ -74,3 +74,17 @@ class UsageCounts(Repository):
                 "removed = pool_flow_days.removed + excluded.removed",
                 flows,
             )
+
+    async def seats_in_use(
+        self, *, edition: str | None = None, seat_type: str | None = None
+    ) -> int:
+        """Active seats, of one edition and/or seat type if named."""
+        sql = "SELECT COALESCE(SUM(n), 0) FROM pool_usage WHERE kind = 'seat'"
+        params: list[str] = []
+        if edition:
+            sql += " AND edition = ?"
+            params.append(edition)
+        if seat_type:
+            sql += " AND item = ?"
+            params.append(seat_type)
+        return int(await self._scalar(sql, params))
