@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from test_serve_process import free_port, wait_healthy
 from bot.licensing.requests import RequestStatus
 from bot.store.db import Database
 from bot.store.outbox import LEASE, lease_owner, owner_gone
+from bot.store.unit import Store
 
 
 class Served:
@@ -146,6 +147,7 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
 
         await asyncio.gather(*(click(i) for i in ids[:half]))
         await _until_decided(database, half // 2)
+        await _until_in_flight(database)
         first.process.kill()
         first.process.wait(30)  # nothing to wait for: SIGKILL is not handled
         await asyncio.gather(*(click(i) for i in ids[half:]))
@@ -202,37 +204,44 @@ async def test_sigkill_mid_approvals_then_restart_delivers_each_message_once(
     assert set(states.values()) == {RequestStatus.APPROVED} and len(states) == count
 
 
-async def _until_decided(database: Path, wanted: int) -> None:
+async def _until(database: Path, ready: Callable[[Store], Awaitable[bool]], what: str) -> None:
     """Another process's progress can only be observed: poll its database, bounded."""
     db = await Database.open(database)
     try:
         for _ in range(600):
             async with db.read() as tx:
-                approved = [
-                    r
-                    for r in await tx.requests.for_requester(MANAGER, 10**6)
-                    if r.status is RequestStatus.APPROVED
-                ]
-            if len(approved) >= wanted:
-                return
+                if await ready(tx):
+                    return
             await asyncio.sleep(0.05)
-        raise AssertionError(f"only {len(approved)} of {wanted} approvals were decided")
+        raise AssertionError(f"never happened: {what}")
     finally:
         await db.close()
+
+
+async def _until_decided(database: Path, wanted: int) -> None:
+    async def decided(tx: Store) -> bool:
+        requests = await tx.requests.for_requester(MANAGER, 10**6)
+        return sum(r.status is RequestStatus.APPROVED for r in requests) >= wanted
+
+    await _until(database, decided, f"{wanted} approvals decided")
+
+
+async def _until_in_flight(database: Path) -> None:
+    """A decision commits before its deliveries are claimed: wait for a leased message."""
+
+    async def leased(tx: Store) -> bool:
+        return any(m.status == "pending" and m.lease_owner for m in await tx.outbox.messages())
+
+    await _until(database, leased, "a delivery in flight")
 
 
 async def _until_delivered(database: Path) -> None:
     """Wait (bounded) until the served process has delivered the outbox backlog."""
-    db = await Database.open(database)
-    try:
-        for _ in range(600):
-            async with db.read() as tx:
-                if await tx.outbox.pending_count() == 0:
-                    return
-            await asyncio.sleep(0.05)
-        raise AssertionError("the backlog was not delivered")
-    finally:
-        await db.close()
+
+    async def drained(tx: Store) -> bool:
+        return await tx.outbox.pending_count() == 0
+
+    await _until(database, drained, "the backlog delivered")
 
 
 def _assert_told_once(slack: FakeSlack, ids: list[int]) -> None:
