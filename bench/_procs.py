@@ -64,6 +64,16 @@ class Child:
             return float("nan")
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def logged_errors(self) -> list[str]:
+        """The errors the process logged: a listener that failed after its ack (the person
+        was told "something went wrong") answered 200 all the same, so a bench counts these
+        too."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return []
+        return [ln for ln in text.splitlines() if " ERROR " in ln or '"level": "ERROR"' in ln]
+
     def tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -16,7 +16,8 @@ licensebot's middle round every scheduled job runs inside the measured process (
 requests, users, check, a report in every 51) until the jobs have run, and those acks
 count as licensebot's too (the bare app gets none: the ratio is the harder one for
 licensebot). Afterwards licensebot must finish the work it started after each ack (every
-approval decided, the outbox drained).
+approval decided, the outbox drained, no error in its log: a listener that fails after
+its ack answers 200 all the same).
 Last line (warm figures): `ack_p99_ms=<x> bare_p99_ms=<y> ack_p99_ratio=<x/y>
 ack_max_ms=<m> errors=<n>`.
 """
@@ -415,6 +416,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         approved, waiting, took = await settle(database, mix.approvals)
         settled_cpu = {c.name: c.cpu_seconds() for c in children}
         integrity = await _integrity(database)
+        logged = bot.logged_errors()
         if bot.process.poll() is not None:
             print(f"licensebot died:\n{bot.tail()}")
     finally:
@@ -447,6 +449,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)
     errors += len(bare_cold.errors) + len(bot_cold.errors)
     errors += 0 if integrity == "ok" else 1
+    errors += len(logged)
+    for line in logged[:5]:
+        print(f"licensebot logged: {line[:200]}")
     errors += 0 if jobs_said.startswith(("ok", "not run")) and "failed" not in jobs_said else 1
     print(
         f"cold start ({args.warmup} requests at each fresh process): "

@@ -298,6 +298,9 @@ async def ack_during_report(
             await asyncio.gather(*(worker(n) for n in range(concurrency)))
         took = time.perf_counter() - started_report
         await client.close()
+        for line in bot.logged_errors():
+            errors += 1
+            print(f"licensebot logged: {line[:200]}")
         print(
             f"serve: report assignments replied after {took:.1f}s; {len(latencies)} acks "
             f"meanwhile p50={percentile(latencies, 50):.1f}ms "

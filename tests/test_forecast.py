@@ -45,6 +45,15 @@ def test_rounding_up_to_the_first_full_day() -> None:
     assert one.buy() == "buy 1–2 for a 10–15 % buffer"  # demand 10: 11 and 11.5 -> 12
 
 
+def test_a_large_pool_filling_slowly_does_not_run_out_at_this_rate() -> None:
+    # 100,000 seats left at +1 in 30 days: 3,000,000 days, past the last date there is.
+    slow = forecast(100_000, 0, 1, 0, TODAY)
+    assert slow.runs_out_on is None
+    assert slow.describe().startswith("not at this rate (+1 in 30 days)")
+    last = forecast(1, 0, 1, 0, date.max - timedelta(days=30))  # the last date there is
+    assert last.runs_out_on == date.max
+
+
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError):
         forecast(1, 0, 1, 0, TODAY, window_days=0)
@@ -69,3 +78,13 @@ async def test_pool_shows_the_forecast_from_the_last_30_days(bot: Bot) -> None:
     # 12.1 -> 13 and 12.65 -> 13, so buy 3.
     assert "`6/10`" in shown.text
     assert "runs out 2026-12-24 (+5 in 30 days); buy 3 for a 10–15 % buffer" in shown.text
+
+
+async def test_pool_lists_a_large_pool_filling_slowly(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 100000")
+    await bot.command("assign slow@example.com agent premium", user=ADMIN)
+
+    shown = await bot.command("pool", user=ADMIN)
+    # It failed ("Something went wrong") when the date it runs out was past year 9999.
+    assert "`1/100000`" in shown.text
+    assert "not at this rate (+1 in 30 days)" in shown.text

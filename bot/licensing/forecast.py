@@ -87,7 +87,10 @@ def forecast(
         runs_out_on = None
     else:
         # available / (net / window) days, rounded up to the first whole day it is full.
-        runs_out_on = today + timedelta(days=_ceil_div(available * window_days, net))
+        days = _ceil_div(available * window_days, net)
+        # A large pool filling slowly runs out past the last date there is (100,000 seats
+        # at +1 a month is 8,000 years): that is "not at this rate", not an error.
+        runs_out_on = today + timedelta(days=days) if days <= (date.max - today).days else None
     demand = used + max(net, 0)
     low, high = buffer
     buy_low = max(0, _ceil_div(demand * (100 + low), 100) - purchased)
