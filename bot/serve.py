@@ -9,6 +9,7 @@ in-flight ones and the running job finish, then closes the store.
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import errno
 import logging
@@ -169,6 +170,7 @@ async def serve(
             return 2
     scheduler = _start_scheduler(service)
     _run_jobs_on_signal(scheduler)
+    gc.freeze()  # what start-up built lives as long as the process: no collection walks it
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     socket_handler: Any = None

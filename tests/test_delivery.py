@@ -220,6 +220,46 @@ async def test_a_gone_recipient_ends_the_dm_at_once_and_the_rest_goes_out(bot: B
     assert "left Slack" in shown(view) and buttons(view, RETRY_ACTION) == []
 
 
+async def queue_dm(bot: Bot, user: str) -> int:
+    async with bot.db.transaction() as tx:
+        new = await tx.outbox.enqueue(
+            "dm", "delivery_failed", bot.clock.now(), user_id=user, data={"count": 0}
+        )
+    assert new is not None
+    return new
+
+
+def opened_for(bot: Bot, user: str) -> int:
+    return len([c for c in bot.slack.calls_to("conversations.open") if c.args["users"] == user])
+
+
+async def test_a_persons_dm_channel_is_opened_once_not_before_each_dm(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 3")
+    first = await file_request(bot, PREMIUM)
+    second = await file_request(bot, "<@U0OUTSIDER|otto> agent premium")
+    await approve(bot, first)
+    await approve(bot, second)
+    told = [m["text"] for m in dms(bot.slack, MANAGER)]
+    assert any(f"#{first}" in t for t in told) and any(f"#{second}" in t for t in told)
+    assert opened_for(bot, MANAGER) == 1  # conversations.open is Tier 3: once per person
+
+
+async def test_a_dm_channel_slack_no_longer_knows_is_opened_again(bot: Bot) -> None:
+    await queue_dm(bot, MANAGER)
+    await bot.deps.deliverer.flush()
+    assert opened_for(bot, MANAGER) == 1 and len(dms(bot.slack, MANAGER)) == 1
+    bot.slack.fail("chat.postMessage", error="channel_not_found")
+    await queue_dm(bot, MANAGER)
+    await bot.deps.deliverer.flush()  # posted to the remembered channel: refused
+    assert len(dms(bot.slack, MANAGER)) == 1
+
+    await queue_dm(bot, MANAGER)
+    bot.clock.advance(hours=1)  # whatever waits out its backoff is due again too
+    await bot.deps.deliverer.flush()
+    assert opened_for(bot, MANAGER) == 2  # not the remembered channel: opened anew
+    assert len(dms(bot.slack, MANAGER)) >= 2
+
+
 # --- 3. the ambiguous timeout --------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ Calls go through `SlackTarget.call`: paced per (method, channel) by the `Pacer`,
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +39,8 @@ from bot.store.outbox import OutboxMessage, OutboxTarget
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "licensebot_outbox"
+DM_CHANNELS_KEPT = 50_000  # a DM channel id per person, the least recently used dropped
+DM_CHANNEL_GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 HISTORY_LIMIT = 100  # how far back (messages) an ambiguous post is looked for
 INLINE_429_TRIES = 8  # 429s waited out within one attempt before it is released
 
@@ -103,6 +106,8 @@ class SlackTarget:
         self.pacer = pacer
         self._inline_wait = inline_wait
         self.card_hook: Callable[[Message, int], Awaitable[None]] | None = None
+        # A person's DM with the bot keeps its channel id: opened once, not before each DM.
+        self._dm_channels: OrderedDict[str, str] = OrderedDict()
 
     def handlers(self) -> dict[OutboxTarget, Handler]:
         return {
@@ -212,8 +217,26 @@ class SlackTarget:
         message = attempt.message
         request = await self._request(message)
         rendered = render(message.template, request, message.payload, self._rules.tz)
-        opened = await self.call("conversations.open", "*", users=message.user_id)
-        return await self.post(attempt, opened["channel"]["id"], rendered)
+        assert message.user_id is not None
+        channel = await self._dm_channel(message.user_id)
+        try:
+            return await self.post(attempt, channel, rendered)
+        except SlackApiError as error:
+            if error.response.get("error") in DM_CHANNEL_GONE:
+                self._dm_channels.pop(message.user_id, None)  # the next attempt opens anew
+            raise
+
+    async def _dm_channel(self, user_id: str) -> str:
+        channel = self._dm_channels.get(user_id)
+        if channel is not None:
+            self._dm_channels.move_to_end(user_id)
+            return channel
+        opened = await self.call("conversations.open", "*", users=user_id)
+        channel = str(opened["channel"]["id"])
+        self._dm_channels[user_id] = channel
+        if len(self._dm_channels) > DM_CHANNELS_KEPT:
+            self._dm_channels.popitem(last=False)
+        return channel
 
     async def channel(self, attempt: Attempt) -> Sent:
         message = attempt.message
