@@ -9,9 +9,9 @@ in-flight ones and the running job finish, then closes the store.
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
 import errno
+import gc
 import logging
 import os
 import re
