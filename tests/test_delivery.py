@@ -17,7 +17,7 @@ from test_home import buttons, open_home, shown
 
 from bot.blocks.delivery import RETRY_ACTION
 from bot.delivery import METADATA_EVENT, Pacer, Rate, backoff
-from bot.store.outbox import OutboxMessage
+from bot.store.outbox import Addressed, OutboxMessage
 
 PREMIUM = "<@U07NINA|nina> agent premium"
 
@@ -197,6 +197,31 @@ async def test_claim_takes_interactive_then_due_order_and_skips_what_is_not_due(
     async with bot.db.transaction() as tx:
         soon = at + timedelta(seconds=40)  # the others are still leased
         assert [m.id for m in await tx.outbox.claim(soon, 10)] == [later]
+
+
+async def test_a_claim_leases_only_what_its_caller_accepts(bot: Bot) -> None:
+    at = bot.clock.now()
+    async with bot.db.transaction() as tx:
+        first = await tx.outbox.enqueue("channel", "t", at, channel="C1", key="a")
+        other = await tx.outbox.enqueue("channel", "t", at, channel="C2", key="b")
+        second = await tx.outbox.enqueue("channel", "t", at, channel="C1", key="c")
+        dm = await tx.outbox.enqueue("dm", "t", at, user_id=MANAGER)
+    seen: list[tuple[int, str | None, str | None]] = []
+
+    def only_c1(message: Addressed) -> bool:
+        seen.append((message.id, message.channel, message.user_id))
+        return message.channel == "C1"
+
+    async with bot.db.transaction() as tx:
+        claimed = await tx.outbox.claim(at, 10, accept=only_c1)
+    assert [m.id for m in claimed] == [first, second] and claimed[0].template == "t"
+    # every due message offered, in claim order (interactive first), only where it goes
+    assert seen == [(dm, None, MANAGER), (first, "C1", None), (other, "C2", None),
+                    (second, "C1", None)]  # fmt: skip
+    leased = {m.id for m in await outbox(bot) if m.lease_owner}
+    assert leased == {first, second}  # the others were neither leased nor given back
+    async with bot.db.transaction() as tx:
+        assert [m.id for m in await tx.outbox.claim(at, 10)] == [dm, other]
 
 
 async def test_a_gone_recipient_ends_the_dm_at_once_and_the_rest_goes_out(bot: Bot) -> None:

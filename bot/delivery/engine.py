@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,7 +41,7 @@ from bot.licensing.messages import DeliveryFailed, FailedItem, MessageKind
 from bot.metrics import delivery_failed
 from bot.services.ledger import Rules
 from bot.store.db import Database
-from bot.store.outbox import Failure, Lane, OutboxMessage, OutboxTarget
+from bot.store.outbox import Addressable, Failure, Lane, OutboxMessage, OutboxTarget
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,25 @@ class _Flush:
         self.tried: set[int] = set()  # done with for this flush
         self.waited: set[int] = set()  # waited on another message once: one more look
         self.changed = asyncio.Event()
+        self._reserved: Counter[str] = Counter()  # accepted in the claim under way
+        self.seen = 0  # due messages the last claim looked at
+
+    def wants(self, message: Addressable) -> bool:
+        """During a claim: lease this one? Not when this process holds it already, this
+        flush has tried it, or its destination's queue is full; it then stays free in the
+        store for whoever has room (a claim used to lease it and give it back)."""
+        self.seen += 1
+        if message.id in self.deliverer._held or message.id in self.tried:
+            return False
+        destination = self.deliverer.destination(message)
+        queued = len(self.queues.get(destination, ())) + self._reserved[destination]
+        if queued >= PER_DESTINATION:
+            return False
+        self._reserved[destination] += 1
+        return True
 
     def take(self, claimed: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
+        self._reserved.clear()
         held = self.deliverer._held
         fresh: list[OutboxMessage] = []
         returned: list[OutboxMessage] = []
@@ -236,7 +253,7 @@ class Deliverer:
         # Targets whose handler renews the lease itself just before each call it makes (the
         # fence that matters); the others are fenced once before their handler runs.
         self._fencing: set[str] = {str(k) for k in self.slack.handlers()}
-        self._destinations: dict[str, Callable[[OutboxMessage], str]] = {
+        self._destinations: dict[str, Callable[[Addressable], str]] = {
             OutboxTarget.GENESYS: lambda message: "genesys",  # in order, one at a time
         }
         self._genesys: Any = None
@@ -285,7 +302,7 @@ class Deliverer:
         self,
         target: OutboxTarget | str,
         handler: Handler,
-        destination: Callable[[OutboxMessage], str] | None = None,
+        destination: Callable[[Addressable], str] | None = None,
         *,
         fences: bool = False,
     ) -> None:
@@ -301,7 +318,7 @@ class Deliverer:
         else:
             self._fencing.discard(str(target))
 
-    def destination(self, message: OutboxMessage) -> str:
+    def destination(self, message: Addressable) -> str:
         custom = self._destinations.get(message.target)
         if custom is not None:
             return custom(message)
@@ -326,14 +343,17 @@ class Deliverer:
         self._bulk_flushes += bulk
         try:
             while not self.stopping:
+                run.seen = 0
                 async with self._db.transaction() as tx:
-                    claimed = await tx.outbox.claim(self._clock.now(), batch, lanes=lanes)
+                    claimed = await tx.outbox.claim(
+                        self._clock.now(), batch, lanes=lanes, accept=run.wants
+                    )
                 fresh, returned = run.take(claimed)
-                if returned:  # busy elsewhere, tried in this flush, or a full queue
+                if returned:  # not expected (`wants` said yes): never held for nothing
                     await self._give_back(returned)
                 if fresh:
                     run.start_workers()
-                if len(claimed) < batch and len(fresh) == len(claimed):
+                if run.seen < batch and len(fresh) == run.seen:
                     await run.finish()  # everything due was taken: drain, then look again
                     if not fresh:
                         break

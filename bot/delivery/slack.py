@@ -34,7 +34,7 @@ from bot.licensing.messages import RequestCard, UpdateOf
 from bot.licensing.requests import LicenseRequest, RequestStatus
 from bot.services.ledger import Rules, evaluate_request
 from bot.store.db import Database
-from bot.store.outbox import OutboxMessage, OutboxTarget
+from bot.store.outbox import Addressable, OutboxMessage, OutboxTarget
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class SlackTarget:
             OutboxTarget.UPDATE: self.update,
         }
 
-    def destination(self, message: OutboxMessage) -> str:
+    def destination(self, message: Addressable) -> str:
         """Messages with one destination go out one at a time, in order (a card before
         its update and its thread reply); different destinations go out concurrently."""
         if message.target == OutboxTarget.DM:

@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -121,6 +121,21 @@ class OutboxMessage:
         return decode_row(self.target, self.template, self.data)
 
 
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """Where a due message goes, all a claim needs to decide whether to lease it."""
+
+    id: int
+    key: str | None
+    target: str
+    channel: str | None
+    user_id: str | None
+
+
+# What a destination is worked out from: a due message before it is leased, or one leased.
+Addressable = Addressed | OutboxMessage
+
+
 class OutboxRepository(Repository):
     async def enqueue(
         self,
@@ -177,41 +192,54 @@ class OutboxRepository(Repository):
         )
 
     async def claim(
-        self, at: datetime, limit: int = 50, *, lanes: tuple[str, ...] | None = None
+        self,
+        at: datetime,
+        limit: int = 50,
+        *,
+        lanes: tuple[str, ...] | None = None,
+        accept: Callable[[Addressed], bool] | None = None,
     ) -> list[OutboxMessage]:
         """Lease pending messages that are due (`next_attempt_at <= at`) to this process
         (compare-and-set): interactive before bulk, then by due time, then oldest first, so
         a message waiting out its backoff never stands in front of a new one. Leases of a
         process that died (killed mid-delivery) are taken back first. `lanes` limits the
-        claim to those lanes."""
+        claim to those lanes. `accept`, when given, sees each of the first `limit` due
+        messages (where it goes, not its data) in that order and says which to lease: the
+        others stay free, neither leased nor read, so a claim takes only what its caller
+        has room for. Call it inside a transaction."""
         await self.reclaim_orphaned(at)
-        if self._dialect == "postgresql":
-            return await self._claim_postgres(at, limit, lanes)
-        sql = (
-            "SELECT * FROM outbox WHERE status = 'pending' AND (lease_until IS NULL OR "
-            "lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        where = (
+            "status = 'pending' AND (lease_until IS NULL OR lease_until < ?) "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         )
         params: list[Any] = [to_db(at), to_db(at)]
         if lanes:
-            sql += f" AND lane IN ({', '.join('?' for _ in lanes)})"
+            where += f" AND lane IN ({', '.join('?' for _ in lanes)})"
             params += list(lanes)
-        sql += (
-            " ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id LIMIT ?"
+        # FOR UPDATE SKIP LOCKED (PostgreSQL): replicas claiming at once never wait on, or
+        # share, a message; SQLite's write transaction already holds the whole file.
+        lock = " FOR UPDATE SKIP LOCKED" if self._dialect == "postgresql" else ""
+        rows = await self._all(
+            f"SELECT id, key, target, channel, user_id FROM outbox WHERE {where} "
+            "ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
+            f"LIMIT ?{lock}",
+            [*params, limit],
         )
-        rows = await self._all(sql, [*params, limit])
-        if not rows:
+        due = [Addressed(r["id"], r["key"], r["target"], r["channel"], r["user_id"]) for r in rows]
+        chosen = [d.id for d in due if accept is None or accept(d)]
+        if not chosen:
             return []
-        # One compare-and-set for the lot (the write transaction holds SQLite's lock).
         leased = {
-            row["id"]
+            row["id"]: _message(row)
             for row in await self._all(
                 "UPDATE outbox SET lease_until = ?, lease_owner = ? "
-                f"WHERE id IN ({', '.join('?' for _ in rows)}) "
-                "AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING id",
-                [to_db(at + LEASE), lease_owner(), *(row["id"] for row in rows), to_db(at)],
+                f"WHERE id IN ({', '.join('?' for _ in chosen)}) "
+                "AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?) "
+                "RETURNING *",
+                [to_db(at + LEASE), lease_owner(), *chosen, to_db(at)],
             )
         }
-        return [_message(row) for row in rows if row["id"] in leased]
+        return [leased[i] for i in chosen if i in leased]
 
     async def fence(self, message_id: int, at: datetime, *, posting: bool = False) -> bool:
         """Just before sending: renew this process's lease and check the message is still
@@ -233,34 +261,6 @@ class OutboxRepository(Repository):
         """Slack answered the post with a definite refusal (429, an error): nothing was
         stored, so the next attempt need not look for it."""
         await self._run("UPDATE outbox SET post_started_at = NULL WHERE id = ?", (message_id,))
-
-    # --- PostgreSQL dialect branch (several replicas on one database) ---------------
-    async def _claim_postgres(
-        self, at: datetime, limit: int, lanes: tuple[str, ...] | None
-    ) -> list[OutboxMessage]:
-        """One statement: lease the first due free messages (interactive first, then by due
-        time, then oldest), skipping rows another replica's claim holds locked right now
-        (FOR UPDATE SKIP LOCKED), so replicas never wait on, or share, a message."""
-        where = (
-            "status = 'pending' AND (lease_until IS NULL OR lease_until < ?) "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-        )
-        params: list[Any] = [to_db(at + LEASE), lease_owner(), to_db(at), to_db(at)]
-        if lanes:
-            where += f" AND lane IN ({', '.join('?' for _ in lanes)})"
-            params += list(lanes)
-        rows = await self._all(
-            "UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id IN ("
-            f"SELECT id FROM outbox WHERE {where} "
-            "ORDER BY CASE lane WHEN 'interactive' THEN 0 ELSE 1 END, next_attempt_at, id "
-            "LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
-            [*params, limit],
-        )
-        messages = [_message(r) for r in rows]
-        return sorted(
-            messages,
-            key=lambda m: (m.lane != Lane.INTERACTIVE, m.next_attempt_at or at, m.id),
-        )
 
     async def reclaim_orphaned(self, at: datetime) -> int:
         """Release the unexpired leases whose holder is dead; returns how many."""
