@@ -506,3 +506,16 @@ async def test_a_cancel_while_begin_waits_leaves_no_transaction_open(tmp_path):
     finally:
         await holder.close()
         await db.close()
+
+
+async def test_opening_a_store_in_use_takes_no_write_lock(store_target: Path | str) -> None:
+    """A report opens a connection of its own while the service writes: with nothing to
+    migrate it neither waits for the write under way nor makes the next one wait."""
+    service = await Database.open(store_target)
+    try:
+        async with service.transaction() as tx:  # holds the write lock meanwhile
+            await tx.connection.execute("DELETE FROM pools WHERE edition = 'none'")
+            report = await asyncio.wait_for(Database.open(store_target), 5)
+            await report.close()
+    finally:
+        await service.close()

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,11 @@ class Database:
     async def migrate(self) -> list[str]:
         """Apply the numbered files in bot/store/migrations not applied yet, in order."""
         applied: list[str] = []
+        wanted = _migrations("migrations")
+        if await self._has_applied(wanted):
+            # Another connection to a store in use (a report's, a second process's): no
+            # write lock taken, so nothing that writes meanwhile waits on it.
+            return applied
         async with self._lock:
             conn = self._connection
             await conn.execute("BEGIN IMMEDIATE")
@@ -87,7 +94,7 @@ class Database:
                 )
                 async with conn.execute("SELECT version FROM schema_migrations") as cursor:
                     done = {row[0] for row in await cursor.fetchall()}
-                for version, name, sql in _migrations():
+                for version, name, sql in wanted:
                     if version in done:
                         continue
                     for statement in _statements(sql):
@@ -102,6 +109,13 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
         return applied
+
+    async def _has_applied(self, wanted: tuple[Migration, ...]) -> bool:
+        try:
+            rows = await self._connection.execute_fetchall("SELECT version FROM schema_migrations")
+        except sqlite3.OperationalError:  # a new store: no such table yet
+            return False
+        return _all_applied(wanted, rows)
 
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Store]:
@@ -278,6 +292,11 @@ class PostgresDatabase(Database):
         """Apply bot/store/migrations_pg in order; replicas starting together take turns
         (an advisory lock), so each file is applied once."""
         applied: list[str] = []
+        wanted = _migrations("migrations_pg")
+        async with self._pool.acquire() as raw:
+            if await _pg_has_applied(raw, wanted):  # no write lock for a store in use
+                self._ids = await pg.id_tables(raw)
+                return applied
         async with self._pool.acquire() as raw, raw.transaction():
             await raw.execute("SELECT pg_advisory_xact_lock($1)", pg.WRITE_LOCK)
             await raw.execute(
@@ -285,7 +304,7 @@ class PostgresDatabase(Database):
                 "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (now()::text))"
             )
             done = {r[0] for r in await raw.fetch("SELECT version FROM schema_migrations")}
-            for version, name, sql in pg.migrations():
+            for version, name, sql in wanted:
                 if version in done:
                     continue
                 for statement in _statements(sql):
@@ -349,14 +368,29 @@ class PostgresDatabase(Database):
             return await _claim(Store(pg.PgConnection(raw, self._ids)), job, period, owner)  # type: ignore[arg-type]
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+Migration = tuple[int, str, str]  # version, file name, SQL
+
+
+@cache
+def _migrations(folder: str) -> tuple[Migration, ...]:
+    """The numbered files of bot/store/`folder`, in order (read once per process)."""
     found = []
-    folder = resources.files("bot.store").joinpath("migrations")
-    for entry in folder.iterdir():
+    for entry in resources.files("bot.store").joinpath(folder).iterdir():
         match = re.match(r"^(\d+)_.*\.sql$", entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    return sorted(found)
+    return tuple(sorted(found))
+
+
+def _all_applied(wanted: tuple[Migration, ...], rows: Iterable[Any]) -> bool:
+    return {version for version, _, _ in wanted} <= {row[0] for row in rows}
+
+
+async def _pg_has_applied(raw: Any, wanted: tuple[Migration, ...]) -> bool:
+    exists = await raw.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return False
+    return _all_applied(wanted, await raw.fetch("SELECT version FROM schema_migrations"))
 
 
 def _statements(sql: str) -> list[str]:

@@ -17,7 +17,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 try:  # asyncpg is only needed when LICENSEBOT_DATABASE names a PostgreSQL server
@@ -276,16 +275,6 @@ class PgConnection:
 
 
 # --- the database ----------------------------------------------------------------------
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    found = []
-    folder = resources.files("bot.store").joinpath("migrations_pg")
-    for entry in folder.iterdir():
-        match = re.match(r"^(\d+)_.*\.sql$", entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    return sorted(found)
 
 
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Any:
