@@ -46,7 +46,9 @@ class Child:
     def stop(self, sig: int = signal.SIGTERM, wait: float = 30.0) -> None:
         if self.process.poll() is not None:
             return
-        if sig == signal.SIGTERM and self.process.args[0] != sys.executable:
+        argv = self.process.args
+        first = argv[0] if isinstance(argv, list | tuple) else argv
+        if sig == signal.SIGTERM and first != sys.executable:
             sig = signal.SIGINT  # a wrapper (a profiler) stops and writes its output on SIGINT
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(sig)

@@ -31,8 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _procs import (
     ADMIN,
@@ -72,7 +73,9 @@ async def add_audit(database: Path, count: int, seed: int) -> None:
     db = await Database.open(database)
     try:
         for start in range(0, count, BATCH):
-            entries = []
+            entries: list[
+                tuple[datetime, str, str, str, dict[str, Any] | None, dict[str, Any]]
+            ] = []
             for n in range(start, min(count, start + BATCH)):
                 at = AS_OF - timedelta(minutes=(count - n))
                 email = f"user{n}@example.com"
