@@ -167,6 +167,17 @@ def start_licensebot(
     return child, f"http://127.0.0.1:{port}/slack/events"
 
 
+def peak_mb(pid: int, default: float = float("nan")) -> float:
+    """The process's peak resident memory so far (Linux VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return default
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (p99 of 1000 values is the 990th smallest)."""
     if not values:

@@ -47,6 +47,7 @@ from _procs import (
     TESTS,
     Child,
     free_port,
+    peak_mb,
     percentile,
     spawn,
     start_fake_slack,
@@ -424,6 +425,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         bot_cpu = {c.name: c.cpu_seconds() for c in children}
         approved, waiting, took = await settle(database, mix.approvals)
         settled_cpu = {c.name: c.cpu_seconds() for c in children}
+        bot_peak_mb = peak_mb(bot.process.pid)
         integrity = await _integrity(database)
         logged = bot.logged_errors()
         if bot.process.poll() is not None:
@@ -453,7 +455,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     )
     print(
         f"licensebot after the burst: {approved}/{mix.approvals} approvals decided, "
-        f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}"
+        f"outbox pending {waiting}, settled in {took:.1f}s, integrity {integrity}, "
+        f"peak RSS {bot_peak_mb:.0f} MiB"
     )
     errors = len(bare_results.errors) + len(bot_results.errors) + (mix.approvals - approved)
     errors += len(bare_cold.errors) + len(bot_cold.errors)

@@ -45,6 +45,7 @@ from _procs import (
     TOKEN,
     Child,
     free_port,
+    peak_mb,
     percentile,
     start_fake_slack,
     start_licensebot,
@@ -149,7 +150,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float
         )
         peak = 0.0
         while process.poll() is None:
-            peak = max(peak, _peak_mb(process.pid, default=0.0))
+            peak = max(peak, peak_mb(process.pid, default=0.0))
             time.sleep(0.01)
     elapsed = time.perf_counter() - started
     err = err_file.read_text(errors="replace")
@@ -310,7 +311,7 @@ async def ack_during_report(
             f"p99={percentile(latencies, 99):.1f}ms max={max(latencies):.1f}ms "
             f"errors={errors}; idle before: p50={percentile(baseline, 50):.1f}ms "
             f"p99={percentile(baseline, 99):.1f}ms; licensebot peak RSS "
-            f"{_peak_mb(bot.process.pid):.0f} MiB",
+            f"{peak_mb(bot.process.pid):.0f} MiB",
             flush=True,
         )
         return percentile(latencies, 99), max(latencies), errors, took
@@ -318,17 +319,6 @@ async def ack_during_report(
         for child in reversed(children):
             child.stop()
         await runner.cleanup()
-
-
-def _peak_mb(pid: int, default: float = float("nan")) -> float:
-    """The process's peak resident memory so far (Linux VmHWM), in MiB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return default
 
 
 def outbox_figures() -> tuple[str, str]:

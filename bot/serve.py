@@ -170,7 +170,10 @@ async def serve(
             return 2
     scheduler = _start_scheduler(service)
     _run_jobs_on_signal(scheduler)
-    gc.freeze()  # what start-up built lives as long as the process: no collection walks it
+    # Every collection stops the event loop, and every ack in flight with it. What start-up
+    # built lives as long as the process: frozen, no collection walks it (a full one took
+    # 72 ms with it in the ack bench, 20 ms without).
+    gc.freeze()
     readiness.expect_scheduler = True
     readiness.scheduler_running = lambda: bool(scheduler is not None and scheduler.is_running)
     socket_handler: Any = None
