@@ -275,14 +275,23 @@ async def test_a_dm_channel_slack_no_longer_knows_is_opened_again(bot: Bot) -> N
     assert opened_for(bot, MANAGER) == 1 and len(dms(bot.slack, MANAGER)) == 1
     bot.slack.fail("chat.postMessage", error="channel_not_found")
     await queue_dm(bot, MANAGER)
-    await bot.deps.deliverer.flush()  # posted to the remembered channel: refused
-    assert len(dms(bot.slack, MANAGER)) == 1
+    report = await bot.deps.deliverer.flush()
+    # refused in the remembered channel, then opened anew and sent in the same attempt
+    assert report.delivered == 1 and report.failed == report.ended == 0
+    assert opened_for(bot, MANAGER) == 2 and len(dms(bot.slack, MANAGER)) == 2
 
+
+async def test_a_person_who_left_after_a_dm_is_gone_not_a_failure(bot: Bot) -> None:
     await queue_dm(bot, MANAGER)
-    bot.clock.advance(hours=1)  # whatever waits out its backoff is due again too
     await bot.deps.deliverer.flush()
-    assert opened_for(bot, MANAGER) == 2  # not the remembered channel: opened anew
-    assert len(dms(bot.slack, MANAGER)) >= 2
+    # Deactivated: the remembered DM channel is archived and the person cannot be found.
+    bot.slack.fail("chat.postMessage", error="is_archived")
+    bot.slack.fail("conversations.open", error="user_not_found")
+    gone = await queue_dm(bot, MANAGER)
+    report = await bot.deps.deliverer.flush()
+    assert report.gone == 1 and report.ended == 0  # as for a DM never sent before
+    assert (await message(bot, gone)).failure == "gone"
+    assert bot.slack.messages(ALERTS) == []  # nothing anyone can fix: no alert
 
 
 # --- 3. the ambiguous timeout --------------------------------------------------------------

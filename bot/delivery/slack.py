@@ -217,14 +217,19 @@ class SlackTarget:
         message = attempt.message
         request = await self._request(message)
         rendered = render(message.template, request, message.payload, self._rules.tz)
-        assert message.user_id is not None
-        channel = await self._dm_channel(message.user_id)
+        user_id = message.user_id
+        assert user_id is not None
+        remembered = user_id in self._dm_channels
+        channel = await self._dm_channel(user_id)
         try:
             return await self.post(attempt, channel, rendered)
         except SlackApiError as error:
-            if error.response.get("error") in DM_CHANNEL_GONE:
-                self._dm_channels.pop(message.user_id, None)  # the next attempt opens anew
-            raise
+            if not remembered or error.response.get("error") not in DM_CHANNEL_GONE:
+                raise
+        # The remembered channel is no more (the person was deactivated, say): opened anew,
+        # Slack's answer is then what it would have been without it ("user_not_found").
+        self._dm_channels.pop(user_id, None)
+        return await self.post(attempt, await self._dm_channel(user_id), rendered)
 
     async def _dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
