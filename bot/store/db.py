@@ -296,6 +296,7 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as raw:
             if await _pg_has_applied(raw, wanted):  # no write lock for a store in use
                 self._ids = await pg.id_tables(raw)
+                await _warn_unless_c_collation(raw)
                 return applied
         async with self._pool.acquire() as raw, raw.transaction():
             await raw.execute("SELECT pg_advisory_xact_lock($1)", pg.WRITE_LOCK)
@@ -314,15 +315,7 @@ class PostgresDatabase(Database):
                 )
                 applied.append(name)
             self._ids = await pg.id_tables(raw)
-            collation = await raw.fetchval(
-                "SELECT datcollate FROM pg_database WHERE datname = current_database()"
-            )
-        if str(collation) not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
-            log.warning(
-                "the PostgreSQL database sorts text by %s: lists sort as on SQLite only with "
-                "the C collation (CREATE DATABASE ... LC_COLLATE 'C' LC_CTYPE 'C')",
-                collation,
-            )
+            await _warn_unless_c_collation(raw)
         return applied
 
     @asynccontextmanager
@@ -384,6 +377,18 @@ def _migrations(folder: str) -> tuple[Migration, ...]:
 
 def _all_applied(wanted: tuple[Migration, ...], rows: Iterable[Any]) -> bool:
     return {version for version, _, _ in wanted} <= {row[0] for row in rows}
+
+
+async def _warn_unless_c_collation(raw: Any) -> None:
+    collation = await raw.fetchval(
+        "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+    )
+    if str(collation) not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
+        log.warning(
+            "the PostgreSQL database sorts text by %s: lists sort as on SQLite only with "
+            "the C collation (CREATE DATABASE ... LC_COLLATE 'C' LC_CTYPE 'C')",
+            collation,
+        )
 
 
 async def _pg_has_applied(raw: Any, wanted: tuple[Migration, ...]) -> bool:
