@@ -17,7 +17,7 @@ from bot.db_health import StoreHealth
 from bot.delivery import Deliverer
 from bot.services.ledger import Rules
 from bot.settings import Settings
-from bot.slack import AdminDirectory
+from bot.slack import AdminDirectory, DmChannels
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,11 @@ class Deps:
     deliveries: Coalescer = field(default_factory=Coalescer)
     ack_first: AckFirst = field(default_factory=AckFirst)
     finance: AdminDirectory | None = None  # members of LICENSEBOT_FINANCE_GROUP (SPEC 10)
+
+    @property
+    def dm_channels(self) -> DmChannels:
+        """The DM channels the outbox remembers: one set per process."""
+        return self.deliverer.slack.dm_channels
 
     async def is_finance(self, user_id: str) -> bool:
         return self.finance is not None and await self.finance.is_admin(user_id)

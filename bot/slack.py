@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 ADMIN_GROUP_TTL_SECONDS = 60
 
+T = TypeVar("T")
+
 
 def make_client(token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
@@ -34,6 +38,55 @@ def make_client(token: str, base_url: str, timeout: int = 10) -> AsyncWebClient:
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
     ]
     return client
+
+
+class DmChannels:
+    """Each person's DM channel with the bot, opened once and remembered: a person's DM
+    keeps its channel id, and conversations.open is Tier 3 (about 50 a minute), so a burst
+    of filings or decisions would otherwise wait on it. One per process, shared by the
+    listeners and the outbox."""
+
+    KEPT = 50_000  # people remembered; the least recently used is dropped
+    GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
+
+    def __init__(self, kept: int = KEPT) -> None:
+        self._kept = kept
+        self._ids: OrderedDict[str, str] = OrderedDict()
+
+    async def send(
+        self,
+        user_id: str,
+        open_dm: Callable[[str], Awaitable[str]],
+        post: Callable[[str], Awaitable[T]],
+    ) -> T:
+        """`post(channel)` in the person's DM. When Slack no longer knows the remembered
+        channel (the person was deactivated, say), it is opened anew and posted to once
+        more, so Slack's answer is what it would have been without it ("user_not_found")."""
+        remembered = user_id in self._ids
+        channel = await self._channel(user_id, open_dm)
+        try:
+            return await post(channel)
+        except SlackApiError as error:
+            if not remembered or error.response.get("error") not in self.GONE:
+                raise
+        self._ids.pop(user_id, None)
+        return await post(await self._channel(user_id, open_dm))
+
+    async def _channel(self, user_id: str, open_dm: Callable[[str], Awaitable[str]]) -> str:
+        channel = self._ids.get(user_id)
+        if channel is not None:
+            self._ids.move_to_end(user_id)
+            return channel
+        channel = await open_dm(user_id)
+        self._ids[user_id] = channel
+        if len(self._ids) > self._kept:
+            self._ids.popitem(last=False)
+        return channel
+
+
+async def open_dm(client: AsyncWebClient, user_id: str) -> str:
+    opened = await client.conversations_open(users=user_id)
+    return str(opened["channel"]["id"])
 
 
 class BotAuthorization:

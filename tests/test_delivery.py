@@ -269,6 +269,24 @@ async def test_a_persons_dm_channel_is_opened_once_not_before_each_dm(bot: Bot) 
     assert opened_for(bot, MANAGER) == 1  # conversations.open is Tier 3: once per person
 
 
+async def test_the_listeners_and_the_outbox_share_a_persons_dm_channel(bot: Bot) -> None:
+    await set_pool(bot, "premium agent 3")
+    await bot.command("request", user=MANAGER)  # the modal: its outcome is DMed
+    values = {
+        "hire_user": {"value": {"type": "users_select", "selected_user": NINA}},
+        "seat_type": {"value": {"type": "static_select", "selected_option": {"value": "agent"}}},
+        "edition": {"value": {"type": "static_select", "selected_option": {"value": "premium"}}},
+    }
+    response = await bot.submit(MANAGER, "license_request", values)
+    assert response.status == 200
+    [posted] = cards(bot.slack)
+    request_id = int(text_of(posted).split("#")[1].split(":")[0])
+    await approve(bot, request_id)
+    told = [m["text"] for m in dms(bot.slack, MANAGER)]
+    assert any("Filed request" in t for t in told) and any(f"#{request_id}" in t for t in told)
+    assert len(told) >= 2 and opened_for(bot, MANAGER) == 1
+
+
 async def test_a_dm_channel_slack_no_longer_knows_is_opened_again(bot: Bot) -> None:
     await queue_dm(bot, MANAGER)
     await bot.deps.deliverer.flush()

@@ -9,6 +9,7 @@ import io
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from conftest import ADMIN, MANAGER, OUTSIDER, START, Bot
 from ledger import EVIL, EVIL_EMAIL, EVIL_NAME, build_ledger, last_upload, report_rows, rows_of
@@ -260,6 +261,35 @@ async def test_upload_goes_to_the_callers_dm_with_a_summary(bot: Bot) -> None:
         expected = await build_report(tx, bot.deps.rules, "status", START)
     assert data == expected.csv_bytes()
     assert data.decode("utf-8").endswith("\r\n") and b"\r\n" in data  # RFC 4180 CRLF
+
+
+def dm_opened(bot: Bot, user: str) -> list[Any]:
+    return [c for c in bot.slack.calls_to("conversations.open") if c.args["users"] == user]
+
+
+async def test_reports_go_to_one_dm_channel_opened_once(bot: Bot) -> None:
+    await build_ledger(bot)
+    for kind in ("status", "grace"):
+        reply = await bot.command(f"report {kind}", user=ADMIN)
+        assert "is in your DMs" in reply.text
+    completed = bot.slack.calls_to("files.completeUploadExternal")
+    assert [c.parsed["channel_id"] for c in completed] == [f"D{ADMIN}", f"D{ADMIN}"]
+    assert len(dm_opened(bot, ADMIN)) == 1  # conversations.open is Tier 3: once per person
+
+
+async def test_a_report_for_a_dm_channel_slack_no_longer_knows_is_sent_all_the_same(
+    bot: Bot,
+) -> None:
+    await build_ledger(bot)
+    await bot.command("report status", user=ADMIN)
+    bot.slack.fail("files.completeUploadExternal", error="channel_not_found")
+    reply = await bot.command("report grace", user=ADMIN)
+    assert "is in your DMs" in reply.text  # opened anew and shared there
+    shared = [c for c in bot.slack.calls_to("files.completeUploadExternal") if not c.faulted]
+    assert len(shared) == 2
+    assert (
+        len([c for c in bot.slack.calls_to("conversations.open") if c.args["users"] == ADMIN]) == 2
+    )
 
 
 async def test_report_is_admin_only_and_uploads_nothing_otherwise(bot: Bot) -> None:

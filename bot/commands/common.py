@@ -15,6 +15,7 @@ from bot.blocks.base import Message, error_reply
 from bot.context import Deps
 from bot.db_health import CANNOT_WRITE, is_storage_error
 from bot.licensing.commands import Command
+from bot.slack import open_dm
 
 __all__ = ["CANNOT_WRITE", "storage_failed"]
 
@@ -77,8 +78,12 @@ async def reply_error(respond: AsyncRespond, problem: str, usage: str | None = N
 
 
 async def dm(deps: Deps, user_id: str, message: Message) -> None:
-    opened = await deps.client.conversations_open(users=user_id)
-    await deps.client.chat_postMessage(channel=opened["channel"]["id"], **message.payload())
+    payload = message.payload()
+    await deps.dm_channels.send(
+        user_id,
+        lambda user: open_dm(deps.client, user),
+        lambda channel: deps.client.chat_postMessage(channel=channel, **payload),
+    )
 
 
 async def notify(deps: Deps, body: dict, message: Message) -> None:

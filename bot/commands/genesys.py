@@ -33,6 +33,7 @@ from bot.licensing.messages import Done
 from bot.services import genesys as service
 from bot.services import queries
 from bot.services import seats as seat_service
+from bot.slack import open_dm
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +180,15 @@ async def reconcile_report(deps: Deps, body: dict[str, Any], respond: AsyncRespo
         await reply_error(respond, f"Genesys Cloud refused the reconcile report: {error}")
         return
     content = await asyncio.to_thread(table.csv_bytes)
-    opened = await deps.client.conversations_open(users=body["user_id"])
-    await deps.client.files_upload_v2(
-        channel=opened["channel"]["id"],
-        filename=table.filename(now.astimezone(deps.rules.tz).date()),
-        content=content,
-        title="licensebot reconcile report",
-        initial_comment=report_comment("reconcile", table.summary, now, deps.rules.tz),
+    await deps.dm_channels.send(
+        body["user_id"],
+        lambda user_id: open_dm(deps.client, user_id),
+        lambda channel: deps.client.files_upload_v2(
+            channel=channel,
+            filename=table.filename(now.astimezone(deps.rules.tz).date()),
+            content=content,
+            title="licensebot reconcile report",
+            initial_comment=report_comment("reconcile", table.summary, now, deps.rules.tz),
+        ),
     )
     await reply(respond, report_sent("reconcile", table.summary))

@@ -36,7 +36,7 @@ from bot.licensing.requests import Person
 from bot.reports.stream import remove_file, write_report_from
 from bot.services import queries
 from bot.services.insight import day_range
-from bot.slack import PersonNotFound, resolve_person
+from bot.slack import PersonNotFound, open_dm, resolve_person
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,19 @@ async def report(deps: Deps, command: Report, body: dict, respond: AsyncRespond)
     )
     try:
         assert written.path is not None
-        await upload_file(
-            deps.client,
-            written.path,
-            written.size,
-            channel=None,
-            user_id=body["user_id"],
-            filename=written.filename(now.astimezone(deps.rules.tz).date()),
-            title=f"licensebot {command.kind} report",
-            initial_comment=report_comment(command.kind, written.summary, now, deps.rules.tz),
+        path, size = written.path, written.size
+        await deps.dm_channels.send(
+            body["user_id"],
+            lambda user_id: open_dm(deps.client, user_id),
+            lambda channel: upload_file(
+                deps.client,
+                path,
+                size,
+                channel=channel,
+                filename=written.filename(now.astimezone(deps.rules.tz).date()),
+                title=f"licensebot {command.kind} report",
+                initial_comment=report_comment(command.kind, written.summary, now, deps.rules.tz),
+            ),
         )
     except (SlackApiError, SlackRequestError) as error:
         detail = error.response.get("error") if isinstance(error, SlackApiError) else error
@@ -128,18 +132,13 @@ async def upload_file(
     path: Path,
     size: int,
     *,
-    channel: str | None,
-    user_id: str | None = None,
+    channel: str,
     filename: str,
     title: str,
     initial_comment: str,
 ) -> None:
     """files upload v2, streaming the file from disk (a million-row CSV is ~125 MB):
-    getUploadURLExternal, the bytes POSTed from the file, completeUploadExternal. With
-    `user_id` (and no channel) it goes to that person's DM."""
-    if channel is None:
-        opened = await client.conversations_open(users=user_id)
-        channel = opened["channel"]["id"]
+    getUploadURLExternal, the bytes POSTed from the file, completeUploadExternal."""
     target = await client.files_getUploadURLExternal(filename=filename, length=size)
     wait = client.timeout
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=wait, sock_read=wait)

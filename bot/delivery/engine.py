@@ -40,6 +40,7 @@ from bot.delivery.slack import Attempt, Handler, Sent, SlackTarget
 from bot.licensing.messages import DeliveryFailed, FailedItem, MessageKind
 from bot.metrics import delivery_failed
 from bot.services.ledger import Rules
+from bot.slack import DmChannels
 from bot.store.db import Database
 from bot.store.outbox import Addressable, Failure, Lane, OutboxMessage, OutboxTarget
 
@@ -235,6 +236,7 @@ class Deliverer:
         backoff: Callable[[int], timedelta] = backoff,
         inline_wait: float = 30.0,
         concurrency: int = 32,
+        dm_channels: DmChannels | None = None,
     ) -> None:
         self._db = db
         self._client = delivery_client(client)
@@ -244,7 +246,14 @@ class Deliverer:
         self.backoff = backoff
         self._concurrency = asyncio.Semaphore(concurrency)
         self.slack = SlackTarget(
-            db, self._client, clock, rules, approvals_channel, self._pacer, inline_wait=inline_wait
+            db,
+            self._client,
+            clock,
+            rules,
+            approvals_channel,
+            self._pacer,
+            inline_wait=inline_wait,
+            dm_channels=dm_channels,
         )
         # The one dispatch point: each target's handler (and, for non-Slack ones, which
         # messages must go one at a time). A new system adds its OutboxTarget member here.

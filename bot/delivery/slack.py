@@ -15,7 +15,6 @@ Calls go through `SlackTarget.call`: paced per (method, channel) by the `Pacer`,
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,14 +32,13 @@ from bot.delivery.pacing import Pacer
 from bot.licensing.messages import RequestCard, UpdateOf
 from bot.licensing.requests import LicenseRequest, RequestStatus
 from bot.services.ledger import Rules, evaluate_request
+from bot.slack import DmChannels
 from bot.store.db import Database
 from bot.store.outbox import Addressable, OutboxMessage, OutboxTarget
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "licensebot_outbox"
-DM_CHANNELS_KEPT = 50_000  # a DM channel id per person, the least recently used dropped
-DM_CHANNEL_GONE = frozenset({"channel_not_found", "is_archived", "not_in_channel"})
 HISTORY_LIMIT = 100  # how far back (messages) an ambiguous post is looked for
 INLINE_429_TRIES = 8  # 429s waited out within one attempt before it is released
 
@@ -97,6 +95,7 @@ class SlackTarget:
         pacer: Pacer,
         *,
         inline_wait: float = 30.0,
+        dm_channels: DmChannels | None = None,
     ) -> None:
         self._db = db
         self._client = client
@@ -106,8 +105,7 @@ class SlackTarget:
         self.pacer = pacer
         self._inline_wait = inline_wait
         self.card_hook: Callable[[Message, int], Awaitable[None]] | None = None
-        # A person's DM with the bot keeps its channel id: opened once, not before each DM.
-        self._dm_channels: OrderedDict[str, str] = OrderedDict()
+        self.dm_channels = dm_channels or DmChannels()
 
     def handlers(self) -> dict[OutboxTarget, Handler]:
         return {
@@ -217,31 +215,14 @@ class SlackTarget:
         message = attempt.message
         request = await self._request(message)
         rendered = render(message.template, request, message.payload, self._rules.tz)
-        user_id = message.user_id
-        assert user_id is not None
-        remembered = user_id in self._dm_channels
-        channel = await self._dm_channel(user_id)
-        try:
-            return await self.post(attempt, channel, rendered)
-        except SlackApiError as error:
-            if not remembered or error.response.get("error") not in DM_CHANNEL_GONE:
-                raise
-        # The remembered channel is no more (the person was deactivated, say): opened anew,
-        # Slack's answer is then what it would have been without it ("user_not_found").
-        self._dm_channels.pop(user_id, None)
-        return await self.post(attempt, await self._dm_channel(user_id), rendered)
+        assert message.user_id is not None
+        return await self.dm_channels.send(
+            message.user_id, self._open_dm, lambda channel: self.post(attempt, channel, rendered)
+        )
 
-    async def _dm_channel(self, user_id: str) -> str:
-        channel = self._dm_channels.get(user_id)
-        if channel is not None:
-            self._dm_channels.move_to_end(user_id)
-            return channel
+    async def _open_dm(self, user_id: str) -> str:
         opened = await self.call("conversations.open", "*", users=user_id)
-        channel = str(opened["channel"]["id"])
-        self._dm_channels[user_id] = channel
-        if len(self._dm_channels) > DM_CHANNELS_KEPT:
-            self._dm_channels.popitem(last=False)
-        return channel
+        return str(opened["channel"]["id"])
 
     async def channel(self, attempt: Attempt) -> Sent:
         message = attempt.message
