@@ -156,23 +156,12 @@ class _Flush:
         self._reserved[destination] += 1
         return True
 
-    def take(self, claimed: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
+    def take(self, claimed: list[OutboxMessage]) -> None:
+        """Queue what the claim leased (`wants` chose it, so its queue has room)."""
         self._reserved.clear()
-        held = self.deliverer._held
-        fresh: list[OutboxMessage] = []
-        returned: list[OutboxMessage] = []
         for message in claimed:
-            if message.id in held or message.id in self.tried:
-                returned.append(message)
-                continue
-            queue = self.queues.setdefault(self.deliverer.destination(message), deque())
-            if len(queue) >= PER_DESTINATION:
-                returned.append(message)
-                continue
-            queue.append(message)
-            held.add(message.id)
-            fresh.append(message)
-        return fresh, returned
+            self.queues.setdefault(self.deliverer.destination(message), deque()).append(message)
+            self.deliverer._held.add(message.id)
 
     def start_workers(self) -> None:
         # Oldest first: messages queued together go out in the order they were queued
@@ -357,18 +346,16 @@ class Deliverer:
                     claimed = await tx.outbox.claim(
                         self._clock.now(), batch, lanes=lanes, accept=run.wants
                     )
-                fresh, returned = run.take(claimed)
-                if returned:  # not expected (`wants` said yes): never held for nothing
-                    await self._give_back(returned)
-                if fresh:
+                run.take(claimed)
+                if claimed:
                     run.start_workers()
-                if run.seen < batch and len(fresh) == run.seen:
+                if run.seen < batch and len(claimed) == run.seen:
                     await run.finish()  # everything due was taken: drain, then look again
-                    if not fresh:
+                    if not claimed:
                         break
                     continue
                 if not run.busy():
-                    if not fresh:
+                    if not claimed:
                         break
                     continue
                 await run.room()  # a queue has room again (or a worker ended)
