@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.commands import admin, alerts, approval, home, insight, request, router  # noqa: F401 - handlers register
 from bot.commands import delivery as delivery_commands
@@ -23,7 +24,7 @@ from bot.context import Deps, Inflight
 from bot.delivery import Deliverer
 from bot.delivery.pacing import Pacer, post_rates
 from bot.guard import ReplayGuard, SlackEndpoint, socket_event_guard, team_guard
-from bot.health import Readiness, ack_timer, add_routes, bolt_middleware
+from bot.health import Readiness, add_routes, bolt_middleware
 from bot.licensing.catalog import load_catalog
 from bot.services.ledger import Rules
 from bot.settings import Settings
@@ -52,6 +53,7 @@ async def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
         pacer=Pacer(post_rates(settings.slack_post_rate)),
     )
     deps = Deps(settings, rules, db, client, clock, admins, Inflight(), deliverer)
+    await db.pace_reads(deps.ack_first.pause_for)
     deliverer.serve_homes(deps)
     if settings.finance_group:
         deps.finance = AdminDirectory(client, clock, frozenset(), settings.finance_group)
@@ -152,10 +154,10 @@ class Service:
             secret.get_secret_value() if secret else "",
             self.guard,
             self.deps.ack_first.arriving,
+            metrics.ACK_SECONDS.labels(kind="http").observe,
         )
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, endpoint.handle)
-        web_app.middlewares.append(ack_timer)
         add_routes(web_app, self.deps, self.readiness)
         return web_app
 

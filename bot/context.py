@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.ack_first import AckFirst
 from bot.clock import Clock
 from bot.db_health import StoreHealth
 from bot.delivery import Deliverer
@@ -63,65 +63,6 @@ class Inflight:
     async def wait_idle(self) -> None:
         while self._count:
             await self._idle.wait()
-
-
-class AckFirst:
-    """Acks before the work after them. The requests between their arrival and their ack
-    are counted (`acking`, HTTP); the work a listener does after its ack waits (`turn`)
-    until none is waiting for its ack, then starts one per turn of the event loop, or
-    after `MAX_DEFER_S` at the latest, so a sustained load delays it but never starves
-    it. A burst of 50 requests is acked first, then answered (Slack waits 3 s for an ack,
-    a reply may take longer)."""
-
-    MAX_DEFER_S = 1.0
-
-    def __init__(self) -> None:
-        self.acking = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self._scheduled = False
-
-    @contextmanager
-    def arriving(self) -> Iterator[None]:
-        self.acking += 1
-        try:
-            yield
-        finally:
-            self.acking -= 1
-            self._wake()
-
-    async def turn(self) -> None:
-        if not self.acking and not self._waiters:
-            return
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        late = loop.call_later(self.MAX_DEFER_S, _release, waiter)
-        try:
-            await waiter
-        finally:
-            late.cancel()
-            self._wake()
-
-    def _wake(self) -> None:
-        if self.acking or self._scheduled or not self._waiters:
-            return
-        self._scheduled = True
-        asyncio.get_running_loop().call_soon(self._next)
-
-    def _next(self) -> None:
-        self._scheduled = False
-        if self.acking:
-            return
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-
-def _release(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class Coalescer:

@@ -28,8 +28,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any
-from urllib.parse import parse_qsl
 
 import aiosqlite
 from aiohttp import web
@@ -233,25 +231,18 @@ class BadBody(ValueError):
     pass
 
 
-def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
-    """What Bolt will parse the body into (slack_bolt.request.internals.parse_body), or
-    BadBody when that is not a JSON object (Bolt would crash on it with a 500)."""
-    if not body:
-        return {}
+def bolt_request_of(request: web.Request, body: str) -> AsyncBoltRequest:
+    """The request Bolt will dispatch, its body parsed once (by Bolt's own parse_body), or
+    BadBody when the body is not a JSON object (Bolt would crash on it with a 500)."""
     try:
-        if content_type == "application/json" or body.startswith("{"):
-            parsed: Any = json.loads(body)
-        elif "payload" in body:
-            params = dict(parse_qsl(body, keep_blank_values=True))
-            payload = params.get("payload")
-            parsed = json.loads(payload) if payload is not None else {}
-        else:
-            parsed = dict(parse_qsl(body, keep_blank_values=True))
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        bolt = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    except ValueError as error:  # JSONDecodeError (a ValueError)
         raise BadBody(f"not JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise BadBody(f"a JSON {type(parsed).__name__}, not an object")
-    return parsed
+    except (AttributeError, TypeError):  # Bolt reads its context from a body not an object
+        raise BadBody("JSON, not an object") from None
+    if not isinstance(bolt.body, dict):
+        raise BadBody(f"a JSON {type(bolt.body).__name__}, not an object")
+    return bolt
 
 
 class SlackEndpoint:
@@ -263,15 +254,21 @@ class SlackEndpoint:
         signing_secret: str,
         guard: ReplayGuard,
         acking: Callable[[], AbstractContextManager[None]] = nullcontext,
+        observe: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
         self._guard = guard
-        self._acking = acking  # counts the requests not acked yet (bot.context.AckFirst)
+        self._acking = acking  # counts the requests not acked yet (bot.ack_first.AckFirst)
+        self._observe = observe  # the ack latency: arrival to the HTTP response
 
     async def handle(self, request: web.Request) -> web.Response:
-        with self._acking():
-            return await self._handle(request)
+        started = time.perf_counter()
+        try:
+            with self._acking():
+                return await self._handle(request)
+        finally:
+            self._observe(time.perf_counter() - started)
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -285,12 +282,12 @@ class SlackEndpoint:
             body = None
         if body is None or not self._verifier.is_valid(body, timestamp, signature):
             return web.json_response(INVALID, status=401)
-        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
         try:
-            parsed = parse_slack_body(body, content_type or None)
+            bolt_request = bolt_request_of(request, body)
         except BadBody as error:
             log.info("refused a signed request: body is %s", error)
             return web.json_response({"error": "malformed body"}, status=400)
+        parsed = bolt_request.body
         event_id = parsed.get("event_id") if parsed.get("type") == "event_callback" else None
         verdict = await self._guard.admit(
             signature,
@@ -303,11 +300,6 @@ class SlackEndpoint:
             return web.json_response(INVALID, status=401)
         if verdict is Verdict.RETRY:
             return web.Response(status=200, text="")
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]
-        )
         response = await self._app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 

@@ -7,7 +7,6 @@ Mode serves them alone on `--health-port`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -80,20 +79,6 @@ def add_routes(app: web.Application, deps: Deps, readiness: Readiness) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_route)
-
-
-@web.middleware
-async def ack_timer(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """The ack latency of Slack requests: arrival to the HTTP response."""
-    if request.path != EVENTS_PATH:
-        return await handler(request)
-    started = time.perf_counter()
-    try:
-        return await handler(request)
-    finally:
-        metrics.ACK_SECONDS.labels(kind="http").observe(time.perf_counter() - started)
 
 
 async def bolt_middleware(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:  # noqa: A002 - Bolt's name

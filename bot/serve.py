@@ -214,7 +214,8 @@ async def serve(
 
 async def _deliver_backlog(service: Service) -> None:
     try:
-        await service.deps.deliverer.flush()
+        # Paced (bot/ack_first.py): commands arriving meanwhile are acked first.
+        await service.deps.ack_first.paced(service.deps.deliverer.flush())
     except Exception:
         log.exception("outbox delivery at start failed")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from conftest import MANAGER, Bot
@@ -79,3 +80,31 @@ async def test_work_after_the_ack_is_in_flight_until_it_ends(bot: Bot) -> None:
     assert not idle.done()
     release.set()
     await asyncio.wait_for(idle, 5)
+
+
+async def test_the_work_after_an_ack_waits_while_requests_wait_for_theirs(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acks first (bot/ack_first.py) on the real app: with another request waiting for
+    its ack and the work's share spent, `/license help` is acked at once and its reply
+    waits; once the requests are acked the reply comes."""
+    first = bot.deps.ack_first
+    now = [time.perf_counter()]
+    monkeypatch.setattr(first, "_now", lambda: now[0])  # the injected clock, frozen
+    with first.arriving():  # a request still waiting for its ack
+        first.spent(1.0)  # the work's share is spent
+        response = await bot.client.slash(
+            "help", MANAGER, response_url=bot.slack.response_url("held")
+        )
+        assert response.status == 200  # acked
+        for _ in range(1000):
+            if first.waiting:
+                break
+            await asyncio.sleep(0)
+        assert first.waiting == 1  # the reply's first step after the ack, held
+        assert bot.slack.responses("held") == []
+    now[0] += first.QUIET_S  # nothing arriving nor waiting since
+    first.wake()
+    await bot.settle()
+    [reply] = bot.slack.responses("held")
+    assert "/license request" in str(reply)

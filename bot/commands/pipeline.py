@@ -17,6 +17,8 @@ What every listener shares is done here once:
   own and the function Bolt awaits (`process_before_response=True`) returns once it has
   acked, so Bolt answers at once (its `process_before_response=False` runner looks for
   the ack every 10 ms, slack_bolt/listener/asyncio_runner.py);
+- acks first: what the listener does after its ack is paced (bot/ack_first.py), so the
+  requests still waiting for their ack go before it;
 - in-flight tracking (`Deps.inflight`): shutdown and tests wait for the work after the
   ack. This cannot be a global Bolt middleware: Bolt returns from the middleware chain
   once the listener has acked, so only the listener's own task sees it end;
@@ -39,7 +41,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.context import AckFirst, Deps
+from bot.context import Deps
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +106,12 @@ async def report_unexpected(
 
 
 class _Ack(AsyncAck):
-    """Bolt's ack, and a future that is done the moment it is called. The listener goes
-    on once the requests waiting for their ack are acked (`AckFirst`)."""
+    """Bolt's ack, and a future that is done the moment it is called: from then on the
+    listener's steps are paced (`AckFirst`): requests waiting for their ack go first."""
 
-    def __init__(self, ack: AsyncAck, first: AckFirst) -> None:
+    def __init__(self, ack: AsyncAck) -> None:
         super().__init__()
         self._bolt = ack
-        self._first = first
         self.called: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
@@ -120,7 +121,9 @@ class _Ack(AsyncAck):
         finally:
             if not self.called.done():
                 self.called.set_result(None)
-        await self._first.turn()
+        # What follows the ack starts a step of its own: a paced one (Bolt answers
+        # first, and requests waiting for their ack go before it).
+        await asyncio.sleep(0)
         return response
 
 
@@ -139,8 +142,9 @@ def _bolt_listener(deps: Deps, route: Route) -> Callable[..., Awaitable[None]]:
         # Bolt gets the response the moment the listener acks (or ends without acking:
         # an event, which Bolt acks). Bolt's own way (`process_before_response=False`)
         # looks for the ack every 10 ms.
-        acked = _Ack(ack, deps.ack_first)
-        task = asyncio.get_running_loop().create_task(work(acked, body, respond))
+        acked = _Ack(ack)
+        paced = deps.ack_first.paced(work(acked, body, respond), after=acked.called)
+        task = asyncio.get_running_loop().create_task(paced)
         deps.inflight.keep(task)
         await asyncio.wait((task, acked.called), return_when=asyncio.FIRST_COMPLETED)
 

@@ -69,9 +69,10 @@ async def run_scheduled(deps: Deps, *names: str) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
-        result = await execute(deps, list(names), deliver=False)
+        # Paced (bot/ack_first.py): requests arriving meanwhile are acked first.
+        result = await deps.ack_first.paced(execute(deps, list(names), deliver=False))
         ran = loop.time() - started
-        delivery = result.delivery = await deps.deliverer.flush()
+        delivery = result.delivery = await deps.ack_first.paced(deps.deliverer.flush())
     except Exception:
         log.exception("scheduled job %s failed", name)
         return
@@ -89,7 +90,7 @@ async def run_scheduled(deps: Deps, *names: str) -> None:
 
 async def deliver(deps: Deps) -> None:
     try:
-        await deps.deliverer.flush()
+        await deps.ack_first.paced(deps.deliverer.flush())
     except Exception:
         log.exception("outbox delivery failed")
 

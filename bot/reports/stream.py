@@ -21,6 +21,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -31,6 +32,7 @@ from bot.reports.build import BUILDERS, build_report
 from bot.reports.table import neutralise
 from bot.services.ledger import Rules
 from bot.store.codec import from_db
+from bot.store.cost import timed
 from bot.store.db import Database
 from bot.store.unit import Store
 
@@ -201,7 +203,8 @@ async def write_report_file(
             if kind in STREAMERS:
                 return await _in_process_of_its_own(job)
             with _switch:  # one row per pool: shorter to build than a process is to start
-                return await asyncio.to_thread(asyncio.run, write_file(job))
+                # Charged to the work that asked for it (bot/ack_first.py).
+                return await asyncio.to_thread(timed, partial(asyncio.run, write_file(job)))
         except BaseException:  # failed or cancelled (shutdown): no file left behind
             await remove_file(job.path)
             raise

@@ -9,8 +9,9 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cache
 from importlib import resources
@@ -20,11 +21,13 @@ from typing import Any
 import aiosqlite
 
 from bot.store import pg
-from bot.store.turn import WriteTurn
+from bot.store.cost import track
+from bot.store.turn import WriteTurn, writing
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
 READERS = 2  # reading connections per Database (SQLite)
+PACE_STEPS = 20_000  # SQLite VM steps between a paced read's pauses (well under 1 ms)
 BULK_CACHE_KIB = 65_536  # a bulk write's page cache (SQLite's default: 2,000 KiB)
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Database:
         self._readers: list[aiosqlite.Connection] = []  # every reading connection opened
         self._idle_readers: list[aiosqlite.Connection] = []
         self._read_slots = asyncio.Semaphore(READERS)
+        self._pause_for: Callable[[float], float] | None = None  # `pace_reads`
 
     dialect = "sqlite"
 
@@ -57,7 +61,7 @@ class Database:
         if pg.is_postgres_url(path):
             return await PostgresDatabase.connect(pg.repair_url(path))
         path = Path(path)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection = track(await aiosqlite.connect(path, isolation_level=None))
         connection.row_factory = aiosqlite.Row
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await _wal(connection)
@@ -123,19 +127,20 @@ class Database:
         import's 100,000 rows): the page cache holds the indexes being written for the
         transaction (BULK_CACHE_KIB), instead of spilling them to the WAL mid-way."""
         async with self._lock:
-            if bulk:
-                await self._connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-            try:
-                await self._begin("BEGIN IMMEDIATE")
-                try:
-                    yield Store(self._connection)
-                except BaseException:
-                    await self._rollback()
-                    raise
-                await self._connection.execute("COMMIT")
-            finally:
+            with writing():
                 if bulk:
-                    await asyncio.shield(self._connection.execute("PRAGMA cache_size = -2000"))
+                    await self._connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+                try:
+                    await self._begin("BEGIN IMMEDIATE")
+                    try:
+                        yield Store(self._connection)
+                    except BaseException:
+                        await self._rollback()
+                        raise
+                    await self._connection.execute("COMMIT")
+                finally:
+                    if bulk:
+                        await asyncio.shield(self._connection.execute("PRAGMA cache_size = -2000"))
 
     async def _begin(self, statement: str) -> None:
         """BEGIN, and never leave the connection inside a transaction: a cancel that lands
@@ -177,15 +182,28 @@ class Database:
                 await _quietly_end(reader)
                 self._idle_readers.append(reader)
 
+    async def pace_reads(self, pause_for: Callable[[float], float]) -> None:
+        """Let the reading connections' long statements pause in their thread: every
+        PACE_STEPS virtual-machine steps, `pause_for(cpu seconds run since the last
+        pause)` says how long to sleep (0: go on). A scan of 100,000 seats takes a core
+        for 100 ms, from the acks and whatever else runs on the machine; paced, it
+        yields (bot/ack_first.py). Only reads: a write holds the lock other writers wait
+        for."""
+        self._pause_for = pause_for
+        for reader in self._readers:
+            await reader.set_progress_handler(_pausing(pause_for), PACE_STEPS)
+
     async def _reading(self) -> aiosqlite.Connection:
         """A new reading connection (READERS at most: reads run side by side, each in its
         connection's thread, SQLite letting go of the GIL while it reads)."""
-        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader = track(await aiosqlite.connect(self.path, isolation_level=None))
         try:
             reader.row_factory = aiosqlite.Row
             await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await reader.execute("PRAGMA foreign_keys = ON")
             await reader.execute("PRAGMA query_only = ON")  # it only ever reads
+            if self._pause_for is not None:
+                await reader.set_progress_handler(_pausing(self._pause_for), PACE_STEPS)
         except BaseException:
             await reader.close()
             raise
@@ -288,6 +306,9 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self._pool.close()
 
+    async def pace_reads(self, pause_for: Callable[[float], float]) -> None:
+        """Nothing to pace here: the statements run in the PostgreSQL server."""
+
     async def migrate(self) -> list[str]:
         """Apply bot/store/migrations_pg in order; replicas starting together take turns
         (an advisory lock), so each file is applied once."""
@@ -321,7 +342,8 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Store]:
         async with self._pool.acquire() as raw, pg.write_transaction(raw):
-            yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
+            with writing():
+                yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
@@ -402,3 +424,21 @@ def _statements(sql: str) -> list[str]:
     # Migrations hold plain DDL/DML without semicolons inside literals or triggers.
     without_comments = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def _pausing(pause_for: Callable[[float], float]) -> Callable[[], int]:
+    """A progress handler (run in the connection's thread): sleeps as `pause_for` says,
+    given the thread's CPU time since its last pause. Returns 0: the statement goes on."""
+    last: float | None = None  # the thread's CPU clock: read in that thread only
+
+    def progress() -> int:
+        nonlocal last
+        now = time.thread_time()
+        pause = pause_for(0.0 if last is None else now - last)
+        if pause > 0:
+            time.sleep(pause)
+            now = time.thread_time()
+        last = now
+        return 0
+
+    return progress
