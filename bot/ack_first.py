@@ -18,9 +18,9 @@ only ran when idle would wait for the stream to end (the last design: it waited 
 1 s, then competed with the acks at full weight). A share bounds both sides: acks keep
 at least 1 - SHARE of the loop, the work progresses at SHARE at worst.
 
-A step inside a store write transaction is never held back: it holds the store's write
-lock (SQLite) or row locks (PostgreSQL) that other writers, the ack path's replay check
-among them, would wait for.
+A step that holds, or has just been handed, what the ack path's replay check may wait
+for is never held back (bot/store/turn.py `holds_store`): SQLite's write turn, a
+PostgreSQL pooled connection and its write lock.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from bot.store.cost import charging, drain
-from bot.store.turn import holds_write
+from bot.store.turn import holds_store
 
 T = TypeVar("T")
 
@@ -177,7 +177,7 @@ class _Paced(Generic[T]):
         error: BaseException | None = None
         while True:
             charged = after is None or after.done()
-            if charged and error is None and not holds_write():
+            if charged and error is None and not holds_store():
                 turn = first._turn()
                 if turn is not None:
                     try:

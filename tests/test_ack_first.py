@@ -15,7 +15,6 @@ import pytest
 from bot.ack_first import AckFirst
 from bot.store.cost import charging, drain
 from bot.store.db import Database
-from bot.store.turn import WriteTurn
 
 
 class Clock:
@@ -125,29 +124,43 @@ def test_quiet_time_is_not_charged() -> None:
         assert first.delay() == 0.0
 
 
-async def test_a_step_handed_the_write_turn_is_never_held_back() -> None:
+async def test_a_step_handed_the_write_turn_is_never_held_back(tmp_path: Path) -> None:
     """The turn is handed to a paced task that has not run since: holding it back would
     hold every writer (the ack path's replay check among them) behind the pacing."""
     clock = Clock()
     first = AckFirst(now=clock)
-    turn = WriteTurn()
-    await turn.acquire()  # held by this (unpaced) test
+    db = await Database.open(tmp_path / "turn.db")
     wrote: list[str] = []
+    release = asyncio.Event()
+
+    async def holder() -> None:  # unpaced: the store's write turn, till `release`
+        async with db.transaction():
+            wrote.append("holder in")
+            await release.wait()
 
     async def writer() -> None:
-        async with turn:
+        async with db.transaction() as tx:
             clock.spend(0.050)  # overdraws the credit, inside the turn
-            await asyncio.sleep(0)
+            await tx.connection.execute("SELECT 1")
             wrote.append("committed")
 
-    with first.arriving():
-        task = asyncio.create_task(first.paced(writer()))
-        await until(lambda: bool(turn._waiting), "the writer queued for the turn")
-        first.spent(1.0)  # no credit left
-        turn.release()  # handed over to the paced writer
-        await until(lambda: task.done(), "the writer finished inside its turn")
-        assert wrote == ["committed"] and not turn.locked()
-    await task
+    held = asyncio.create_task(holder())
+    task = asyncio.create_task(first.paced(writer()))
+    try:
+        await until(lambda: wrote == ["holder in"], "the holder has the turn")
+        with first.arriving():
+            await until(lambda: bool(db._lock._waiting), "the writer queued for the turn")
+            first.spent(1.0)  # no credit left
+            release.set()  # the turn goes to the paced writer
+            await held
+            await until(lambda: task.done(), "the writer finished inside its turn")
+            assert wrote == ["holder in", "committed"] and not db._lock.locked()
+        await task
+    finally:
+        for running in (held, task):
+            running.cancel()
+        await asyncio.gather(held, task, return_exceptions=True)
+        await db.close()
 
 
 async def test_a_cancel_while_held_back_reaches_the_work() -> None:

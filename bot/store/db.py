@@ -22,7 +22,7 @@ import aiosqlite
 
 from bot.store import pg
 from bot.store.cost import track
-from bot.store.turn import WriteTurn, writing
+from bot.store.turn import WriteTurn, holding
 from bot.store.unit import Store
 
 BUSY_TIMEOUT_MS = 10_000
@@ -126,8 +126,8 @@ class Database:
         """A unit of work: everything inside commits together or not at all. `bulk` (an
         import's 100,000 rows): the page cache holds the indexes being written for the
         transaction (BULK_CACHE_KIB), instead of spilling them to the WAL mid-way."""
-        async with self._lock:
-            with writing():
+        with holding():  # from the wait for the turn on (bot/store/turn.py)
+            async with self._lock:
                 if bulk:
                     await self._connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
                 try:
@@ -212,8 +212,9 @@ class Database:
 
     async def ping(self) -> bool:
         try:
-            async with self._lock, self._connection.execute("SELECT 1") as cursor:
-                return (await cursor.fetchone()) is not None
+            with holding():
+                async with self._lock, self._connection.execute("SELECT 1") as cursor:
+                    return (await cursor.fetchone()) is not None
         except (aiosqlite.Error, ValueError):
             return False
 
@@ -341,19 +342,23 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self, *, bulk: bool = False) -> AsyncIterator[Store]:
-        async with self._pool.acquire() as raw, pg.write_transaction(raw):
-            with writing():
+        # From the wait for a connection on (bot/store/turn.py): the replay guard's
+        # transaction needs one, and the write lock.
+        with holding():
+            async with self._pool.acquire() as raw, pg.write_transaction(raw):
                 yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
-        async with self._pool.acquire() as raw, pg.read_transaction(raw):
-            yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
+        with holding():  # a pooled connection, which the replay guard may wait for
+            async with self._pool.acquire() as raw, pg.read_transaction(raw):
+                yield Store(pg.PgConnection(raw, self._ids))  # type: ignore[arg-type]
 
     async def ping(self) -> bool:
         try:
-            async with self._pool.acquire() as raw:
-                return bool(await raw.fetchval("SELECT 1") == 1)
+            with holding():
+                async with self._pool.acquire() as raw:
+                    return bool(await raw.fetchval("SELECT 1") == 1)
         except Exception:
             return False
 

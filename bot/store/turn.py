@@ -10,23 +10,19 @@ the scheduled jobs ran beside 50 commands in flight.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 
 class WriteTurn:
-    """A FIFO lock with a second, earlier queue for urgent turns. It knows which task
-    holds it, from the moment the turn is handed over (`holds_write`)."""
+    """A FIFO lock with a second, earlier queue for urgent turns."""
 
     def __init__(self) -> None:
         self._held = False
-        self._holder: asyncio.Task[Any] | None = None
-        self._urgent: deque[tuple[asyncio.Future[None], asyncio.Task[Any] | None]] = deque()
-        self._waiting: deque[tuple[asyncio.Future[None], asyncio.Task[Any] | None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
     def locked(self) -> bool:
         return self._held
@@ -34,19 +30,17 @@ class WriteTurn:
     async def acquire(self, *, urgent: bool = False) -> None:
         if not self._held and not self._urgent and not self._waiting:
             self._held = True
-            self._hold(asyncio.current_task())
             return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue = self._urgent if urgent else self._waiting
-        entry = (turn, asyncio.current_task())
-        queue.append(entry)
+        queue.append(turn)
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.release()  # handed the turn as the waiter was cancelled: pass it on
-            elif entry in queue:
-                queue.remove(entry)
+            elif turn in queue:
+                queue.remove(turn)
             raise
 
     def release(self) -> None:
@@ -54,20 +48,11 @@ class WriteTurn:
             raise RuntimeError("WriteTurn released while not held")
         for queue in (self._urgent, self._waiting):
             while queue:
-                turn, task = queue.popleft()
+                turn = queue.popleft()
                 if not turn.done():
-                    self._hold(task)
                     turn.set_result(None)  # held on, by the next in line
                     return
         self._held = False
-        self._hold(None)
-
-    def _hold(self, task: asyncio.Task[Any] | None) -> None:
-        if self._holder is not None:
-            _HOLDERS.discard(self._holder)
-        self._holder = task
-        if task is not None:
-            _HOLDERS.add(task)
 
     async def __aenter__(self) -> None:
         await self.acquire()
@@ -84,22 +69,22 @@ class WriteTurn:
             self.release()
 
 
-_HOLDERS: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()  # of a WriteTurn
-_WRITING: ContextVar[bool] = ContextVar("licensebot_holds_write", default=False)
+_HOLDING: ContextVar[bool] = ContextVar("licensebot_holds_store", default=False)
 
 
-def holds_write() -> bool:
-    """Whether the running task holds the store's write turn (SQLite: from the moment it
-    is handed the turn, before it has run again) or is inside a write transaction
-    (PostgreSQL). bot/ack_first.py never holds back such a step: other writers, the ack
-    path's replay check among them, would wait for it."""
-    return _WRITING.get() or asyncio.current_task() in _HOLDERS
+def holds_store() -> bool:
+    """Whether the running task holds, or is taking, what the ack path may have to wait
+    for: the write turn (SQLite), a pooled connection and the write lock (PostgreSQL).
+    bot/ack_first.py never holds such a step back (it would hold the acks back too)."""
+    return _HOLDING.get()
 
 
 @contextmanager
-def writing() -> Iterator[None]:
-    token = _WRITING.set(True)
+def holding() -> Iterator[None]:
+    """Around the taking of the store's shared resource and all the use of it: the step
+    that resumes once it is handed over already counts as holding it."""
+    token = _HOLDING.set(True)
     try:
         yield
     finally:
-        _WRITING.reset(token)
+        _HOLDING.reset(token)
