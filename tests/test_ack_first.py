@@ -131,11 +131,12 @@ async def test_a_step_handed_the_write_turn_is_never_held_back(tmp_path: Path) -
     first = AckFirst(now=clock)
     db = await Database.open(tmp_path / "turn.db")
     wrote: list[str] = []
-    release = asyncio.Event()
+    holding, release = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:  # unpaced: the store's write turn, till `release`
         async with db.transaction():
             wrote.append("holder in")
+            holding.set()
             await release.wait()
 
     async def writer() -> None:
@@ -147,15 +148,16 @@ async def test_a_step_handed_the_write_turn_is_never_held_back(tmp_path: Path) -
     held = asyncio.create_task(holder())
     task = asyncio.create_task(first.paced(writer()))
     try:
-        await until(lambda: wrote == ["holder in"], "the holder has the turn")
+        # The database thread answers in its own time: waited for, not counted in turns
+        # (the timeouts only end a failing run; nothing is timed).
+        await asyncio.wait_for(holding.wait(), 30)
         with first.arriving():
             await until(lambda: bool(db._lock._waiting), "the writer queued for the turn")
-            first.spent(1.0)  # no credit left
+            first.spent(1.0)  # no credit left, and the clock stands still
             release.set()  # the turn goes to the paced writer
-            await held
-            await until(lambda: task.done(), "the writer finished inside its turn")
+            await asyncio.wait_for(held, 30)
+            await asyncio.wait_for(asyncio.shield(task), 30)  # inside its turn, unpaced
             assert wrote == ["holder in", "committed"] and not db._lock.locked()
-        await task
     finally:
         for running in (held, task):
             running.cancel()
