@@ -52,7 +52,7 @@ def timed(work: Callable[[], Any]) -> Any:
 
 def track(connection: aiosqlite.Connection) -> aiosqlite.Connection:
     """Charge each statement of `connection` to the account of the task that awaits it.
-    aiosqlite runs every call through `Connection._execute` (0.17 to 0.22 at least; a
+    aiosqlite runs every call through `Connection._execute` (0.20 to 0.22 at least; a
     test checks that statements are charged)."""
     execute = connection._execute
 
