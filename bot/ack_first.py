@@ -96,7 +96,7 @@ class AckFirst:
         """How long a paced read that just ran `ran` seconds of CPU in a database thread
         should sleep there, so that it takes SHARE of a core while requests arrive (0
         when none does). Called from that thread: it only reads."""
-        if not self.acking and self._now() - self._last_arrival >= self.QUIET_S:
+        if self._quiet(self._now()):
             return 0.0
         return min(self.MAX_PAUSE_S, ran * (1 / self.SHARE - 1))
 
@@ -165,10 +165,12 @@ class _Paced(Generic[T]):
     while `AckFirst` says so. What `work` awaits (futures, bare yields) goes to the task
     unchanged; a cancel, or anything thrown in, goes on to `work`."""
 
-    def __init__(self, work: Coroutine[Any, Any, T], first: AckFirst, after: Any) -> None:
+    def __init__(
+        self, work: Coroutine[Any, Any, T], first: AckFirst, after: asyncio.Future[Any] | None
+    ) -> None:
         self._work = work
         self._first = first
-        self._after: asyncio.Future[Any] | None = after
+        self._after = after
 
     def __await__(self) -> Generator[Any, Any, T]:
         work, first, after = self._work, self._first, self._after

@@ -7,14 +7,17 @@ clock by."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from bot.ack_first import AckFirst
 from bot.store.cost import charging, drain
 from bot.store.db import Database
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -28,7 +31,7 @@ class Clock:
         self.t += seconds
 
 
-def steps(clock: Clock, done: list[int], count: int, cost: float) -> Awaitable[str]:
+def steps(clock: Clock, done: list[int], count: int, cost: float) -> Coroutine[Any, Any, str]:
     """Work of `count` steps, each moving the clock by `cost`, then yielding."""
 
     async def work() -> str:
@@ -39,6 +42,13 @@ def steps(clock: Clock, done: list[int], count: int, cost: float) -> Awaitable[s
         return "finished"
 
     return work()
+
+
+async def held(first: AckFirst, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """`work`, paced, started under `first` and run until a step of it is held back."""
+    task = asyncio.create_task(first.paced(work))
+    await until(lambda: first.waiting == 1, "a step held back")
+    return task
 
 
 async def until(ready: Callable[[], bool], what: str) -> None:
@@ -64,8 +74,7 @@ async def test_work_waits_for_credit_while_a_request_waits_for_its_ack() -> None
     first = AckFirst(now=clock)
     done: list[int] = []
     with first.arriving():
-        task = asyncio.create_task(first.paced(steps(clock, done, 10, 0.004)))
-        await until(lambda: first.waiting == 1, "a step held back")
+        task = await held(first, steps(clock, done, 10, 0.004))
         # CREDIT_S, refilled at SHARE as the steps move the clock, then overdrawn.
         ran = len(done)
         assert first.CREDIT_S / 0.004 <= ran < 10
@@ -89,8 +98,7 @@ async def test_a_paced_step_never_holds_up_an_ack_path_step() -> None:
     first = AckFirst(now=clock)
     done: list[int] = []
     with first.arriving():
-        held = asyncio.create_task(first.paced(steps(clock, done, 10, 0.02)))
-        await until(lambda: first.waiting == 1, "the work held back")
+        work = await held(first, steps(clock, done, 10, 0.02))
         acked: list[int] = []
 
         async def ack(n: int) -> None:
@@ -101,7 +109,7 @@ async def test_a_paced_step_never_holds_up_an_ack_path_step() -> None:
         assert len(acked) == 50 and done == [0]
     clock.spend(1.0)
     first.wake()
-    assert await held == "finished"
+    assert await work == "finished"
 
 
 def test_credit_refills_at_the_share_and_debt_is_bounded() -> None:
@@ -180,8 +188,7 @@ async def test_a_cancel_while_held_back_reaches_the_work() -> None:
             raise
 
     with first.arriving():
-        task = asyncio.create_task(first.paced(work()))
-        await until(lambda: first.waiting == 1, "held back")
+        task = await held(first, work())
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
